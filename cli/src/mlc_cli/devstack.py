@@ -1,0 +1,139 @@
+"""The local stack as separate processes: emulators and the four services.
+
+Used by `mlc demo` and by the end-to-end tests, so both run exactly what a user runs: the
+console scripts, configured only through environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+SERVICES = ("mlc-sage-poller", "mlc-mapper", "mlc-zoho-writer", "mlc-audit")
+EMULATORS = ("mlc-sage-emulator", "mlc-zoho-emulator")
+
+
+def script(name: str) -> str:
+    """A console script of this environment (next to the running interpreter)."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+@dataclass
+class StackConfig:
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    database_url: str = "postgresql://mlc_app@127.0.0.1:55432/mlc"
+    master_keys: str = ""
+    sage_port: int = 18100
+    zoho_port: int = 18200
+    sage_agent_token: str = "dev-agent-token"  # noqa: S105 - the emulator's dev default
+    poll_interval_seconds: float = 2.0
+    zoho_token_ttl_seconds: int = 3600
+    log_dir: Path = Path(".local/logs")
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sage_url(self) -> str:
+        return f"http://127.0.0.1:{self.sage_port}"
+
+    @property
+    def zoho_url(self) -> str:
+        return f"http://127.0.0.1:{self.zoho_port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            MLC_KAFKA_BOOTSTRAP=self.kafka_bootstrap,
+            MLC_DATABASE_URL=self.database_url,
+            MLC_MASTER_KEYS=self.master_keys,
+            MLC_POLL_INTERVAL_SECONDS=str(self.poll_interval_seconds),
+            MLC_POLL_OVERLAP_SECONDS="5",
+            MLC_TENANT_REFRESH_SECONDS="2",
+            MLC_SAGE_AGENT_TOKEN=self.sage_agent_token,
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def args(self, name: str) -> list[str]:
+        if name == "mlc-sage-emulator":
+            return ["--port", str(self.sage_port), "--agent-token", self.sage_agent_token]
+        if name == "mlc-zoho-emulator":
+            return ["--port", str(self.zoho_port), "--token-ttl", str(self.zoho_token_ttl_seconds)]
+        return []
+
+
+class DevStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        config.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str) -> None:
+        if name in self.procs and self.procs[name].poll() is None:
+            return
+        log = (self.config.log_dir / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(  # noqa: S603 - our own console scripts
+            [script(name), *self.config.args(name)],
+            env=self.config.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def start_emulators(self) -> None:
+        for name in EMULATORS:
+            self.start(name)
+        wait_http(f"{self.config.sage_url}/v1/health")
+        wait_http(f"{self.config.zoho_url}/_emulator/health")
+
+    def start_services(self) -> None:
+        for name in SERVICES:
+            self.start(name)
+
+    def stop(self, name: str, *, kill: bool = False) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        path = self.config.log_dir / f"{name}.log"
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if path.exists()
+            else ""
+        )
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+        time.sleep(0.2)

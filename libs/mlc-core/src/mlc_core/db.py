@@ -1,0 +1,78 @@
+"""PostgreSQL access: connection pools and versioned schema migrations.
+
+Migrations are plain SQL files `migrations/NNNN_name.sql`, applied in order, each in its own
+transaction, under an advisory lock so two processes starting together do not race. They run with
+the owner role (MLC_DATABASE_ADMIN_URL); services connect as the application role `mlc_app`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import resources
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # What `pool.acquire()` hands out and what `asyncpg.connect()` returns: both run queries.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+
+log = logging.getLogger(__name__)
+MIGRATION_LOCK = 7_210_001
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 5) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+    )
+    assert pool is not None
+    return pool
+
+
+def migration_files() -> list[tuple[str, str]]:
+    folder = resources.files("mlc_core") / "migrations"
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(name.removesuffix(".sql"), (folder / name).read_text()) for name in names]
+
+
+async def migrate(dsn: str, *, app_password: str | None = None) -> list[str]:
+    """Apply pending migrations; returns the versions applied now."""
+    conn: asyncpg.Connection = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        applied = [v for v, sql in migration_files() if v not in done]
+        for version, sql in migration_files():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+            log.info("migration applied", extra={"ctx": {"version": version}})
+        if app_password:
+            await _set_app_password(conn, app_password)
+        return applied
+    finally:
+        await conn.close()
+
+
+async def _set_app_password(conn: asyncpg.Connection, password: str) -> None:
+    # ALTER ROLE takes no bind parameters; quote_literal makes the value safe to inline.
+    quoted = await conn.fetchval("SELECT quote_literal($1)", password)
+    await conn.execute(f"ALTER ROLE mlc_app PASSWORD {quoted}")
+
+
+def as_dict(row: Any) -> dict[str, Any]:
+    return dict(row) if row is not None else {}

@@ -1,0 +1,175 @@
+"""Kafka plumbing: idempotent producers and consumers that commit only after the effect.
+
+Why not FastStream's subscriber: its Kafka default (ACK_FIRST) is at-most-once, and its manual
+ack commits the consumer's *current positions* for every assigned partition, which can cover
+records of other partitions that were fetched but not yet handled. Here each partition's offset is
+committed explicitly, to one past the last record whose effect is durable.
+
+Failure policy: a batch handler either finishes (the effect is durable; per-record problems were
+turned into dead letters or failed outcomes by the handler itself) or raises. On raise the same
+records are retried from the same offset with jittered exponential backoff, forever: an
+exception that escapes a handler means infrastructure trouble (Kafka, PostgreSQL) or a bug, and
+skipping the message would lose it. Nothing is ever silently skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, TopicAlreadyExistsError
+
+from mlc_core.contracts import Envelope, Topics, encode
+from mlc_core.logging import ctx
+
+log = logging.getLogger(__name__)
+
+
+class Record(Protocol):
+    """What handlers use of a consumed Kafka record (aiokafka's ConsumerRecord has these)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+BatchHandler = Callable[[Sequence[Record]], Awaitable[None]]
+
+
+def create_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+    # Idempotence (implies acks=all) lets the broker drop our own retried sends, so a network
+    # blip never duplicates or reorders a record's events within this producer session.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        request_timeout_ms=30_000,
+    )
+
+
+def create_consumer(
+    bootstrap: str, *topics: str, group_id: str, client_id: str, max_poll_records: int = 500
+) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_poll_records=max_poll_records,
+        # Zoho writes with backoff can take minutes; leaving the group mid-batch would hand the
+        # partition to another member while we still work on it (aiokafka #848).
+        max_poll_interval_ms=900_000,
+    )
+
+
+async def ensure_topics(bootstrap: str, *, partitions: int, replication: int = 1) -> None:
+    """Create the application's topics if missing (auto-create is off on our brokers)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name=t.value, num_partitions=partitions, replication_factor=replication)
+            for t in Topics
+            if t.value not in existing
+        ]
+        if wanted:
+            # Several services start together; whichever is second finds them created.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+class Publisher:
+    """Sends events and waits until the broker has them (acks=all) before returning."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+
+    async def publish_all(self, items: Sequence[tuple[str, Envelope]]) -> None:
+        futures = [
+            await self._producer.send(topic, encode(event), key=event.kafka_key)
+            for topic, event in items
+        ]
+        await asyncio.gather(*futures)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Jittered exponential backoff: spreads retries of many replicas apart (no herd)."""
+
+    base: float = 0.5
+    cap: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.cap, self.base * 2**attempt))
+
+
+async def consume_forever(
+    consumer: AIOKafkaConsumer,
+    handler: BatchHandler,
+    *,
+    stop: asyncio.Event,
+    backoff: Backoff = Backoff(),
+) -> None:
+    """Fetch batches, run `handler` per partition, commit each partition after its effect."""
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=500)
+        await asyncio.gather(
+            *(
+                _handle_partition(consumer, tp, recs, handler, stop, backoff)
+                for tp, recs in batches.items()
+            )
+        )
+
+
+async def _handle_partition(
+    consumer: AIOKafkaConsumer,
+    tp: TopicPartition,
+    records: Sequence[Record],
+    handler: BatchHandler,
+    stop: asyncio.Event,
+    backoff: Backoff,
+) -> None:
+    attempt = 0
+    while True:
+        try:
+            await handler(records)
+            break
+        except Exception:
+            if stop.is_set():
+                return  # not committed: redelivered to whoever owns the partition next
+            delay = backoff.delay(attempt)
+            log.exception(
+                "batch failed, retrying from the same offset",
+                extra=ctx(
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    offset=records[0].offset,
+                    attempt=attempt + 1,
+                    retry_in_s=round(delay, 2),
+                ),
+            )
+            attempt += 1
+            await asyncio.sleep(delay)
+    try:
+        await consumer.commit({tp: records[-1].offset + 1})
+    except CommitFailedError:
+        # The partition moved to another member during a rebalance; it will redo these
+        # records, which is safe because every effect downstream is idempotent.
+        log.warning("commit lost to a rebalance", extra=ctx(topic=tp.topic, partition=tp.partition))

@@ -1,0 +1,82 @@
+"""Client of the on-premises agent: change feeds on Sage's audit stamps, fetch by key.
+
+The agent speaks JSON over HTTPS with a bearer token; records keep Sage's own column names and
+formats (YYYYMMDD dates, TimeUpdated as decimal hours in the server's local time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from mlc_core.sage.errors import (
+    SageAuthError,
+    SageNotFound,
+    SageProtocolError,
+    SageRecordLocked,
+    SageUnavailable,
+)
+
+ENTITY_PATHS = {"ar_customer": "ar_customers"}
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    records: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class SageAgentClient:
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    async def changes(
+        self,
+        *,
+        company: str,
+        entity: str,
+        since: tuple[str, float] | None,
+        cursor: str | None = None,
+        limit: int = 500,
+    ) -> ChangePage:
+        params: dict[str, str | int] = {"limit": limit}
+        if since is not None:
+            params["since_date"], params["since_time"] = since[0], f"{since[1]:.6f}"
+        if cursor:
+            params["cursor"] = cursor
+        body = await self._get(f"/v1/companies/{company}/{ENTITY_PATHS[entity]}/changes", params)
+        records, next_cursor = body.get("records"), body.get("next_cursor")
+        if not isinstance(records, list):
+            raise SageProtocolError(f"agent change feed for {company}/{entity} has no records list")
+        return ChangePage(records=records, next_cursor=next_cursor)
+
+    async def _get(self, path: str, params: dict[str, str | int]) -> dict[str, Any]:
+        try:
+            response = await self._http.get(self._base + path, params=params, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise SageUnavailable(f"agent {self._base} unreachable: {exc!r}") from exc
+        _raise_for_status(response, path)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise SageProtocolError(f"agent sent non-JSON for {path}") from exc
+        if not isinstance(body, dict):
+            raise SageProtocolError(f"agent sent a non-object for {path}")
+        return body
+
+
+def _raise_for_status(response: httpx.Response, path: str) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    if status in (401, 403):
+        raise SageAuthError(f"agent refused our token for {path} ({status})")
+    if status == 404:
+        raise SageNotFound(f"agent: {path} not found")
+    if status == 423:
+        raise SageRecordLocked(f"agent: record/file busy for {path}")
+    raise SageUnavailable(f"agent answered {status} for {path}")

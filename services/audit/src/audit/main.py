@@ -1,0 +1,39 @@
+"""audit: stores every event of every topic, once, in the append-only PostgreSQL log."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mlc_core.contracts import Topics
+from mlc_core.db import create_pool
+from mlc_core.kafka import consume_forever, create_consumer, ensure_topics
+from mlc_core.runtime import run_service
+from mlc_core.settings import CommonSettings
+
+from audit.handlers import handle_batch
+
+GROUP_ID = "mlc-audit"
+
+
+async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> None:
+    settings = settings or CommonSettings()
+    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+    pool = await create_pool(settings.database_url.get_secret_value())
+    consumer = create_consumer(
+        settings.kafka_bootstrap,
+        *(t.value for t in Topics),
+        group_id=GROUP_ID,
+        client_id=GROUP_ID,
+        max_poll_records=2000,
+    )
+    await consumer.start()
+    try:
+        await consume_forever(consumer, lambda batch: handle_batch(batch, pool=pool), stop=stop)
+    finally:
+        await consumer.stop()
+        await pool.close()
+
+
+def run() -> None:
+    settings = CommonSettings()
+    run_service("audit", settings, lambda stop: serve(stop, settings))

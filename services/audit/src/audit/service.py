@@ -1,0 +1,97 @@
+"""Pure: a Kafka record becomes one audit row, whatever it holds (even a malformed message)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mlc_core.contracts import decode
+from mlc_core.kafka import Record
+from pydantic import ValidationError
+
+UNDECODABLE_NAMESPACE = uuid.UUID("5c3e9d1a-0f6b-4f7a-8c2d-9e1b7a6c4d33")
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    event_id: uuid.UUID
+    event_type: str
+    schema_version: int
+    tenant_id: str | None
+    entity: str | None
+    source_key: str | None
+    correlation_id: uuid.UUID | None
+    causation_id: uuid.UUID | None
+    occurred_at: datetime | None
+    topic: str
+    partition: int
+    offset: int
+    payload: dict[str, Any]
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.event_id,
+            self.event_type,
+            self.schema_version,
+            self.tenant_id,
+            self.entity,
+            self.source_key,
+            self.correlation_id,
+            self.causation_id,
+            self.occurred_at,
+            self.topic,
+            self.partition,
+            self.offset,
+            self.payload,
+        )
+
+
+def to_row(record: Record) -> AuditRow:
+    try:
+        event = decode(record.value or b"")
+    except ValidationError as exc:
+        return _undecodable(record, exc)
+    payload = json.loads(event.model_dump_json())
+    return AuditRow(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        tenant_id=event.tenant_id,
+        entity=payload.get("entity"),
+        source_key=payload.get("source_key"),
+        correlation_id=event.correlation_id,
+        causation_id=event.causation_id,
+        occurred_at=event.occurred_at,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        payload=payload,
+    )
+
+
+def _undecodable(record: Record, error: ValidationError) -> AuditRow:
+    # Kept too: the log must show everything that crossed Kafka, including what was broken.
+    where = f"{record.topic}:{record.partition}:{record.offset}"
+    return AuditRow(
+        event_id=uuid.uuid5(UNDECODABLE_NAMESPACE, where),
+        event_type="mlc.undecodable",
+        schema_version=0,
+        tenant_id=None,
+        entity=None,
+        source_key=None,
+        correlation_id=None,
+        causation_id=None,
+        occurred_at=None,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        payload={
+            "error": str(error)[:2000],
+            "key": (record.key or b"").decode(errors="replace"),
+            "value_b64": base64.b64encode(record.value or b"").decode(),
+        },
+    )

@@ -1,0 +1,44 @@
+"""mapper: raw Sage change events in, Zoho commands (or dead letters) out."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mlc_core.contracts import Topics
+from mlc_core.kafka import (
+    Publisher,
+    consume_forever,
+    create_consumer,
+    create_producer,
+    ensure_topics,
+)
+from mlc_core.runtime import run_service
+from mlc_core.settings import CommonSettings
+
+from mapper.handlers import handle_batch
+
+GROUP_ID = "mlc-mapper"
+
+
+async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> None:
+    settings = settings or CommonSettings()
+    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+    producer = create_producer(settings.kafka_bootstrap, client_id=GROUP_ID)
+    consumer = create_consumer(
+        settings.kafka_bootstrap, Topics.SAGE_CHANGES, group_id=GROUP_ID, client_id=GROUP_ID
+    )
+    await producer.start()
+    await consumer.start()
+    publisher = Publisher(producer)
+    try:
+        await consume_forever(
+            consumer, lambda batch: handle_batch(batch, publisher=publisher), stop=stop
+        )
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def run() -> None:
+    settings = CommonSettings()
+    run_service("mapper", settings, lambda stop: serve(stop, settings))

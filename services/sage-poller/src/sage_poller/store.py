@@ -1,0 +1,67 @@
+"""The poller's durable state in PostgreSQL: watermarks and last emitted versions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from sage_poller.service import Known, Stamp
+
+if TYPE_CHECKING:
+    from mlc_core.db import Connection
+
+
+class PollerStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def watermark(self, tenant_id: str, entity: str) -> Stamp | None:
+        row = await self._pool.fetchrow(
+            "SELECT stamp_date, stamp_hours FROM poller_watermarks"
+            " WHERE tenant_id = $1 AND entity = $2",
+            tenant_id,
+            entity,
+        )
+        return Stamp(row["stamp_date"], row["stamp_hours"]) if row else None
+
+    async def known(self, tenant_id: str, entity: str, keys: list[str]) -> dict[str, Known]:
+        rows = await self._pool.fetch(
+            "SELECT source_key, source_version, content_hash FROM poller_versions"
+            " WHERE tenant_id = $1 AND entity = $2 AND source_key = ANY($3::text[])",
+            tenant_id,
+            entity,
+            keys,
+        )
+        return {r["source_key"]: Known(r["source_version"], r["content_hash"]) for r in rows}
+
+    async def commit_page(
+        self, tenant_id: str, entity: str, versions: dict[str, Known], newest: Stamp | None
+    ) -> None:
+        """Record what reached Kafka and move the watermark, in one transaction."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO poller_versions AS v"
+                " (tenant_id, entity, source_key, source_version, content_hash)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, entity, source_key)"
+                " DO UPDATE SET source_version = EXCLUDED.source_version,"
+                " content_hash = EXCLUDED.content_hash",
+                [(tenant_id, entity, k, v.version, v.digest) for k, v in versions.items()],
+            )
+            if newest is not None:
+                await _advance_watermark(conn, tenant_id, entity, newest)
+
+
+async def _advance_watermark(conn: Connection, tenant_id: str, entity: str, newest: Stamp) -> None:
+    # GREATEST-style guard: a watermark never moves backwards, whatever order pages commit in.
+    await conn.execute(
+        "INSERT INTO poller_watermarks AS w (tenant_id, entity, stamp_date, stamp_hours)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, entity) DO UPDATE"
+        " SET stamp_date = EXCLUDED.stamp_date, stamp_hours = EXCLUDED.stamp_hours,"
+        " polled_at = now()"
+        " WHERE (w.stamp_date, w.stamp_hours) <= (EXCLUDED.stamp_date, EXCLUDED.stamp_hours)",
+        tenant_id,
+        entity,
+        newest.date,
+        newest.hours,
+    )

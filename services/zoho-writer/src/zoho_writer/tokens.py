@@ -1,0 +1,110 @@
+"""One Zoho access token per tenant, shared by every writer replica.
+
+The token lives encrypted in PostgreSQL. A refresh happens under a per-tenant advisory lock and
+re-reads the row first (single flight): when ten replicas need a token at once, one refreshes and
+nine reuse it. That keeps us far from Zoho's limits (15 live tokens per refresh token, 10
+refreshes per 10 minutes), which otherwise evict tokens other replicas are still using.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import asyncpg
+import httpx
+from mlc_core.crypto import KeyRing
+from mlc_core.logging import register_secret
+from mlc_core.tenants import Tenant
+from mlc_core.zoho.oauth import TokenGrant, refresh_access_token
+
+if TYPE_CHECKING:
+    from mlc_core.db import Connection
+
+# Refresh 5 minutes early (or at half-life for short-lived tokens) so no call races the expiry.
+EARLY_REFRESH = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str
+    api_domain: str
+
+
+def refresh_moment(now: datetime, expires_in: float) -> datetime:
+    lifetime = timedelta(seconds=expires_in)
+    return now + max(lifetime - EARLY_REFRESH, lifetime / 2)
+
+
+class TokenProvider:
+    def __init__(self, *, pool: asyncpg.Pool, keyring: KeyRing, http: httpx.AsyncClient) -> None:
+        self._pool, self._keyring, self._http = pool, keyring, http
+
+    def _aad(self, tenant_id: str) -> str:
+        return f"tenant:{tenant_id}:zoho-access-token"
+
+    async def token(self, tenant: Tenant) -> AccessToken:
+        row = await self._pool.fetchrow(
+            "SELECT * FROM zoho_tokens WHERE tenant_id = $1", tenant.tenant_id
+        )
+        if row is not None and row["refresh_at"] > datetime.now(UTC):
+            return self._from_row(tenant.tenant_id, row)
+        return await self._refresh(tenant, rejected=None)
+
+    async def after_rejection(self, tenant: Tenant, rejected: AccessToken) -> AccessToken:
+        """Zoho said 401 INVALID_TOKEN: refresh once, unless another replica already did."""
+        return await self._refresh(tenant, rejected=rejected.value)
+
+    async def _refresh(self, tenant: Tenant, *, rejected: str | None) -> AccessToken:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1))", f"zoho-token:{tenant.tenant_id}"
+            )
+            row = await conn.fetchrow(
+                "SELECT * FROM zoho_tokens WHERE tenant_id = $1", tenant.tenant_id
+            )
+            if row is not None and self._still_good(tenant.tenant_id, row, rejected):
+                return self._from_row(tenant.tenant_id, row)
+            grant = await self._grant(tenant)
+            await self._store(conn, tenant.tenant_id, grant)
+            return AccessToken(grant.access_token, grant.api_domain)
+
+    def _still_good(self, tenant_id: str, row: asyncpg.Record, rejected: str | None) -> bool:
+        current = self._from_row(tenant_id, row)
+        if rejected is not None:
+            return current.value != rejected
+        return bool(row["refresh_at"] > datetime.now(UTC))
+
+    async def _grant(self, tenant: Tenant) -> TokenGrant:
+        grant = await refresh_access_token(
+            self._http,
+            accounts_url=tenant.config.zoho.accounts_url,
+            client_id=tenant.config.zoho.client_id,
+            client_secret=tenant.secrets.zoho_client_secret.get_secret_value(),
+            refresh_token=tenant.secrets.zoho_refresh_token.get_secret_value(),
+        )
+        register_secret(grant.access_token)
+        return grant
+
+    async def _store(self, conn: Connection, tenant_id: str, grant: TokenGrant) -> None:
+        now = datetime.now(UTC)
+        # api_domain comes with every token response: an org moved to another data centre is
+        # followed on the next refresh.
+        await conn.execute(
+            "INSERT INTO zoho_tokens (tenant_id, access_token, api_domain, expires_at, refresh_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " access_token = EXCLUDED.access_token, api_domain = EXCLUDED.api_domain,"
+            " expires_at = EXCLUDED.expires_at, refresh_at = EXCLUDED.refresh_at,"
+            " refreshed_at = now()",
+            tenant_id,
+            self._keyring.encrypt(grant.access_token.encode(), aad=self._aad(tenant_id)),
+            grant.api_domain,
+            now + timedelta(seconds=grant.expires_in),
+            refresh_moment(now, grant.expires_in),
+        )
+
+    def _from_row(self, tenant_id: str, row: asyncpg.Record) -> AccessToken:
+        value = self._keyring.decrypt(row["access_token"], aad=self._aad(tenant_id)).decode()
+        register_secret(value)
+        return AccessToken(value, row["api_domain"])

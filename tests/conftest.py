@@ -1,0 +1,19 @@
+"""Tiers by folder: tests/integration and tests/e2e need the real Kafka and PostgreSQL that
+`make test` starts; everything else is a unit test of pure logic."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+INTEGRATION_DIRS = {"integration", "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = set(pathlib.Path(str(item.path)).parts)
+        if parts & INTEGRATION_DIRS:
+            item.add_marker(pytest.mark.integration)
+        elif not any(m.name in ("unit", "integration", "slow") for m in item.iter_markers()):
+            item.add_marker(pytest.mark.unit)
