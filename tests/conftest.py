@@ -7,6 +7,7 @@ import pathlib
 
 import pytest
 
+pytest_plugins = ["tests.infra"]  # fixtures on real PostgreSQL and Kafka
 INTEGRATION_DIRS = {"integration", "e2e"}
 
 

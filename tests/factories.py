@@ -48,18 +48,31 @@ def raw_event(tenant: str = "acme", **record: Any) -> SageRecordChanged:
     key = f"{row['ARDivisionNo']}-{row['CustomerNo']}"
     event_id = uuid.uuid4()
     return SageRecordChanged(
-        event_id=event_id, tenant_id=tenant, correlation_id=event_id, entity=Entity.AR_CUSTOMER,
-        source_key=key, company_code="ABC", source_version="20261126 14.502780", record=row,
+        event_id=event_id,
+        tenant_id=tenant,
+        correlation_id=event_id,
+        entity=Entity.AR_CUSTOMER,
+        source_key=key,
+        company_code="ABC",
+        source_version="20261126 14.502780",
+        record=row,
     )
 
 
-def command(key: str = "01-ABF", version: str = "20261126 14.502780", tenant: str = "acme",
-            **fields: Any) -> ZohoUpsertCommand:
+def command(
+    key: str = "01-ABF", version: str = "20261126 14.502780", tenant: str = "acme", **fields: Any
+) -> ZohoUpsertCommand:
     event_id = uuid.uuid4()
     return ZohoUpsertCommand(
-        tenant_id=tenant, correlation_id=event_id, causation_id=uuid.uuid4(),
-        entity=Entity.AR_CUSTOMER, source_key=key, module="Accounts",
-        external_field="Sage_Customer_No", external_value=key, source_version=version,
+        tenant_id=tenant,
+        correlation_id=event_id,
+        causation_id=uuid.uuid4(),
+        entity=Entity.AR_CUSTOMER,
+        source_key=key,
+        module="Accounts",
+        external_field="Sage_Customer_No",
+        external_value=key,
+        source_version=version,
         record={"Account_Name": f"Customer {key}", "Sage_Customer_No": key, **fields},
     )
 

@@ -41,6 +41,13 @@ def test_envelope_rejects_extra_fields() -> None:
 
 
 def test_dead_letter_without_record_is_keyed_by_tenant() -> None:
-    letter = DeadLetter(tenant_id="acme", correlation_id=uuid.uuid4(), stage="mapper",
-                        error_class="X", error_message="m", original_topic="t", original={})
+    letter = DeadLetter(
+        tenant_id="acme",
+        correlation_id=uuid.uuid4(),
+        stage="mapper",
+        error_class="X",
+        error_message="m",
+        original_topic="t",
+        original={},
+    )
     assert letter.kafka_key == b"acme"

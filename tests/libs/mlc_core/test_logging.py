@@ -22,8 +22,9 @@ def test_password_in_dsn_is_masked() -> None:
 
 def test_json_formatter_carries_context_and_redacts() -> None:
     register_secret("another-secret-123")
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed with another-secret-123",
-                               None, None)
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "failed with another-secret-123", None, None
+    )
     record.ctx = ctx(tenant="acme")["ctx"]
     entry = json.loads(JsonFormatter("svc").format(record))
     assert entry["tenant"] == "acme" and entry["service"] == "svc"

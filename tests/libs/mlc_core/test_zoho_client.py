@@ -26,23 +26,37 @@ async def test_refresh_posts_form_to_the_dc_and_reads_api_domain() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"access_token": "1000.a", "expires_in": 3600,
-                                         "api_domain": "https://www.zohoapis.eu",
-                                         "token_type": "Bearer"})
+        return httpx.Response(
+            200,
+            json={
+                "access_token": "1000.a",
+                "expires_in": 3600,
+                "api_domain": "https://www.zohoapis.eu",
+                "token_type": "Bearer",
+            },
+        )
 
     async with client(httpx.MockTransport(handler)) as http:
-        grant = await refresh_access_token(http, accounts_url="https://accounts.zoho.eu",
-                                           client_id="c", client_secret="s", refresh_token="r")
+        grant = await refresh_access_token(
+            http,
+            accounts_url="https://accounts.zoho.eu",
+            client_id="c",
+            client_secret="s",
+            refresh_token="r",
+        )
     assert str(seen[0].url) == "https://accounts.zoho.eu/oauth/v2/token"
     assert b"grant_type=refresh_token" in seen[0].content
     assert grant.api_domain == "https://www.zohoapis.eu" and grant.refresh_token is None
 
 
-@pytest.mark.parametrize(("body", "error"), [
-    ({"error": "invalid_code"}, ZohoAuthError),
-    ({"error": "invalid_client"}, ZohoAuthError),
-    ({"error": "Access Denied", "status": "failure"}, ZohoTokenThrottled),
-])
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"error": "invalid_code"}, ZohoAuthError),
+        ({"error": "invalid_client"}, ZohoAuthError),
+        ({"error": "Access Denied", "status": "failure"}, ZohoTokenThrottled),
+    ],
+)
 def test_token_errors_arrive_as_http_200_bodies(body: dict[str, str], error: type) -> None:
     with pytest.raises(error):
         parse_token_response(body, "https://accounts.zoho.com")
@@ -54,18 +68,23 @@ def test_throttle_is_retryable_and_bad_code_is_not() -> None:
 
 
 def test_legacy_milliseconds_expiry() -> None:
-    grant = parse_token_response({"access_token": "a", "api_domain": "d", "expires_in": 3600000,
-                                  "expires_in_sec": 3600}, "x")
+    grant = parse_token_response(
+        {"access_token": "a", "api_domain": "d", "expires_in": 3600000, "expires_in_sec": 3600}, "x"
+    )
     assert grant.expires_in == 3600
 
 
 async def test_code_exchange_without_refresh_token_explains_offline_access() -> None:
-    transport = httpx.MockTransport(lambda r: httpx.Response(
-        200, json={"access_token": "a", "api_domain": "d", "expires_in": 3600}))
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(
+            200, json={"access_token": "a", "api_domain": "d", "expires_in": 3600}
+        )
+    )
     async with client(transport) as http:
         with pytest.raises(ZohoAuthError, match="access_type=offline"):
-            await exchange_grant_code(http, accounts_url="https://a", client_id="c",
-                                      client_secret="s", code="x")
+            await exchange_grant_code(
+                http, accounts_url="https://a", client_id="c", client_secret="s", code="x"
+            )
 
 
 def upsert_answer(status: int, body: object) -> httpx.MockTransport:
@@ -74,9 +93,16 @@ def upsert_answer(status: int, body: object) -> httpx.MockTransport:
 
 async def call_upsert(transport: httpx.MockTransport, n: int = 1) -> list[object]:
     async with client(transport) as http:
-        return list(await upsert(http, api_domain="https://www.zohoapis.com", access_token="t",
-                                 module="Accounts", records=[{"Account_Name": "x"}] * n,
-                                 duplicate_check_fields=["Sage_Customer_No"]))
+        return list(
+            await upsert(
+                http,
+                api_domain="https://www.zohoapis.com",
+                access_token="t",
+                module="Accounts",
+                records=[{"Account_Name": "x"}] * n,
+                duplicate_check_fields=["Sage_Customer_No"],
+            )
+        )
 
 
 async def test_upsert_sends_zoho_oauthtoken_and_external_key() -> None:
@@ -84,8 +110,19 @@ async def test_upsert_sends_zoho_oauthtoken_and_external_key() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"data": [{"code": "SUCCESS", "action": "insert",
-                                                   "details": {"id": "42"}, "status": "success"}]})
+        return httpx.Response(
+            200,
+            json={
+                "data": [
+                    {
+                        "code": "SUCCESS",
+                        "action": "insert",
+                        "details": {"id": "42"},
+                        "status": "success",
+                    }
+                ]
+            },
+        )
 
     results = await call_upsert(httpx.MockTransport(handler))
     assert seen[0].headers["Authorization"] == "Zoho-oauthtoken t"
@@ -95,18 +132,29 @@ async def test_upsert_sends_zoho_oauthtoken_and_external_key() -> None:
 
 
 async def test_per_record_errors_in_a_400_are_results_not_exceptions() -> None:
-    body = {"data": [{"code": "MANDATORY_NOT_FOUND", "status": "error", "message": "required",
-                      "details": {"api_name": "Account_Name"}}]}
+    body = {
+        "data": [
+            {
+                "code": "MANDATORY_NOT_FOUND",
+                "status": "error",
+                "message": "required",
+                "details": {"api_name": "Account_Name"},
+            }
+        ]
+    }
     [result] = await call_upsert(upsert_answer(400, body))
     assert result.ok is False and result.field == "Account_Name"  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (401, {"code": "INVALID_TOKEN", "status": "error"}, ZohoTokenInvalid),
-    (429, {"code": "TOO_MANY_REQUESTS"}, ZohoRateLimited),
-    (503, {"code": "INTERNAL_ERROR"}, ZohoUnavailable),
-    (400, {"code": "INVALID_MODULE", "status": "error"}, ZohoRequestError),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (401, {"code": "INVALID_TOKEN", "status": "error"}, ZohoTokenInvalid),
+        (429, {"code": "TOO_MANY_REQUESTS"}, ZohoRateLimited),
+        (503, {"code": "INTERNAL_ERROR"}, ZohoUnavailable),
+        (400, {"code": "INVALID_MODULE", "status": "error"}, ZohoRequestError),
+    ],
+)
 async def test_whole_request_errors_map_to_the_tree(status: int, body: object, error: type) -> None:
     with pytest.raises(error):
         await call_upsert(upsert_answer(status, body))
@@ -121,5 +169,5 @@ async def test_connection_failure_is_retryable() -> None:
 
 
 async def test_more_than_100_records_is_refused_locally() -> None:
-    with pytest.raises(ValueError, match="1..100"):
+    with pytest.raises(ValueError, match=r"1\.\.100"):
         await call_upsert(upsert_answer(200, {}), n=101)

@@ -37,16 +37,20 @@ def test_overlap_crosses_midnight() -> None:
     assert Stamp("20261126", 0.01).minus(120).date == "20261125"
 
 
-@pytest.mark.parametrize(("field", "value"), [("DateUpdated", "2026-11-26"),
-                                              ("TimeUpdated", "noon"), ("TimeUpdated", "25.0")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("DateUpdated", "2026-11-26"), ("TimeUpdated", "noon"), ("TimeUpdated", "25.0")],
+)
 def test_bad_stamps_name_the_field(field: str, value: str) -> None:
     with pytest.raises(InvalidRecord) as info:
         parse_stamp(sage_customer(**{field: value}))
     assert info.value.field == field
 
 
-@pytest.mark.parametrize(("field", "value"), [("ARDivisionNo", "1"), ("CustomerNo", ""),
-                                              ("CustomerNo", "abc"), ("CustomerNo", "X" * 21)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("ARDivisionNo", "1"), ("CustomerNo", ""), ("CustomerNo", "abc"), ("CustomerNo", "X" * 21)],
+)
 def test_invalid_keys_name_the_field(field: str, value: str) -> None:
     with pytest.raises(InvalidRecord) as info:
         customer_key(sage_customer(**{field: value}))
@@ -59,7 +63,8 @@ def test_key_is_division_dash_number() -> None:
 
 def test_stamp_touch_without_change_has_same_hash() -> None:
     assert content_hash(sage_customer(TimeUpdated="1.0")) == content_hash(
-        sage_customer(TimeUpdated="2.0"))
+        sage_customer(TimeUpdated="2.0")
+    )
     assert content_hash(sage_customer()) != content_hash(sage_customer(City="Madison"))
 
 
@@ -67,7 +72,9 @@ def test_plan_emits_new_and_changed_skips_known() -> None:
     same, changed, new = (sage_customer(CustomerNo=n) for n in ("A1", "A2", "A3"))
     known = {
         "01-A1": Known("20261126 14.502780", content_hash(same)),
-        "01-A2": Known("20261126 10.000000", content_hash(sage_customer(CustomerNo="A2", City="X"))),
+        "01-A2": Known(
+            "20261126 10.000000", content_hash(sage_customer(CustomerNo="A2", City="X"))
+        ),
     }
     plan = plan_page([same, changed, new], known=known, poll=POLL)
     keys = [e.source_key for _, e in plan.events]
@@ -92,8 +99,9 @@ def test_event_carries_local_time_and_version() -> None:
 
 
 def test_invalid_record_becomes_dead_letter_naming_tenant_key_field() -> None:
-    plan = plan_page([sage_customer(CustomerNo="bad key"), sage_customer(CustomerNo="OK1")],
-                     known={}, poll=POLL)
+    plan = plan_page(
+        [sage_customer(CustomerNo="bad key"), sage_customer(CustomerNo="OK1")], known={}, poll=POLL
+    )
     letters = [e for t, e in plan.events if t == Topics.DEAD_LETTERS]
     assert len(letters) == 1 and isinstance(letters[0], DeadLetter)
     assert letters[0].field == "CustomerNo"

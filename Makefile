@@ -1,0 +1,28 @@
+# Two commands a new user needs: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+setup:  ## install uv (from PyPI) and the locked Python environment
+	@deploy/local/setup.sh
+
+demo: setup  ## start Kafka, PostgreSQL, emulators and the four services; watch records flow
+	@deploy/local/demo.sh
+
+test: setup  ## lint, type-check, then all tests on real Kafka and PostgreSQL
+	@deploy/local/test.sh
+
+lint: setup  ## ruff and mypy only
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && \
+	  .venv/bin/mypy libs/mlc-core/src services/*/src cli/src emulators/*/src
+
+up:  ## start Kafka and PostgreSQL only
+	@deploy/local/up.sh
+
+down:  ## stop Kafka and PostgreSQL and remove their data
+	@deploy/local/down.sh --purge
+
+.PHONY: help setup demo test lint up down

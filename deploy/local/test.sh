@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make test`: static checks, then every test tier on a real Kafka broker and PostgreSQL cluster
+# started here and removed afterwards (so each run starts clean, as CI does).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+venv=.venv/bin
+
+echo "== ruff and mypy"
+"$venv/ruff" check .
+"$venv/ruff" format --check .
+"$venv/mypy" libs/mlc-core/src services/*/src cli/src emulators/*/src
+
+echo "== infrastructure"
+deploy/local/up.sh
+trap 'deploy/local/down.sh --purge' EXIT
+export MLC_KAFKA_BOOTSTRAP="127.0.0.1:${MLC_KAFKA_PORT:-19092}"
+export MLC_DATABASE_ADMIN_URL="postgresql://mlc_admin@127.0.0.1:${MLC_PG_PORT:-55432}/mlc"
+
+echo "== tests"
+"$venv/pytest" -m "not slow" "$@"

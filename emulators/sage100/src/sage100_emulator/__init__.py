@@ -1,0 +1,1 @@
+"""sage100_emulator."""

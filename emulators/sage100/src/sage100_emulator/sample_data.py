@@ -1,0 +1,182 @@
+"""Word lists for realistic US distributor customers."""
+
+from __future__ import annotations
+
+NAME_PREFIXES: tuple[str, ...] = (
+    "Summit",
+    "Great Lakes",
+    "Midwest",
+    "Pioneer",
+    "Allied",
+    "Keystone",
+    "Coastal",
+    "Heartland",
+    "Northern",
+    "Pacific",
+    "Atlas",
+    "Liberty",
+    "Cornerstone",
+    "Frontier",
+    "Lakeshore",
+    "Tri-State",
+    "Evergreen",
+    "Capital",
+    "Blue Ridge",
+    "Red River",
+    "Granite",
+    "Prairie",
+    "Metro",
+    "Valley",
+    "Harbor",
+    "Sterling",
+    "Patriot",
+    "Eagle",
+    "Precision",
+    "American",
+    "O'Brien",
+    "Johnson & Sons",
+)
+
+NAME_TRADES: tuple[str, ...] = (
+    "Industrial",
+    "Electrical",
+    "Plumbing",
+    "Safety",
+    "Janitorial",
+    "Packaging",
+    "Fastener",
+    "Hydraulic",
+    "Office",
+    "Restaurant",
+    "Medical",
+    "Auto Parts",
+    "HVAC",
+    "Building",
+    "Paper",
+    "Tool",
+    "Bearing",
+    "Lighting",
+    "Welding",
+    "Chemical",
+)
+
+NAME_SUFFIXES: tuple[str, ...] = (
+    "Supply",
+    "Supply Co.",
+    "Distributors",
+    "Distribution Inc.",
+    "Wholesale",
+    "Products LLC",
+    "Sales Corp.",
+    "Group",
+    "Inc.",
+)
+
+# (city, state, ZIP, area code)
+CITIES: tuple[tuple[str, str, str, str], ...] = (
+    ("Chicago", "IL", "60607", "312"),
+    ("Milwaukee", "WI", "53202", "414"),
+    ("Detroit", "MI", "48226", "313"),
+    ("Columbus", "OH", "43215", "614"),
+    ("Indianapolis", "IN", "46204", "317"),
+    ("Minneapolis", "MN", "55401", "612"),
+    ("St. Louis", "MO", "63101", "314"),
+    ("Dallas", "TX", "75201", "214"),
+    ("Houston", "TX", "77002", "713"),
+    ("Atlanta", "GA", "30303", "404"),
+    ("Charlotte", "NC", "28202", "704"),
+    ("Nashville", "TN", "37203", "615"),
+    ("Denver", "CO", "80202", "303"),
+    ("Phoenix", "AZ", "85004", "602"),
+    ("Salt Lake City", "UT", "84101", "801"),
+    ("Portland", "OR", "97204", "503"),
+    ("Seattle", "WA", "98101", "206"),
+    ("Sacramento", "CA", "95814", "916"),
+    ("Irvine", "CA", "92618", "949"),
+    ("Boise", "ID", "83702", "208"),
+    ("Omaha", "NE", "68102", "402"),
+    ("Kansas City", "MO", "64105", "816"),
+    ("Louisville", "KY", "40202", "502"),
+    ("Pittsburgh", "PA", "15222", "412"),
+    ("Buffalo", "NY", "14202", "716"),
+    ("Hartford", "CT", "06103", "860"),
+    ("Richmond", "VA", "23219", "804"),
+    ("Tampa", "FL", "33602", "813"),
+    ("Birmingham", "AL", "35203", "205"),
+    ("Oklahoma City", "OK", "73102", "405"),
+    ("Des Moines", "IA", "50309", "515"),
+    ("Grand Rapids", "MI", "49503", "616"),
+)
+
+STREETS: tuple[str, ...] = (
+    "Industrial Pkwy",
+    "Commerce Dr",
+    "Main St",
+    "Enterprise Blvd",
+    "Distribution Way",
+    "Warehouse Rd",
+    "Market St",
+    "Oak St",
+    "Lake St",
+    "River Rd",
+    "Airport Rd",
+    "Technology Dr",
+    "Park Ave",
+    "Center St",
+    "Washington Ave",
+    "Madison St",
+    "Jefferson Blvd",
+    "Route 9",
+)
+
+ADDRESS_LINE2: tuple[str, ...] = (
+    "Suite 200",
+    "Suite 110",
+    "Bldg 3",
+    "Dock 4",
+    "Unit B",
+    "PO Box 118",
+)
+
+CONTACT_FIRST: tuple[str, ...] = (
+    "Mary",
+    "James",
+    "Linda",
+    "Robert",
+    "Patricia",
+    "Michael",
+    "Susan",
+    "David",
+    "Karen",
+    "Thomas",
+    "Lisa",
+    "Daniel",
+)
+CONTACT_LAST: tuple[str, ...] = (
+    "Smith",
+    "Johnson",
+    "Kowalski",
+    "Nguyen",
+    "Garcia",
+    "Miller",
+    "Anderson",
+    "Schultz",
+    "Patel",
+    "O'Neil",
+    "Baker",
+    "Larson",
+)
+
+EMAIL_BOXES: tuple[str, ...] = ("ap", "purchasing", "orders", "info", "accounts")
+
+SALESPERSON_NOS: tuple[str, ...] = ("0100", "0200", "0300", "0400", "0500")
+TERMS_CODES: tuple[tuple[str, int], ...] = (("01", 60), ("02", 20), ("03", 8), ("05", 8), ("00", 4))
+CUSTOMER_TYPES: tuple[tuple[str, int], ...] = (
+    ("DIST", 35),
+    ("CONT", 25),
+    ("RETL", 20),
+    ("OEM", 10),
+    ("GOVT", 5),
+    ("INST", 5),
+)
+CREDIT_LIMITS: tuple[float, ...] = (2500.0, 5000.0, 10000.0, 25000.0, 50000.0, 100000.0)

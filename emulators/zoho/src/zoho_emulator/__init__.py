@@ -1,0 +1,1 @@
+"""zoho_emulator."""

@@ -1,0 +1,180 @@
+"""Control API for tests and demos (prefix /_emulator, no auth)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from zoho_emulator.dcs import accounts_server
+from zoho_emulator.http_common import BodyError, JsonObject, base_url, read_json_object
+from zoho_emulator.state import DEFAULT_SCOPES, ZohoState
+
+
+def _str(body: JsonObject, key: str, default: str | None = None) -> str:
+    value = body.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise BodyError(f"{key} must be a non-empty string")
+    return value
+
+
+def _optional_number(body: JsonObject, key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BodyError(f"{key} must be a non-negative number")
+    return float(value)
+
+
+def _str_list(body: JsonObject, key: str, default: tuple[str, ...] = ()) -> list[str]:
+    """A list of strings, or one comma-separated string (Zoho's scope format)."""
+    value = body.get(key, list(default))
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BodyError(f"{key} must be a list of strings")
+    return [str(v) for v in value]
+
+
+class ControlApi:
+    def __init__(self, state: ZohoState) -> None:
+        self._state = state
+
+    def routes(self) -> list[Route]:
+        org = "/_emulator/orgs/{org}"
+        return [
+            Route("/_emulator/health", self.health, methods=["GET"]),
+            Route("/_emulator/clients", self.add_client, methods=["POST"]),
+            Route("/_emulator/orgs", self.add_org, methods=["POST"]),
+            Route("/_emulator/orgs", self.list_orgs, methods=["GET"]),
+            Route(f"{org}/grant-codes", self.grant_code, methods=["POST"]),
+            Route(f"{org}/records/{{module}}", self.records, methods=["GET"]),
+            Route(f"{org}/records/{{module}}", self.clear_records, methods=["DELETE"]),
+            Route(f"{org}/stats", self.stats, methods=["GET"]),
+            Route("/_emulator/faults", self.add_fault, methods=["POST"]),
+            Route("/_emulator/faults", self.list_faults, methods=["GET"]),
+            Route("/_emulator/faults", self.clear_faults, methods=["DELETE"]),
+            Route("/_emulator/clock", self.get_clock, methods=["GET"]),
+            Route("/_emulator/clock", self.advance_clock, methods=["POST"]),
+        ]
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def add_client(self, request: Request) -> Response:
+        """Body {"client_id", "client_secret", "redirect_uri"?, "dcs"? (default: all)}."""
+        body = await read_json_object(request)
+        client_id = _str(body, "client_id")
+        redirect_uri = body.get("redirect_uri")
+        self._state.add_client(
+            client_id,
+            _str(body, "client_secret"),
+            redirect_uri if isinstance(redirect_uri, str) else None,
+            _str_list(body, "dcs"),
+        )
+        return JSONResponse({"client_id": client_id}, 201)
+
+    async def add_org(self, request: Request) -> Response:
+        """Body {"org_id", "dc": "us", "edition": "enterprise", "time_zone": "UTC"}."""
+        body = await read_json_object(request)
+        org = self._state.add_org(
+            _str(body, "org_id"),
+            _str(body, "dc", "us"),
+            _str(body, "edition", "enterprise"),
+            _str(body, "time_zone", "UTC"),
+        )
+        return JSONResponse(org.summary(), 201)
+
+    async def list_orgs(self, request: Request) -> Response:
+        return JSONResponse({"orgs": [org.summary() for org in self._state.orgs()]})
+
+    async def grant_code(self, request: Request) -> Response:
+        """Body {"client_id", "scopes": ["ZohoCRM.modules.ALL"]}; single use, 3 min."""
+        body = await read_json_object(request)
+        scopes = _str_list(body, "scopes", DEFAULT_SCOPES)
+        grant = self._state.mint_grant_code(
+            request.path_params["org"], _str(body, "client_id"), scopes
+        )
+        return JSONResponse(
+            {
+                "code": grant.code,
+                "accounts_server": accounts_server(base_url(request), grant.dc),
+                "location": grant.dc,
+                "scopes": list(grant.scopes),
+                "expires_in": self._state.oauth.code_ttl,
+            },
+            201,
+        )
+
+    async def records(self, request: Request) -> Response:
+        """All records of a module, each with its `$write_count`."""
+        org = self._state.org(request.path_params["org"])
+        module = org.module(request.path_params["module"])
+        if module is None:
+            return JSONResponse({"error": "module_not_found", "message": "unknown module"}, 404)
+        data = [
+            org.record_view(module, record) | {"$write_count": record.write_count}
+            for record in org.store(module).all()
+        ]
+        return JSONResponse({"data": data})
+
+    async def clear_records(self, request: Request) -> Response:
+        org = self._state.org(request.path_params["org"])
+        module = org.module(request.path_params["module"])
+        if module is None:
+            return JSONResponse({"error": "module_not_found", "message": "unknown module"}, 404)
+        store = org.store(module)
+        count = len(store)
+        store.clear()
+        return JSONResponse({"deleted": count})
+
+    async def stats(self, request: Request) -> Response:
+        return JSONResponse(self._state.stats(request.path_params["org"]))
+
+    async def add_fault(self, request: Request) -> Response:
+        """Body {"org", "status": 503, "seconds": 120, "calls": 3, "latency_ms": 300}.
+
+        `status` makes the org's CRM API answer that status (503 INTERNAL_ERROR,
+        429 TOO_MANY_REQUESTS) for `seconds` or for the next `calls` calls, or
+        until cleared; `latency_ms` delays each CRM API call.
+        """
+        body = await read_json_object(request)
+        org_id = self._state.org(_str(body, "org")).org_id
+        seconds = _optional_number(body, "seconds")
+        status = _optional_number(body, "status")
+        latency = _optional_number(body, "latency_ms")
+        if status is None and latency is None:
+            raise BodyError("give status and/or latency_ms")
+        if status is not None:
+            if not 400 <= status <= 599:
+                raise BodyError("status must be 400..599")
+            calls = _optional_number(body, "calls")
+            count = None if calls is None else int(calls)
+            self._state.faults.set_status(org_id, int(status), seconds, count)
+        if latency is not None:
+            self._state.faults.set_latency(org_id, int(latency), seconds)
+        return JSONResponse({"faults": self._state.faults.describe()})
+
+    async def list_faults(self, request: Request) -> Response:
+        return JSONResponse({"faults": self._state.faults.describe()})
+
+    async def clear_faults(self, request: Request) -> Response:
+        """Clears every fault, or one org's with ?org=..."""
+        self._state.faults.clear(request.query_params.get("org"))
+        return JSONResponse({"faults": self._state.faults.describe()})
+
+    async def get_clock(self, request: Request) -> Response:
+        return JSONResponse(self._clock_body())
+
+    async def advance_clock(self, request: Request) -> Response:
+        """Body {"advance_seconds": 3600}: expire tokens, codes and throttle windows."""
+        body = await read_json_object(request)
+        self._state.clock.advance(_optional_number(body, "advance_seconds") or 0.0)
+        return JSONResponse(self._clock_body())
+
+    def _clock_body(self) -> dict[str, object]:
+        now = self._state.clock.now()
+        return {"now": now, "iso": dt.datetime.fromtimestamp(now, dt.UTC).isoformat()}

@@ -1,0 +1,98 @@
+"""The whole stack as separate processes on real Kafka and PostgreSQL, against the emulators."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest
+from mlc_cli.devstack import DevStack, StackConfig
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def stack(
+    app_dsn: str, master_keys: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevStack]:
+    config = StackConfig(
+        kafka_bootstrap=kafka_bootstrap,
+        database_url=app_dsn,
+        master_keys=master_keys,
+        sage_port=free_port(),
+        zoho_port=free_port(),
+        poll_interval_seconds=1.0,
+        log_dir=Path(tmp_path_factory.mktemp("stack-logs")),
+    )
+    dev = DevStack(config)
+    dev.start_emulators()
+    try:
+        yield dev
+    finally:
+        dev.stop_all()
+
+
+@pytest.fixture(scope="session")
+def services(stack: DevStack) -> DevStack:
+    """The four services, started once; tenants added later are picked up within seconds."""
+    stack.start_services()
+    return stack
+
+
+@pytest.fixture(scope="session")
+async def sage(stack: DevStack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.config.sage_url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def zoho(stack: DevStack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.config.zoho_url, timeout=60) as client:
+        yield client
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    what: str,
+    stack: DevStack,
+    within: float = 120.0,
+) -> T:
+    """Poll `probe` until `done` holds; on timeout say what was awaited and show the logs."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if done(value):
+            return value
+        if time.monotonic() > deadline or stack.dead():
+            logs = "\n".join(f"--- {n}\n{stack.log_tail(n)}" for n in stack.procs)
+            raise AssertionError(
+                f"timed out waiting for {what}; last value {value!r}; dead: {stack.dead()}\n{logs}"
+            )
+        await asyncio.sleep(0.5)
+
+
+async def zoho_accounts(zoho: httpx.AsyncClient, org: str) -> list[dict[str, Any]]:
+    response = await zoho.get(f"/_emulator/orgs/{org}/records/Accounts")
+    response.raise_for_status()
+    body = response.json()
+    return list(body["data"] if isinstance(body, dict) else body)
+
+
+async def audit_rows(pool: asyncpg.Pool, tenant: str, **where: str) -> list[asyncpg.Record]:
+    clauses = " AND ".join(f"{column} = ${i}" for i, column in enumerate(where, start=2))
+    sql = "SELECT * FROM audit_events WHERE tenant_id = $1" + (f" AND {clauses}" if where else "")
+    return list(await pool.fetch(sql + " ORDER BY recorded_at", tenant, *where.values()))
