@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 from mlc_core.crypto import KeyRing, generate_key_text
 from mlc_core.db import create_pool, migrate
+from mlc_core.runtime import sleep_or_stop, stop_on_signals
 
 from mlc_cli.devstack import DevStack, StackConfig
 from mlc_cli.emulated import connect_tenant
@@ -57,10 +58,10 @@ async def prepare(stack_config: StackConfig, customers: int) -> asyncpg.Pool:
     return pool
 
 
-async def watch(pool: asyncpg.Pool, stack: DevStack) -> None:
+async def watch(pool: asyncpg.Pool, stack: DevStack, stop: asyncio.Event) -> None:
     started, last_touch = time.monotonic(), time.monotonic()
     async with httpx.AsyncClient(base_url=stack.config.sage_url, timeout=30) as sage:
-        while True:
+        while not stop.is_set():
             counts, in_zoho = await stage_counts(pool), await zoho_count(stack.config)
             elapsed = time.monotonic() - started
             line = "  ".join(f"{stage}={counts.get(stage, 0):>6}" for stage in STAGES.values())
@@ -73,7 +74,7 @@ async def watch(pool: asyncpg.Pool, stack: DevStack) -> None:
                     f"/_emulator/companies/{COMPANY}/ar_customers/touch", json={"random": 10}
                 )
                 last_touch = time.monotonic()
-            await asyncio.sleep(2)
+            await sleep_or_stop(stop, 2)
 
 
 async def run_demo(*, customers: int) -> None:
@@ -82,13 +83,16 @@ async def run_demo(*, customers: int) -> None:
         log_dir=Path(os.environ.get("MLC_STATE_DIR", ".local/state")) / "logs",
     )
     stack = DevStack(config)
+    stop = stop_on_signals()  # Ctrl-C or SIGTERM: leave the loop, then stop every process
     try:
         stack.start_emulators()
         pool = await prepare(config, customers)
         stack.start_services()
         print(f"stack up; logs in {config.log_dir}. Ctrl-C stops everything.", flush=True)
-        await watch(pool, stack)
+        await watch(pool, stack, stop)
+        await pool.close()
     finally:
+        print("stopping the stack", flush=True)
         stack.stop_all()
 
 
