@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -75,6 +76,12 @@ async def watch(pool: asyncpg.Pool, stack: DevStack, stop: asyncio.Event) -> Non
                 )
                 last_touch = time.monotonic()
             await sleep_or_stop(stop, 2)
+
+
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = verbs.add_parser("demo", help="run the whole stack on emulators and watch it flow")
+    demo.add_argument("--customers", type=int, default=2000)
+    demo.set_defaults(handler=lambda args: run_demo(customers=args.customers))
 
 
 async def run_demo(*, customers: int) -> None:

@@ -10,6 +10,8 @@ import sys
 import httpx
 from mlc_core.crypto import KeyRing
 from mlc_core.db import create_pool
+from mlc_core.runtime import keyring_from
+from mlc_core.settings import CommonSettings
 from mlc_core.tenants import (
     SageConfig,
     Tenant,
@@ -29,7 +31,8 @@ SECRET_ENV = {
 }
 
 
-def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = verbs.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="create a tenant (secrets from env vars or a prompt)")
     add.add_argument("tenant_id")
     add.add_argument("--name", help="display name (defaults to the id)")
@@ -42,7 +45,23 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add.add_argument("--zoho-accounts-url", help="overrides the data centre's accounts server")
     add.add_argument("--zoho-client-id", required=True)
     add.add_argument("--zoho-grant-code", help="exchange this code for the refresh token")
-    sub.add_parser("list", help="list tenants")
+    add.set_defaults(handler=add_cmd)
+    sub.add_parser("list", help="list tenants").set_defaults(handler=list_cmd)
+
+
+def _connection() -> tuple[str, KeyRing]:
+    settings = CommonSettings()
+    return settings.database_url.get_secret_value(), keyring_from(settings)
+
+
+async def add_cmd(args: argparse.Namespace) -> None:
+    dsn, keyring = _connection()
+    await add(args, dsn=dsn, keyring=keyring)
+
+
+async def list_cmd(args: argparse.Namespace) -> None:
+    dsn, keyring = _connection()
+    await list_(dsn=dsn, keyring=keyring)
 
 
 def _secret(name: str, *, prompt: bool = True) -> SecretStr:

@@ -30,7 +30,16 @@ class Topics(StrEnum):
 
 
 class Entity(StrEnum):
+    """Sage 100 record kinds we sync (see docs for the Zoho module each becomes)."""
+
     AR_CUSTOMER = "ar_customer"
+    CUSTOMER_CONTACT = "customer_contact"
+    AP_VENDOR = "ap_vendor"
+    AP_OPEN_INVOICE = "ap_open_invoice"
+    GL_ACCOUNT = "gl_account"
+    GL_ACCOUNT_GROUP = "gl_account_group"
+    SALES_ORDER = "sales_order"
+    AR_INVOICE = "ar_invoice"
 
 
 def new_id() -> uuid.UUID:
