@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mlc_core.contracts import Topics
+from mlc_core.db import create_pool
 from mlc_core.kafka import (
     Publisher,
     consume_forever,
@@ -15,7 +16,8 @@ from mlc_core.kafka import (
 from mlc_core.runtime import run_service
 from mlc_core.settings import CommonSettings
 
-from mapper.handlers import handle_batch
+from mapper.handlers import SwitchedOff, handle_batch
+from mapper.store import MapCache
 
 GROUP_ID = "mlc-mapper"
 
@@ -27,16 +29,22 @@ async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> 
     consumer = create_consumer(
         settings.kafka_bootstrap, Topics.SAGE_CHANGES, group_id=GROUP_ID, client_id=GROUP_ID
     )
+    pool = await create_pool(settings.database_url.get_secret_value())
     await producer.start()
     await consumer.start()
-    publisher = Publisher(producer)
+    publisher, maps, switched_off = Publisher(producer), MapCache(pool=pool), SwitchedOff()
     try:
         await consume_forever(
-            consumer, lambda batch: handle_batch(batch, publisher=publisher), stop=stop
+            consumer,
+            lambda batch: handle_batch(
+                batch, publisher=publisher, maps=maps, switched_off=switched_off
+            ),
+            stop=stop,
         )
     finally:
         await consumer.stop()
         await producer.stop()
+        await pool.close()
 
 
 def run() -> None:

@@ -1,110 +1,153 @@
-"""Pure mapping: a raw Sage change event becomes a Zoho upsert command, or a MappingError.
+"""Pure mapping: a raw Sage event becomes Zoho commands, or one dead letter saying why not.
 
-No I/O here; tests call these functions directly.
+No I/O here; tests call these functions directly. A record that cannot be mapped never holds
+back any other: its dead letter names tenant, entity, key, field and reason, and keeps the raw
+event whole so it can be replayed after the record (or the tenant's map) is fixed.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
 
 from mlc_core.contracts import (
     DeadLetter,
     Entity,
+    Envelope,
     SageRecordChanged,
+    SageRecordDeleted,
     Topics,
+    ZohoDeleteCommand,
     ZohoUpsertCommand,
     caused_by,
 )
 
+from mapper import masters, orders, reference
+from mapper.drafts import DELETED_STATUS, EXTERNAL_FIELDS, STATUS_FIELD, Draft, Options
+from mapper.limits import check_record
+from mapper.profile import DEFAULT_MAP, TenantMap
+from mapper.values import MappingError, Row
+
 COMMAND_NAMESPACE = uuid.UUID("0b6d8e43-55a1-4c0a-8f55-2f3b0f1b7c21")
-ACCOUNT_EXTERNAL_FIELD = "Sage_Customer_No"
-ACCOUNT_NAME_MAX = 200
+ACCOUNT_EXTERNAL_FIELD = EXTERNAL_FIELDS["Accounts"]
+Output = tuple[str, Envelope]
+EntityMapping = Callable[[Row, str, Options], list[Draft]]
+
+MAPPINGS: dict[Entity, EntityMapping] = {
+    Entity.AR_CUSTOMER: masters.customer,
+    Entity.CUSTOMER_CONTACT: masters.contact,
+    Entity.AP_VENDOR: masters.vendor,
+    Entity.SALES_ORDER: orders.sales_order,
+    Entity.AR_INVOICE: orders.ar_invoice,
+    Entity.AP_OPEN_INVOICE: reference.ap_invoice,
+    Entity.GL_ACCOUNT: reference.gl_account,
+    Entity.GL_ACCOUNT_GROUP: reference.gl_account_group,
+}
+# The Zoho module an entity's own record goes to (deletes need it without a record).
+MODULES: dict[Entity, str] = {
+    Entity.AR_CUSTOMER: "Accounts",
+    Entity.CUSTOMER_CONTACT: "Contacts",
+    Entity.AP_VENDOR: "Vendors",
+    Entity.SALES_ORDER: "Sales_Orders",
+    Entity.AR_INVOICE: "Invoices",
+    Entity.AP_OPEN_INVOICE: "Sage_AP_Invoices",
+    Entity.GL_ACCOUNT: "Sage_GL_Accounts",
+    Entity.GL_ACCOUNT_GROUP: "Sage_GL_Account_Groups",
+}
 
 
-class MappingError(ValueError):
-    """A Sage record that cannot become a valid Zoho record; `field` is the Sage column."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-
-
-def _text(record: dict[str, Any], column: str) -> str | None:
-    value = record.get(column)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MappingError(column, f"expected text, got {type(value).__name__}")
-    return value.strip() or None
+def drafts_for(event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP) -> list[Draft]:
+    """The checked Zoho records for one raw event; raises MappingError on the first problem."""
+    mapping = MAPPINGS[event.entity]
+    drafts = mapping(event.record, event.source_key, tenant_map.options)
+    for draft in drafts:
+        tenant_map.apply(event.entity, draft, event.record)
+        check_record(draft.module, draft.record, draft.sources)
+    return drafts
 
 
-def _phone(record: dict[str, Any]) -> str | None:
-    number, ext = _text(record, "TelephoneNo"), _text(record, "TelephoneExt")
-    if number and ext:
-        return f"{number} x{ext}"
-    return number
-
-
-def _street(record: dict[str, Any]) -> str | None:
-    lines = [_text(record, f"AddressLine{i}") for i in (1, 2, 3)]
-    return ", ".join(line for line in lines if line) or None
-
-
-def map_ar_customer(record: dict[str, Any], key: str) -> dict[str, Any]:
-    """AR_Customer columns -> Zoho Accounts fields (None values are left out)."""
-    name = _text(record, "CustomerName")
-    if name is None:
-        raise MappingError("CustomerName", "is empty; Zoho Accounts require Account_Name")
-    account = {
-        "Account_Name": name[:ACCOUNT_NAME_MAX],
-        "Account_Number": key,
-        "Phone": _phone(record),
-        "Fax": _text(record, "FaxNo"),
-        "Website": _text(record, "URLAddress"),
-        "Billing_Street": _street(record),
-        "Billing_City": _text(record, "City"),
-        "Billing_State": _text(record, "State"),
-        "Billing_Code": _text(record, "ZipCode"),
-        "Billing_Country": _text(record, "CountryCode"),
-        ACCOUNT_EXTERNAL_FIELD: key,
-    }
-    return {field: value for field, value in account.items() if value is not None}
-
-
-def to_command(event: SageRecordChanged) -> ZohoUpsertCommand:
-    if event.entity is not Entity.AR_CUSTOMER:
-        raise MappingError("entity", f"no mapping for {event.entity}")
+def _command(event: SageRecordChanged, draft: Draft) -> ZohoUpsertCommand:
     return ZohoUpsertCommand(
-        # Deterministic: redelivering the raw event yields the same command id.
-        event_id=uuid.uuid5(COMMAND_NAMESPACE, f"{event.event_id}:command"),
+        # Deterministic: redelivering the raw event yields the same commands.
+        event_id=uuid.uuid5(
+            COMMAND_NAMESPACE, f"{event.event_id}:command:{draft.module}:{draft.external_value}"
+        ),
         **caused_by(event),
-        module="Accounts",
-        external_field=ACCOUNT_EXTERNAL_FIELD,
-        external_value=event.source_key,
+        # The change's time, not the mapping's: a redelivered event maps to the same command.
+        occurred_at=event.occurred_at,
+        module=draft.module,
+        external_field=draft.external_field,
+        external_value=draft.external_value,
         source_version=event.source_version,
-        record=map_ar_customer(event.record, event.source_key),
+        record=draft.record,
+        lookups=draft.lookups,
     )
 
 
-def mapping_failure(event: SageRecordChanged, error: MappingError) -> DeadLetter:
+def to_commands(
+    event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP
+) -> list[ZohoUpsertCommand]:
+    """Parents first (an order's products before the order): the writer keeps the order."""
+    return [_command(event, draft) for draft in drafts_for(event, tenant_map)]
+
+
+def to_command(event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP) -> ZohoUpsertCommand:
+    """The entity's own command (the last one; products for an order come before it)."""
+    return to_commands(event, tenant_map)[-1]
+
+
+def mapping_failure(event: SageRecordChanged | SageRecordDeleted, error: Exception) -> DeadLetter:
+    field = error.field if isinstance(error, MappingError) else None
+    reason = str(error) if isinstance(error, MappingError) else f"{type(error).__name__}: {error}"
     return DeadLetter(
         event_id=uuid.uuid5(COMMAND_NAMESPACE, f"{event.event_id}:dead-letter"),
         **caused_by(event),
         stage="mapper",
-        error_class="MappingError",
+        error_class=type(error).__name__,
         error_message=(
-            f"tenant {event.tenant_id}, {event.entity} {event.source_key}: cannot map, {error}"
+            f"tenant {event.tenant_id}, {event.entity} {event.source_key}: cannot map, {reason}"
         ),
-        field=error.field,
+        field=field,
         original_topic=Topics.SAGE_CHANGES,
         original=event.model_dump(mode="json"),
     )
 
 
-def map_event(event: SageRecordChanged) -> tuple[str, ZohoUpsertCommand | DeadLetter]:
-    """The one message a raw event produces: a command, or a dead letter saying why not."""
+def deletion(event: SageRecordDeleted, tenant_map: TenantMap = DEFAULT_MAP) -> ZohoDeleteCommand:
+    """Deactivate by default (Sage_Status = 'Deleted in Sage'); delete if the tenant chose to."""
+    module = MODULES[event.entity]
+    if module == "Invoices":
+        module = tenant_map.settings.invoice_module
+    mode = tenant_map.settings.deletes
+    return ZohoDeleteCommand(
+        event_id=uuid.uuid5(COMMAND_NAMESPACE, f"{event.event_id}:delete:{mode}"),
+        **caused_by(event),
+        module=module,
+        external_field=EXTERNAL_FIELDS[module],
+        external_value=event.source_key,
+        # Sorts after the last version emitted, so the writer's stale guard lets it through.
+        source_version=f"{event.last_version or ''}~deleted",
+        mode=mode,
+        deactivate={STATUS_FIELD: DELETED_STATUS} if mode == "deactivate" else {},
+    )
+
+
+def map_event(
+    event: SageRecordChanged | SageRecordDeleted, tenant_map: TenantMap = DEFAULT_MAP
+) -> list[Output]:
+    """Every message one raw event produces: commands, or a single dead letter.
+
+    Never raises: whatever a Sage row holds, the answer is commands or a dead letter.
+    """
+    if not tenant_map.enabled(event.entity):
+        return []  # switched off for this tenant (e.g. no Vendors module in its edition)
     try:
-        return Topics.ZOHO_COMMANDS, to_command(event)
+        if isinstance(event, SageRecordDeleted):
+            return [(Topics.ZOHO_COMMANDS, deletion(event, tenant_map))]
+        return [(Topics.ZOHO_COMMANDS, cmd) for cmd in to_commands(event, tenant_map)]
     except MappingError as error:
-        return Topics.DEAD_LETTERS, mapping_failure(event, error)
+        return [(Topics.DEAD_LETTERS, mapping_failure(event, error))]
+    except Exception as error:
+        # A row shape no mapping foresaw is still this record's problem: retrying the batch
+        # would stall its partition for every tenant on it. The letter keeps it for replay.
+        return [(Topics.DEAD_LETTERS, mapping_failure(event, error))]

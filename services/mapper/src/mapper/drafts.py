@@ -1,0 +1,61 @@
+"""What an entity mapping produces: Zoho records still to be checked and turned into commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlc_core.contracts import ZohoLookup
+
+# The upsert key (an org-wide external text field, zoho-crm.md §4.3) of each module we write.
+EXTERNAL_FIELDS: dict[str, str] = {
+    "Accounts": "Sage_Customer_No",
+    "Contacts": "Sage_Contact_Key",
+    "Vendors": "Sage_Vendor_No",
+    "Products": "Sage_Item_Code",
+    "Sales_Orders": "Sage_SO_No",
+    "Invoices": "Sage_Invoice_No",
+    "Sage_Invoices": "Sage_Invoice_No",
+    "Sage_AP_Invoices": "Sage_AP_Invoice_Key",
+    "Sage_GL_Accounts": "Sage_GL_Account_Key",
+    "Sage_GL_Account_Groups": "Sage_GL_Group_Code",
+}
+# Set on a record whose Sage source is gone, when the tenant deactivates rather than deletes.
+STATUS_FIELD = "Sage_Status"
+DELETED_STATUS = "Deleted in Sage"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Tenant choices that change the default mapping (from the tenant's mapping file)."""
+
+    invoice_module: str = "Invoices"
+    deal_id_column: str = "CRMOpportunityID"
+
+
+@dataclass
+class Draft:
+    """One Zoho record to upsert. `sources` maps Zoho fields to the Sage columns they come
+    from, so a value Zoho would refuse is reported under the column to fix."""
+
+    module: str
+    external_value: str
+    record: dict[str, Any]
+    sources: dict[str, str]
+    lookups: list[ZohoLookup] = field(default_factory=list)
+    primary: bool = True  # the entity's own record; False for products upserted for an order
+
+    @property
+    def external_field(self) -> str:
+        return EXTERNAL_FIELDS[self.module]
+
+
+def lookup(path: str, module: str, key: str, *, required: bool = True) -> ZohoLookup:
+    """A link to the Zoho record of `module` that was upserted under Sage key `key`."""
+    return ZohoLookup(
+        path=path,
+        module=module,
+        external_field=EXTERNAL_FIELDS[module],
+        external_value=key,
+        required=required,
+    )

@@ -1,0 +1,166 @@
+"""A tenant's mapping overrides (its YAML mapping file, validated) and how they are applied.
+
+Order of application for an entity's own record: rename, skip, added fields, code tables,
+defaults. Names after `rename` are the new names. Products upserted for an order's lines are
+not the entity's own record and are left as they are.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from mlc_core.contracts import Entity
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from mapper import values as v
+from mapper.drafts import EXTERNAL_FIELDS, Draft, Options
+from mapper.limits import MANDATORY
+from mapper.values import Row
+
+# Zoho API names: letters, digits, underscores, starting with a letter, no double or trailing
+# underscore (zoho-crm.md §4.3).
+ZOHO_NAME = r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*$"
+SAGE_COLUMN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+Scalar = str | int | float | bool
+PROTECTED = frozenset(EXTERNAL_FIELDS.values()) | {f for fs in MANDATORY.values() for f in fs}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AddedField(_Strict):
+    """A Zoho field filled from a Sage column (e.g. a UDF_* column) or a constant."""
+
+    column: str | None = Field(default=None, pattern=SAGE_COLUMN)
+    value: Scalar | None = None
+    type: Literal["text", "number", "date", "flag"] = "text"
+    codes: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AddedField:
+        if (self.column is None) == (self.value is None):
+            raise ValueError("give exactly one of 'column' (a Sage column) or 'value'")
+        return self
+
+
+ZohoName = Annotated[str, StringConstraints(pattern=ZOHO_NAME)]
+Path = tuple[str | int, ...]
+
+
+class EntityMap(_Strict):
+    rename: dict[ZohoName, ZohoName] = {}
+    skip: list[ZohoName] = []
+    fields: dict[ZohoName, AddedField] = {}
+    codes: dict[ZohoName, str] = Field(default={}, description="Zoho field -> code table")
+    defaults: dict[ZohoName, Scalar] = {}
+
+    def problems(self, path: Path, tables: set[str]) -> list[tuple[Path, str]]:
+        """What types alone cannot say: protected fields, code tables that do not exist."""
+        found: list[tuple[Path, str]] = []
+        for section, names in (("rename", list(self.rename)), ("skip", self.skip)):
+            for index, name in enumerate(names):
+                if name in PROTECTED:
+                    where = (*path, section, name if section == "rename" else index)
+                    found.append((where, f"{name} is a key or mandatory field; keep it"))
+        uses: list[tuple[Path, str]] = [(("codes", f), t) for f, t in self.codes.items()]
+        uses += [(("fields", f, "codes"), a.codes) for f, a in self.fields.items() if a.codes]
+        for where, table in uses:
+            if table not in tables:
+                found.append(((*path, *where), f"no code table {table!r} under 'codes'"))
+        return found
+
+
+class Settings(_Strict):
+    deletes: Literal["deactivate", "delete"] = "deactivate"
+    invoice_module: Literal["Invoices", "Sage_Invoices"] = "Invoices"
+    deal_id_column: str = Field(default="CRMOpportunityID", pattern=r"^(CRMOpportunityID|UDF_\w+)$")
+    disabled: list[Entity] = []
+    # Written by `mlc zoho setup`: entities whose Zoho module the org does not have.
+    unavailable: list[Entity] = []
+
+
+class TenantMap(_Strict):
+    version: Literal[1] = 1
+    settings: Settings = Settings()
+    codes: dict[str, dict[str, Scalar]] = {}
+    entities: dict[Entity, EntityMap] = {}
+
+    def problems(self) -> list[tuple[Path, str]]:
+        tables = set(self.codes)
+        found: list[tuple[Path, str]] = []
+        for entity, spec in self.entities.items():
+            found += spec.problems(("entities", entity.value), tables)
+        return found
+
+    # Read for every record: computed once per map (cached in the instance), not per call.
+    @cached_property
+    def options(self) -> Options:
+        return Options(self.settings.invoice_module, self.settings.deal_id_column)
+
+    @cached_property
+    def switched_off(self) -> frozenset[Entity]:
+        return frozenset(self.settings.disabled) | frozenset(self.settings.unavailable)
+
+    def enabled(self, entity: Entity) -> bool:
+        return entity not in self.switched_off
+
+    def apply(self, entity: Entity, draft: Draft, row: Row) -> None:
+        spec = self.entities.get(entity)
+        if spec is None or not draft.primary:
+            return
+        record, sources = draft.record, draft.sources
+        for old, new in spec.rename.items():
+            if old in record:
+                record[new] = record.pop(old)
+            if old in sources:
+                sources[new] = sources.pop(old)
+        for name in spec.skip:
+            record.pop(name, None)
+        for name, added in spec.fields.items():
+            self._add(record, sources, name, added, row)
+        for name, table in spec.codes.items():
+            record[name] = self._translate(record.get(name), table)
+        for name, value in spec.defaults.items():
+            if record.get(name) in (None, ""):
+                record[name] = value
+        draft.record = v.compact(record)
+
+    def _add(
+        self,
+        record: dict[str, Any],
+        sources: dict[str, str],
+        name: str,
+        added: AddedField,
+        row: Row,
+    ) -> None:
+        value = added.value if added.column is None else _READERS[added.type](row, added.column)
+        if added.codes is not None:
+            value = self._translate(value, added.codes)
+        if added.column is not None:
+            sources[name] = added.column
+        if value is not None:
+            record[name] = value
+
+    def _translate(self, value: Any, table: str) -> Any:
+        """Values the table does not list pass unchanged (a table need not be complete)."""
+        if value is None or isinstance(value, dict | list):
+            return value
+        return self.codes[table].get(str(value), value)
+
+
+def _text(row: Row, column: str) -> Any:
+    value = row.get(column)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # numeric UDFs sent to a text field
+    return v.text(row, column)
+
+
+_READERS: dict[str, Any] = {
+    "text": _text,
+    "number": v.number,
+    "date": v.sage_date,
+    "flag": v.flag,
+}
+DEFAULT_MAP = TenantMap()
