@@ -1,136 +1,222 @@
-"""`mlc tenant …`: create and list tenants; secrets come from the environment or a prompt."""
+"""`mlc tenant add|list|show|enable|disable|remove|import`: who we sync for.
+
+Secrets come from environment variables or a no-echo prompt, never from arguments. `show` and
+`--json` print which secrets are set, never their values.
+"""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
-import sys
+from typing import Any
 
+import asyncpg
 import httpx
-from mlc_core.crypto import KeyRing
-from mlc_core.db import create_pool
-from mlc_core.runtime import keyring_from
-from mlc_core.settings import CommonSettings
 from mlc_core.tenants import (
     SageConfig,
     Tenant,
     TenantConfig,
+    TenantNotFound,
     TenantSecrets,
     ZohoConfig,
     add_tenant,
     list_tenants,
+    remove_tenant,
+    set_enabled,
 )
 from mlc_core.zoho.oauth import ACCOUNTS_SERVERS, exchange_grant_code
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
-SECRET_ENV = {
-    "sage_agent_token": "MLC_SAGE_AGENT_TOKEN",
-    "zoho_client_secret": "MLC_ZOHO_CLIENT_SECRET",
-    "zoho_refresh_token": "MLC_ZOHO_REFRESH_TOKEN",
-}
+from mlc_cli import tenant_import
+
+# Kept for callers of the first version of this module.
+from mlc_cli.common import SECRET_ENV as SECRET_ENV
+from mlc_cli.common import add_json_flag, database, emit, secret, table, tenant_or_exit
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sub = verbs.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True)
-    add = sub.add_parser("add", help="create a tenant (secrets from env vars or a prompt)")
+    tenant = verbs.add_parser("tenant", help="tenants: add, list, show, disable, remove, import")
+    sub = tenant.add_subparsers(dest="action", required=True)
+    _register_add(sub)
+    listing = sub.add_parser("list", help="list tenants (enabled and disabled)")
+    add_json_flag(listing)
+    listing.set_defaults(handler=list_cmd)
+    show = sub.add_parser("show", help="one tenant's settings (secret names only, no values)")
+    show.add_argument("tenant_id")
+    add_json_flag(show)
+    show.set_defaults(handler=show_cmd)
+    for action, help_text in (("disable", "stop syncing"), ("enable", "resume syncing")):
+        cmd = sub.add_parser(action, help=f"{help_text} a tenant (services notice within 30 s)")
+        cmd.add_argument("tenant_id")
+        cmd.set_defaults(handler=enable_cmd, enabled=action == "enable")
+    remove = sub.add_parser("remove", help="delete a tenant and its sync state (audit log stays)")
+    remove.add_argument("tenant_id")
+    remove.add_argument("--yes", action="store_true", help="confirm; nothing happens without it")
+    remove.set_defaults(handler=remove_cmd)
+    tenant_import.register(sub)
+
+
+def _register_add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    add = sub.add_parser(
+        "add",
+        help="create a tenant",
+        description="Secrets from MLC_SAGE_AGENT_TOKEN, MLC_ZOHO_CLIENT_SECRET and "
+        "MLC_ZOHO_REFRESH_TOKEN (or a prompt); or a self-client code (MLC_ZOHO_GRANT_CODE) "
+        "is exchanged for the refresh token.",
+    )
     add.add_argument("tenant_id")
     add.add_argument("--name", help="display name (defaults to the id)")
     add.add_argument("--sage-company", required=True, help="3-character Sage company code")
-    add.add_argument("--sage-agent-url", required=True)
+    add.add_argument("--sage-agent-url", required=True, help="the on-premises agent's base URL")
     add.add_argument(
         "--sage-time-zone", default="UTC", help="Sage server's zone, e.g. America/Chicago"
     )
     add.add_argument("--zoho-dc", default="us", choices=sorted(ACCOUNTS_SERVERS))
     add.add_argument("--zoho-accounts-url", help="overrides the data centre's accounts server")
     add.add_argument("--zoho-client-id", required=True)
-    add.add_argument("--zoho-grant-code", help="exchange this code for the refresh token")
+    add.add_argument(
+        "--zoho-grant-code",
+        help="a self-client code, exchanged at once (single use, expires in minutes);"
+        " MLC_ZOHO_GRANT_CODE keeps it out of shell history",
+    )
+    add_json_flag(add)
     add.set_defaults(handler=add_cmd)
-    sub.add_parser("list", help="list tenants").set_defaults(handler=list_cmd)
-
-
-def _connection() -> tuple[str, KeyRing]:
-    settings = CommonSettings()
-    return settings.database_url.get_secret_value(), keyring_from(settings)
 
 
 async def add_cmd(args: argparse.Namespace) -> None:
-    dsn, keyring = _connection()
-    await add(args, dsn=dsn, keyring=keyring)
+    tenant = await build_tenant(args)  # secrets and settings first: errors before connecting
+    async with database() as (pool, keyring):
+        try:
+            await add_tenant(pool, keyring=keyring, tenant=tenant)
+        except asyncpg.UniqueViolationError as exc:
+            raise SystemExit(
+                f"mlc: tenant {tenant.tenant_id!r} already exists (`mlc sage set`,"
+                " `mlc zoho connect` or `mlc tenant import` change it)"
+            ) from exc
+    emit(
+        args,
+        {"tenant": tenant.tenant_id, "created": True, "key_id": keyring.active_key_id},
+        lambda d: f"tenant {d['tenant']} added (secrets encrypted under key {d['key_id']})",
+    )
 
 
-async def list_cmd(args: argparse.Namespace) -> None:
-    dsn, keyring = _connection()
-    await list_(dsn=dsn, keyring=keyring)
-
-
-def _secret(name: str, *, prompt: bool = True) -> SecretStr:
-    value = os.environ.get(SECRET_ENV[name])
-    if value is None and prompt and sys.stdin.isatty():
-        value = getpass.getpass(f"{name.replace('_', ' ')}: ")
-    if not value:
-        raise SystemExit(
-            f"mlc: {name} missing: set {SECRET_ENV[name]} (never pass it as an argument)"
+async def build_tenant(args: argparse.Namespace) -> Tenant:
+    accounts_url = args.zoho_accounts_url or ACCOUNTS_SERVERS[args.zoho_dc]
+    client_secret = secret("zoho_client_secret")
+    try:
+        return Tenant(
+            tenant_id=args.tenant_id,
+            display_name=args.name or args.tenant_id,
+            config=TenantConfig(
+                sage=SageConfig(
+                    company_code=args.sage_company,
+                    agent_url=args.sage_agent_url,
+                    time_zone=args.sage_time_zone,
+                ),
+                zoho=ZohoConfig(
+                    dc=args.zoho_dc, accounts_url=accounts_url, client_id=args.zoho_client_id
+                ),
+            ),
+            secrets=TenantSecrets(
+                sage_agent_token=secret("sage_agent_token"),
+                zoho_client_secret=client_secret,
+                zoho_refresh_token=await _refresh_token(args, accounts_url, client_secret),
+            ),
         )
-    return SecretStr(value)
+    except ValidationError as exc:
+        raise SystemExit(f"mlc: tenant {args.tenant_id}: {_first_error(exc)}") from exc
 
 
 async def _refresh_token(
     args: argparse.Namespace, accounts_url: str, client_secret: SecretStr
 ) -> SecretStr:
-    if not args.zoho_grant_code:
-        return _secret("zoho_refresh_token")
+    code = args.zoho_grant_code or os.environ.get(SECRET_ENV["zoho_grant_code"])
+    if not code:
+        return secret("zoho_refresh_token")
     async with httpx.AsyncClient(timeout=30) as http:
         grant = await exchange_grant_code(
             http,
             accounts_url=accounts_url,
             client_id=args.zoho_client_id,
             client_secret=client_secret.get_secret_value(),
-            code=args.zoho_grant_code,
+            code=code,
         )
     assert grant.refresh_token is not None
     return SecretStr(grant.refresh_token)
 
 
-async def add(args: argparse.Namespace, *, dsn: str, keyring: KeyRing) -> None:
-    accounts_url = args.zoho_accounts_url or ACCOUNTS_SERVERS[args.zoho_dc]
-    client_secret = _secret("zoho_client_secret")
-    secrets = TenantSecrets(
-        sage_agent_token=_secret("sage_agent_token"),
-        zoho_client_secret=client_secret,
-        zoho_refresh_token=await _refresh_token(args, accounts_url, client_secret),
-    )
-    config = TenantConfig(
-        sage=SageConfig(
-            company_code=args.sage_company,
-            agent_url=args.sage_agent_url,
-            time_zone=args.sage_time_zone,
-        ),
-        zoho=ZohoConfig(dc=args.zoho_dc, accounts_url=accounts_url, client_id=args.zoho_client_id),
-    )
-    tenant = Tenant(
-        tenant_id=args.tenant_id,
-        display_name=args.name or args.tenant_id,
-        config=config,
-        secrets=secrets,
-    )
-    pool = await create_pool(dsn)
-    try:
-        await add_tenant(pool, keyring=keyring, tenant=tenant)
-    finally:
-        await pool.close()
-    print(f"tenant {tenant.tenant_id} added (secrets encrypted under key {keyring.active_key_id})")
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
 
 
-async def list_(*, dsn: str, keyring: KeyRing) -> None:
-    pool = await create_pool(dsn)
-    try:
+def describe(tenant: Tenant) -> dict[str, Any]:
+    """A tenant as operators see it: settings, and the names of the secrets that are set."""
+    return {
+        "tenant_id": tenant.tenant_id,
+        "display_name": tenant.display_name,
+        "enabled": tenant.enabled,
+        "config": tenant.config.model_dump(mode="json"),
+        "secrets_set": tenant.secrets.names_set(),
+    }
+
+
+async def list_cmd(args: argparse.Namespace) -> None:
+    async with database() as (pool, keyring):
         tenants = await list_tenants(pool, keyring=keyring, enabled_only=False)
-    finally:
-        await pool.close()
-    for t in tenants:
-        state = "enabled" if t.enabled else "disabled"
-        print(
-            f"{t.tenant_id:20} {state:9} sage={t.config.sage.company_code}"
-            f"@{t.config.sage.agent_url} zoho={t.config.zoho.dc}"
+    emit(args, [describe(t) for t in tenants], _list_text)
+
+
+def _list_text(items: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            t["tenant_id"],
+            "enabled" if t["enabled"] else "disabled",
+            f"{t['config']['sage']['company_code']}@{t['config']['sage']['agent_url']}",
+            t["config"]["zoho"]["dc"],
+            ",".join(t["config"]["entities"]),
+        ]
+        for t in items
+    ]
+    return table(rows, ["TENANT", "STATE", "SAGE", "ZOHO DC", "ENTITIES"]) if rows else "no tenants"
+
+
+async def show_cmd(args: argparse.Namespace) -> None:
+    async with database() as (pool, keyring):
+        tenant = await tenant_or_exit(pool, keyring, args.tenant_id)
+    emit(args, describe(tenant), _show_text)
+
+
+def _show_text(item: dict[str, Any]) -> str:
+    lines = [f"{item['tenant_id']} ({item['display_name']})", f"  enabled: {item['enabled']}"]
+    for part in ("sage", "zoho"):
+        for name, value in item["config"][part].items():
+            lines.append(f"  {part}.{name}: {value}")
+    lines.append(f"  entities: {', '.join(item['config']['entities'])}")
+    cadences = item["config"].get("cadences") or {}
+    lines += [f"  cadence.{entity}: {seconds}s" for entity, seconds in cadences.items()]
+    lines.append(f"  secrets set: {', '.join(item['secrets_set'])}")
+    return "\n".join(lines)
+
+
+async def enable_cmd(args: argparse.Namespace) -> None:
+    async with database() as (pool, _):
+        try:
+            await set_enabled(pool, args.tenant_id, enabled=args.enabled)
+        except TenantNotFound as exc:
+            raise SystemExit(f"mlc: {exc}") from exc
+    print(f"tenant {args.tenant_id} {'enabled' if args.enabled else 'disabled'}")
+
+
+async def remove_cmd(args: argparse.Namespace) -> None:
+    if not args.yes:
+        raise SystemExit(
+            f"mlc: removing {args.tenant_id} deletes its credentials and sync state;"
+            " run again with --yes (or `mlc tenant disable` to pause it)"
         )
+    async with database() as (pool, _):
+        try:
+            await remove_tenant(pool, args.tenant_id)
+        except TenantNotFound as exc:
+            raise SystemExit(f"mlc: {exc}") from exc
+    print(f"tenant {args.tenant_id} removed (its audit history is kept)")

@@ -15,6 +15,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+
 REDACTED = "***"
 _PATTERNS = [
     re.compile(r"(Zoho-oauthtoken|Bearer)\s+[A-Za-z0-9._\-]+", re.IGNORECASE),
@@ -56,6 +58,9 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update(getattr(record, "ctx", {}))
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:  # lets a log line be found from its trace, and the other way round
+            entry["trace_id"], entry["span_id"] = f"{span.trace_id:032x}", f"{span.span_id:016x}"
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return redact(json.dumps(entry, default=str))

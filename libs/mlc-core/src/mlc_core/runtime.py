@@ -1,15 +1,20 @@
-"""Process plumbing every service shares: signals, settings errors, clean shutdown."""
+"""Process plumbing every service shares: signals, logging, telemetry, health probes, shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Awaitable, Callable
 
 from mlc_core.crypto import KeyRing
-from mlc_core.logging import configure_logging
+from mlc_core.health import ProbeSettings, Readiness, kafka_check, postgres_check, serve_probes
+from mlc_core.logging import configure_logging, ctx
 from mlc_core.settings import CommonSettings
+from mlc_core.telemetry import configure_telemetry
+
+log = logging.getLogger(__name__)
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -33,9 +38,37 @@ def keyring_from(settings: CommonSettings) -> KeyRing:
 def run_service(
     name: str, settings: CommonSettings, serve: Callable[[asyncio.Event], Awaitable[None]]
 ) -> None:
+    """Logging, telemetry and health probes around a service's `serve(stop)`."""
     configure_logging(name, settings.log_level)
+    telemetry = configure_telemetry(name)
 
     async def main() -> None:
-        await serve(stop_on_signals())
+        stop = stop_on_signals()
+        probes = await start_probes(ProbeSettings(), settings, stop)
+        try:
+            await serve(stop)
+        finally:
+            if probes is not None:
+                probes.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        telemetry.shutdown()  # flush the last spans and metrics before the process exits
+
+
+async def start_probes(
+    probe: ProbeSettings, settings: CommonSettings, stop: asyncio.Event
+) -> asyncio.Server | None:
+    if probe.health_port is None:
+        return None
+    readiness = Readiness(
+        checks={
+            "kafka": kafka_check(settings.kafka_bootstrap),
+            "postgres": postgres_check(settings.database_url.get_secret_value()),
+        },
+        stop=stop,
+    )
+    server = await serve_probes(probe.health_host, probe.health_port, readiness)
+    log.info("health probes listening", extra=ctx(port=probe.health_port))
+    return server

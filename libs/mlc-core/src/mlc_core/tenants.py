@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from mlc_core.contracts import Entity
-from mlc_core.crypto import KeyRing
-from mlc_core.logging import register_secret
+from mlc_core.crypto import CryptoError, KeyRing
+from mlc_core.logging import ctx, register_secret
 
+log = logging.getLogger(__name__)
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
@@ -21,6 +23,10 @@ class SageConfig(BaseModel):
     company_code: str = Field(min_length=1, max_length=3)
     agent_url: str
     time_zone: str = "UTC"
+    # Sage 100's eBusiness Web Services (SOAP), where the customer runs them; the logon user's
+    # password is a secret (TenantSecrets.sage_password).
+    soap_url: str | None = None
+    username: str | None = None
 
 
 class ZohoConfig(BaseModel):
@@ -29,6 +35,8 @@ class ZohoConfig(BaseModel):
     dc: str = "us"
     accounts_url: str
     client_id: str
+    # Where the org's CRM API lives, as the last grant said (the writer follows every refresh).
+    api_domain: str | None = None
 
 
 class TenantConfig(BaseModel):
@@ -37,6 +45,11 @@ class TenantConfig(BaseModel):
     sage: SageConfig
     zoho: ZohoConfig
     entities: list[Entity] = [Entity.AR_CUSTOMER]
+    # Seconds between polls per entity; entities left out use the poller's default interval.
+    cadences: dict[Entity, float] = {}
+
+    def cadence(self, entity: Entity, default: float) -> float:
+        return self.cadences.get(entity, default)
 
 
 class TenantSecrets(BaseModel):
@@ -45,9 +58,13 @@ class TenantSecrets(BaseModel):
     sage_agent_token: SecretStr
     zoho_client_secret: SecretStr
     zoho_refresh_token: SecretStr
+    sage_password: SecretStr | None = None
 
     def plain(self) -> dict[str, str]:
-        return {name: value.get_secret_value() for name, value in self}
+        return {name: value.get_secret_value() for name, value in self if value is not None}
+
+    def names_set(self) -> list[str]:
+        return [name for name, value in self if value is not None]
 
 
 class Tenant(BaseModel):
@@ -77,6 +94,40 @@ def open_secrets(keyring: KeyRing, tenant_id: str, blob: bytes) -> TenantSecrets
     for value in plain.values():
         register_secret(value)
     return TenantSecrets.model_validate(plain)
+
+
+async def save_tenant(pool: asyncpg.Pool, *, keyring: KeyRing, tenant: Tenant) -> bool:
+    """Create or replace a tenant (config, secrets, name, enabled); True when it was created."""
+    created: bool = await pool.fetchval(
+        "INSERT INTO tenants (tenant_id, display_name, enabled, config, secrets)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET"
+        " display_name = EXCLUDED.display_name, enabled = EXCLUDED.enabled,"
+        " config = EXCLUDED.config, secrets = EXCLUDED.secrets, updated_at = now()"
+        " RETURNING (xmax = 0)",
+        tenant.tenant_id,
+        tenant.display_name,
+        tenant.enabled,
+        tenant.config.model_dump(mode="json"),
+        seal_secrets(keyring, tenant.tenant_id, tenant.secrets),
+    )
+    return created
+
+
+async def set_enabled(pool: asyncpg.Pool, tenant_id: str, *, enabled: bool) -> None:
+    status: str = await pool.execute(
+        "UPDATE tenants SET enabled = $2, updated_at = now() WHERE tenant_id = $1",
+        tenant_id,
+        enabled,
+    )
+    if status.endswith(" 0"):
+        raise TenantNotFound(tenant_id)
+
+
+async def remove_tenant(pool: asyncpg.Pool, tenant_id: str) -> None:
+    """Delete a tenant with its poller state and tokens; its audit history stays."""
+    status: str = await pool.execute("DELETE FROM tenants WHERE tenant_id = $1", tenant_id)
+    if status.endswith(" 0"):
+        raise TenantNotFound(tenant_id)
 
 
 async def add_tenant(pool: asyncpg.Pool, *, keyring: KeyRing, tenant: Tenant) -> None:
@@ -114,4 +165,14 @@ async def list_tenants(
     rows = await pool.fetch(
         "SELECT * FROM tenants WHERE enabled OR NOT $1 ORDER BY tenant_id", enabled_only
     )
-    return [_tenant_from_row(row, keyring) for row in rows]
+    tenants = []
+    for row in rows:
+        try:
+            tenants.append(_tenant_from_row(row, keyring))
+        except CryptoError as exc:
+            # One tenant sealed under a key we were not given must not stop every other tenant.
+            log.error(
+                "tenant skipped: its secrets cannot be decrypted with the configured master keys",
+                extra=ctx(tenant=row["tenant_id"], error=str(exc)),
+            )
+    return tenants

@@ -1,0 +1,170 @@
+"""`mlc ping`'s Zoho half: token refresh, api_domain, scopes, edition, modules, key fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from mlc_core.tenants import Tenant
+from mlc_core.zoho.errors import ZohoAuthError, ZohoError, ZohoTokenThrottled
+from mlc_core.zoho.oauth import TokenGrant, refresh_access_token
+
+from mlc_cli.ping_checks import Check, body_of, fail, ok, unreachable_fix
+
+# Module and upsert key per entity, as the mapper writes them (services/mapper drafts.py).
+TARGETS: dict[str, tuple[str, str]] = {
+    "ar_customer": ("Accounts", "Sage_Customer_No"),
+    "customer_contact": ("Contacts", "Sage_Contact_Key"),
+    "ap_vendor": ("Vendors", "Sage_Vendor_No"),
+    "sales_order": ("Sales_Orders", "Sage_SO_No"),
+    "ar_invoice": ("Invoices", "Sage_Invoice_No"),
+    "ap_open_invoice": ("Sage_AP_Invoices", "Sage_AP_Invoice_Key"),
+    "gl_account": ("Sage_GL_Accounts", "Sage_GL_Account_Key"),
+    "gl_account_group": ("Sage_GL_Account_Groups", "Sage_GL_Group_Code"),
+}
+ALWAYS_REPORTED = ("Vendors", "Invoices")  # edition-dependent; worth knowing before a sale
+RECONNECT = "run `mlc zoho connect {tenant} --dc {dc}`"
+
+
+@dataclass
+class ZohoProbe:
+    """Read-only calls with one fresh access token; remembers refused scopes."""
+
+    http: httpx.AsyncClient
+    grant: TokenGrant
+    scope_refused: list[str] = field(default_factory=list)
+    credits_left: str | None = None
+
+    async def get(self, path: str, **params: str) -> tuple[int, dict[str, Any]]:
+        response = await self.http.get(
+            f"{self.grant.api_domain.rstrip('/')}/crm/v8/{path}",
+            params=params,
+            headers={"Authorization": f"Zoho-oauthtoken {self.grant.access_token}"},
+        )
+        self.credits_left = response.headers.get("X-API-CREDITS-REMAINING", self.credits_left)
+        body = body_of(response)
+        if body.get("code") == "OAUTH_SCOPE_MISMATCH":
+            self.scope_refused.append(path)
+        return response.status_code, body
+
+
+async def refresh(http: httpx.AsyncClient, tenant: Tenant) -> tuple[TokenGrant | None, Check]:
+    zoho = tenant.config.zoho
+    hint = RECONNECT.format(tenant=tenant.tenant_id, dc=zoho.dc)
+    try:
+        grant = await refresh_access_token(
+            http,
+            accounts_url=zoho.accounts_url,
+            client_id=zoho.client_id,
+            client_secret=tenant.secrets.zoho_client_secret.get_secret_value(),
+            refresh_token=tenant.secrets.zoho_refresh_token.get_secret_value(),
+        )
+    except ZohoTokenThrottled as exc:
+        return None, fail("zoho", "token refresh", str(exc), "wait 10 minutes, then ping again")
+    except ZohoAuthError as exc:
+        return None, fail("zoho", "token refresh", str(exc), hint)
+    except ZohoError as exc:
+        return None, fail(
+            "zoho", "token refresh", str(exc), unreachable_fix(zoho.accounts_url, exc)
+        )
+    return grant, ok("zoho", "token refresh", f"at {zoho.accounts_url} ({zoho.dc})")
+
+
+async def zoho_checks(http: httpx.AsyncClient, tenant: Tenant) -> list[Check]:
+    grant, refreshed = await refresh(http, tenant)
+    if grant is None:
+        return [refreshed]
+    probe = ZohoProbe(http, grant)
+    checks = [refreshed, _api_domain(tenant, grant)]
+    try:
+        checks += [await _org(probe, tenant), *await _modules_and_keys(probe, tenant)]
+    except httpx.HTTPError as exc:
+        url = grant.api_domain
+        return [
+            *checks,
+            fail("zoho", "CRM API reachable", f"{url}: {exc!r}", unreachable_fix(url, exc)),
+        ]
+    return [*checks, _scopes(probe, tenant), _credits(probe)]
+
+
+def _api_domain(tenant: Tenant, grant: TokenGrant) -> Check:
+    stored = tenant.config.zoho.api_domain
+    if stored and stored.rstrip("/") != grant.api_domain.rstrip("/"):
+        detail = f"{grant.api_domain} (was {stored}: the org moved; the writer follows it)"
+        return ok("zoho", "api_domain", detail)
+    return ok("zoho", "api_domain", grant.api_domain)
+
+
+async def _org(probe: ZohoProbe, tenant: Tenant) -> Check:
+    status, body = await probe.get("org")
+    orgs = body.get("org")
+    if status != 200 or not isinstance(orgs, list) or not orgs:
+        detail = f"GET /crm/v8/org answered {status} {body.get('code', '')}".strip()
+        return fail("zoho", "org and edition", detail, _fix(body, tenant, "ZohoCRM.org.READ"))
+    licence = orgs[0].get("license_details") or {}
+    edition = licence.get("paid_type") or licence.get("trial_type") or "unknown"
+    return ok("zoho", "org and edition", f"{orgs[0].get('company_name', '?')}: {edition}")
+
+
+async def _modules_and_keys(probe: ZohoProbe, tenant: Tenant) -> list[Check]:
+    status, body = await probe.get("settings/modules")
+    if status != 200:
+        fix = _fix(body, tenant, "ZohoCRM.settings.modules.READ")
+        return [fail("zoho", "modules", f"settings/modules answered {status}", fix)]
+    present = {m.get("api_name") for m in body.get("modules", []) if m.get("api_supported", True)}
+    needed = [TARGETS[e] for e in tenant.config.entities if e in TARGETS]
+    checks = [_modules_check(present, [m for m, _ in needed])]
+    for module, key in needed:
+        if module in present:
+            checks.append(await _key_field(probe, tenant, module, key))
+    return checks
+
+
+def _modules_check(present: set[Any], needed: list[str]) -> Check:
+    missing = [m for m in needed if m not in present]
+    extra = ", ".join(f"{m} {'yes' if m in present else 'no'}" for m in ALWAYS_REPORTED)
+    if missing:
+        fix = "a higher edition, or leave those entities out (`mlc sage set --entities`)"
+        return fail("zoho", "modules", f"missing: {', '.join(missing)} ({extra})", fix)
+    return ok("zoho", "modules", f"{', '.join(needed)} present ({extra})")
+
+
+async def _key_field(probe: ZohoProbe, tenant: Tenant, module: str, key: str) -> Check:
+    status, body = await probe.get("settings/fields", module=module)
+    name = f"external key {module}.{key}"
+    if status != 200:
+        fix = _fix(body, tenant, "ZohoCRM.settings.fields.READ")
+        return fail("zoho", name, f"settings/fields answered {status}", fix)
+    found = next((f for f in body.get("fields", []) if f.get("api_name") == key), None)
+    create = f"in Zoho: Setup > Modules and Fields > {module}: add a text field {key}"
+    if found is None:
+        return fail("zoho", name, "field missing", f"{create}, marked External (org)")
+    if not found.get("external"):
+        return fail("zoho", name, "field exists but is not external", f"{create} as External")
+    return ok("zoho", name, f"present, external ({found['external'].get('type')})")
+
+
+def _fix(body: dict[str, Any], tenant: Tenant, scope: str) -> str:
+    if body.get("code") == "OAUTH_SCOPE_MISMATCH":
+        return _scope_fix(tenant, scope)
+    return (
+        f"Zoho said {body.get('code', 'nothing readable')}: retry; if it stays, see status.zoho.com"
+    )
+
+
+def _scope_fix(tenant: Tenant, scope: str) -> str:
+    reconnect = RECONNECT.format(tenant=tenant.tenant_id, dc=tenant.config.zoho.dc)
+    return f"the grant lacks {scope}: {reconnect} (its default scopes include it)"
+
+
+def _scopes(probe: ZohoProbe, tenant: Tenant) -> Check:
+    if probe.scope_refused:
+        refused = ", ".join(probe.scope_refused)
+        return fail("zoho", "scopes", f"refused for {refused}", _scope_fix(tenant, "those scopes"))
+    return ok("zoho", "scopes", "org, modules and fields readable")
+
+
+def _credits(probe: ZohoProbe) -> Check:
+    left = probe.credits_left
+    return ok("zoho", "API credits", f"{left} left" if left else "over half of today's left")

@@ -1,0 +1,160 @@
+"""`mlc zoho connect <tenant> --dc eu`: authorize the connector in the tenant's Zoho org.
+
+Prints the authorization URL (offline access and consent, so Zoho issues a refresh token); the
+user opens it, approves, and pastes the redirect URL or just its code. A code from the API
+console's self-client works the same way (--self-client skips the URL). The code is exchanged at
+the accounts server the redirect names (multi-DC orgs), and the refresh token is stored
+encrypted with the data centre and `api_domain`. The client secret comes from
+MLC_ZOHO_CLIENT_SECRET (or a prompt) when it is new; the code from MLC_ZOHO_GRANT_CODE or a prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+from mlc_core.tenants import Tenant, TenantSecrets, ZohoConfig, save_tenant
+from mlc_core.zoho.errors import ZohoError
+from mlc_core.zoho.oauth import ACCOUNTS_SERVERS, TokenGrant, exchange_grant_code
+from pydantic import SecretStr
+
+from mlc_cli.common import add_json_flag, database, emit, secret_or_none, tenant_or_exit
+
+# Records need modules + settings.fields (zoho-crm.md §1.6); ping reads org and module metadata.
+DEFAULT_SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = sub.add_parser(
+        "connect",
+        help="authorize in the tenant's Zoho org; stores the refresh token",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument("tenant_id")
+    cmd.add_argument("--dc", choices=sorted(ACCOUNTS_SERVERS), help="the org's data centre")
+    cmd.add_argument("--client-id", help="OAuth client id (defaults to the stored one)")
+    cmd.add_argument("--accounts-url", help="overrides the data centre's accounts server")
+    cmd.add_argument("--redirect-uri", help="the client's registered redirect URI")
+    cmd.add_argument("--scopes", default=DEFAULT_SCOPES, help="comma-separated Zoho scopes")
+    cmd.add_argument("--self-client", action="store_true", help="a self-client code; no URL")
+    add_json_flag(cmd)
+    cmd.set_defaults(handler=connect_cmd)
+
+
+@dataclass(frozen=True)
+class PastedCode:
+    code: str
+    accounts_server: str | None
+
+
+def authorization_url(
+    *, accounts_url: str, client_id: str, scopes: str, redirect_uri: str | None
+) -> str:
+    params = {
+        "scope": scopes,
+        "client_id": client_id,
+        "response_type": "code",
+        "access_type": "offline",  # without it Zoho issues no refresh token
+        "prompt": "consent",  # and without consent a re-authorization may not either
+    }
+    if redirect_uri:
+        params["redirect_uri"] = redirect_uri
+    return f"{accounts_url.rstrip('/')}/oauth/v2/auth?{urlencode(params)}"
+
+
+def parse_pasted(text: str) -> PastedCode:
+    """A bare code, or the whole redirect URL (`?code=…&accounts-server=…`)."""
+    text = text.strip()
+    if "code=" not in text:
+        return PastedCode(text, None)
+    query = parse_qs(urlsplit(text).query or text.split("?", 1)[-1])
+    code = query.get("code", [""])[0]
+    server = query.get("accounts-server", [None])[0]
+    return PastedCode(code, server)
+
+
+def _read_code() -> PastedCode:
+    code = secret_or_none("zoho_grant_code", prompt=False)
+    if code is None and sys.stdin.isatty():
+        code = SecretStr(input("paste the code, or the whole URL you were redirected to: "))
+    if code is None or not code.get_secret_value().strip():
+        raise SystemExit("mlc: no code: paste it, or set MLC_ZOHO_GRANT_CODE")
+    return parse_pasted(code.get_secret_value())
+
+
+def _zoho_config(tenant: Tenant, args: argparse.Namespace, server: str | None) -> ZohoConfig:
+    dc = args.dc or tenant.config.zoho.dc
+    accounts = server or args.accounts_url
+    if accounts is None:
+        accounts = ACCOUNTS_SERVERS[dc] if args.dc else tenant.config.zoho.accounts_url
+    return ZohoConfig(
+        dc=dc, accounts_url=accounts, client_id=args.client_id or tenant.config.zoho.client_id
+    )
+
+
+async def _exchange(
+    config: ZohoConfig, secret: SecretStr, code: str, redirect_uri: str | None
+) -> TokenGrant:
+    async with httpx.AsyncClient(timeout=30) as http:
+        try:
+            return await exchange_grant_code(
+                http,
+                accounts_url=config.accounts_url,
+                client_id=config.client_id,
+                client_secret=secret.get_secret_value(),
+                code=code,
+                redirect_uri=redirect_uri,
+            )
+        except ZohoError as exc:
+            raise SystemExit(f"mlc: Zoho refused the code: {exc}") from exc
+
+
+async def connect_cmd(args: argparse.Namespace) -> None:
+    async with database() as (pool, keyring):
+        tenant = await tenant_or_exit(pool, keyring, args.tenant_id)
+        if not args.self_client:
+            url = authorization_url(
+                accounts_url=_zoho_config(tenant, args, None).accounts_url,
+                client_id=args.client_id or tenant.config.zoho.client_id,
+                scopes=args.scopes,
+                redirect_uri=args.redirect_uri,
+            )
+            print(f"Open this URL as a Zoho CRM administrator and approve:\n\n  {url}\n")
+        pasted = _read_code()
+        config = _zoho_config(tenant, args, pasted.accounts_server)
+        client_secret = secret_or_none("zoho_client_secret") or tenant.secrets.zoho_client_secret
+        grant = await _exchange(config, client_secret, pasted.code, args.redirect_uri)
+        assert grant.refresh_token is not None
+        updated = _with_grant(tenant, config, client_secret, grant)
+        await save_tenant(pool, keyring=keyring, tenant=updated)
+        # The cached access token belongs to the old grant: let the writer mint a new one.
+        await pool.execute("DELETE FROM zoho_tokens WHERE tenant_id = $1", tenant.tenant_id)
+    emit(
+        args,
+        {"tenant": tenant.tenant_id, "dc": config.dc, "api_domain": grant.api_domain},
+        lambda d: (
+            f"tenant {d['tenant']}: Zoho connected ({d['dc']}, {d['api_domain']});"
+            f" next: mlc ping {d['tenant']}"
+        ),
+    )
+
+
+def _with_grant(
+    tenant: Tenant, config: ZohoConfig, client_secret: SecretStr, grant: TokenGrant
+) -> Tenant:
+    assert grant.refresh_token is not None
+    secrets = tenant.secrets.plain() | {
+        "zoho_client_secret": client_secret.get_secret_value(),
+        "zoho_refresh_token": grant.refresh_token,
+    }
+    zoho = config.model_copy(update={"api_domain": grant.api_domain})
+    return tenant.model_copy(
+        update={
+            "config": tenant.config.model_copy(update={"zoho": zoho}),
+            "secrets": TenantSecrets.model_validate(secrets),
+        }
+    )

@@ -1,0 +1,102 @@
+"""`mlc status` on real PostgreSQL and Kafka: watermark, writes and failures, events waiting."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import asyncpg
+import pytest
+from mlc_cli.status import consumer_lag
+from mlc_core.contracts import (
+    Entity,
+    OutcomeStatus,
+    Topics,
+    ZohoWriteOutcome,
+)
+from mlc_core.crypto import KeyRing
+from mlc_core.kafka import create_producer, ensure_topics
+from mlc_core.tenants import add_tenant
+
+from tests.cli.emulator_fixtures import mlc
+from tests.cli.test_keys_rotate import a_tenant
+
+pytestmark = pytest.mark.integration
+
+
+def outcome(tenant_id: str, key: str, status: OutcomeStatus) -> ZohoWriteOutcome:
+    return ZohoWriteOutcome(
+        tenant_id=tenant_id,
+        correlation_id=uuid.uuid4(),
+        entity=Entity.AR_CUSTOMER,
+        source_key=key,
+        module="Accounts",
+        external_value=key,
+        source_version="20260101 10.0000000",
+        status=status,
+    )
+
+
+async def audit(pool: asyncpg.Pool, event: ZohoWriteOutcome) -> None:
+    await pool.execute(
+        "INSERT INTO audit_events (event_id, event_type, schema_version, tenant_id, entity,"
+        " source_key, correlation_id, occurred_at, topic, kafka_partition, kafka_offset, payload)"
+        " VALUES ($1, $2, 1, $3, $4, $5, $6, $7, 'mlc.zoho.outcomes', 0, 0, $8)",
+        event.event_id,
+        event.event_type,
+        event.tenant_id,
+        event.entity,
+        event.source_key,
+        event.correlation_id,
+        event.occurred_at,
+        json.loads(event.model_dump_json()),
+    )
+
+
+async def test_status_shows_watermark_writes_failures_and_lag(
+    app_dsn: str,
+    app_pool: asyncpg.Pool,
+    keyring: KeyRing,
+    master_keys: str,
+    kafka_bootstrap: str,
+    tenant_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await add_tenant(app_pool, keyring=keyring, tenant=a_tenant(tenant_id))
+    await app_pool.execute(
+        "INSERT INTO poller_watermarks (tenant_id, entity, stamp_date, stamp_hours)"
+        " VALUES ($1, 'ar_customer', '20260105', 13.5)",
+        tenant_id,
+    )
+    for i, status in enumerate([OutcomeStatus.SUCCEEDED] * 3 + [OutcomeStatus.FAILED]):
+        await audit(app_pool, outcome(tenant_id, f"01-{i:07d}", status))
+    await ensure_topics(kafka_bootstrap, partitions=2)
+    producer = create_producer(kafka_bootstrap, client_id="status-test")
+    await producer.start()
+    try:  # two commands nobody has consumed yet: the writer's group must show them waiting
+        for i in range(2):
+            await producer.send_and_wait(Topics.ZOHO_COMMANDS, f"{tenant_id}-{i}".encode())
+    finally:
+        await producer.stop()
+
+    monkeypatch.setenv("MLC_DATABASE_URL", app_dsn)
+    monkeypatch.setenv("MLC_MASTER_KEYS", master_keys)
+    monkeypatch.setenv("MLC_KAFKA_BOOTSTRAP", kafka_bootstrap)
+    await mlc("status", tenant_id, "--json", "--no-zoho")
+    status = json.loads(capsys.readouterr().out)
+    [row] = status["entities"]
+    assert (row["tenant"], row["entity"]) == (tenant_id, "ar_customer")
+    assert row["watermark"] == "20260105 13.5000h" and row["last_poll"]
+    assert (row["written_24h"], row["failed_24h"]) == (3, 1)
+    assert set(status["events_waiting"]) == {"mlc-mapper", "mlc-zoho-writer", "mlc-audit"}
+    assert all(isinstance(n, int) and n >= 0 for n in status["events_waiting"].values())
+    # A group that has committed nothing has every message of its topic waiting.
+    fresh = f"status-test-{tenant_id}"
+    lag = await consumer_lag(kafka_bootstrap, {fresh: Topics.ZOHO_COMMANDS})
+    assert lag[fresh] >= 2
+
+    await mlc("status", tenant_id)
+    text = capsys.readouterr().out
+    assert tenant_id in text and "events waiting: mlc-mapper=" in text
+    assert "zoho credits left: " + tenant_id + "=unknown (no live token)" in text
