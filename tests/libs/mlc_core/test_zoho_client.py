@@ -6,6 +6,7 @@ import httpx
 import pytest
 from mlc_core.zoho.errors import (
     ZohoAuthError,
+    ZohoModuleUnavailable,
     ZohoRateLimited,
     ZohoRequestError,
     ZohoRetryableError,
@@ -14,7 +15,7 @@ from mlc_core.zoho.errors import (
     ZohoUnavailable,
 )
 from mlc_core.zoho.oauth import exchange_grant_code, parse_token_response, refresh_access_token
-from mlc_core.zoho.records import upsert
+from mlc_core.zoho.records import WriteReply, find_by_external, upsert
 
 
 def client(handler: httpx.MockTransport) -> httpx.AsyncClient:
@@ -92,16 +93,18 @@ def upsert_answer(status: int, body: object) -> httpx.MockTransport:
 
 
 async def call_upsert(transport: httpx.MockTransport, n: int = 1) -> list[object]:
+    return list((await call_upsert_reply(transport, n)).results)
+
+
+async def call_upsert_reply(transport: httpx.MockTransport, n: int = 1) -> WriteReply:
     async with client(transport) as http:
-        return list(
-            await upsert(
-                http,
-                api_domain="https://www.zohoapis.com",
-                access_token="t",
-                module="Accounts",
-                records=[{"Account_Name": "x"}] * n,
-                duplicate_check_fields=["Sage_Customer_No"],
-            )
+        return await upsert(
+            http,
+            api_domain="https://www.zohoapis.com",
+            access_token="t",
+            module="Accounts",
+            records=[{"Account_Name": "x"}] * n,
+            duplicate_check_fields=["Sage_Customer_No"],
         )
 
 
@@ -152,7 +155,8 @@ async def test_per_record_errors_in_a_400_are_results_not_exceptions() -> None:
         (401, {"code": "INVALID_TOKEN", "status": "error"}, ZohoTokenInvalid),
         (429, {"code": "TOO_MANY_REQUESTS"}, ZohoRateLimited),
         (503, {"code": "INTERNAL_ERROR"}, ZohoUnavailable),
-        (400, {"code": "INVALID_MODULE", "status": "error"}, ZohoRequestError),
+        (400, {"code": "INVALID_MODULE", "status": "error"}, ZohoModuleUnavailable),
+        (400, {"code": "LIMIT_EXCEEDED", "status": "error"}, ZohoRequestError),
     ],
 )
 async def test_whole_request_errors_map_to_the_tree(status: int, body: object, error: type) -> None:
@@ -171,3 +175,42 @@ async def test_connection_failure_is_retryable() -> None:
 async def test_more_than_100_records_is_refused_locally() -> None:
     with pytest.raises(ValueError, match=r"1\.\.100"):
         await call_upsert(upsert_answer(200, {}), n=101)
+
+
+async def test_credits_remaining_is_read_when_zoho_sends_it() -> None:
+    ok = {
+        "data": [
+            {"code": "SUCCESS", "action": "insert", "details": {"id": "1"}, "status": "success"}
+        ]
+    }
+    with_header = httpx.MockTransport(
+        lambda request: httpx.Response(200, json=ok, headers={"X-API-CREDITS-REMAINING": "1234"})
+    )
+    assert (await call_upsert_reply(with_header)).credits_remaining == 1234
+    assert (await call_upsert_reply(upsert_answer(200, ok))).credits_remaining is None
+
+
+async def test_find_by_external_sends_x_external_and_reads_204_as_missing() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.endswith("/01-ABF"):
+            return httpx.Response(200, json={"data": [{"id": "77", "Account_Name": "x"}]})
+        return httpx.Response(204)
+
+    async with client(httpx.MockTransport(handler)) as http:
+        found = [
+            await find_by_external(
+                http,
+                api_domain="https://www.zohoapis.eu",
+                access_token="t",
+                module="Accounts",
+                external_field="Sage_Customer_No",
+                value=value,
+            )
+            for value in ("01-ABF", "01-NONE")
+        ]
+    assert found == ["77", None]
+    assert seen[0].headers["X-EXTERNAL"] == "Accounts.Sage_Customer_No"
+    assert str(seen[0].url) == "https://www.zohoapis.eu/crm/v8/Accounts/01-ABF"

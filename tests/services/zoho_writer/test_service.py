@@ -3,12 +3,16 @@ from __future__ import annotations
 from mlc_core.contracts import DeadLetter, OutcomeStatus, Topics, ZohoWriteOutcome
 from mlc_core.zoho.records import RecordResult
 from zoho_writer.service import (
+    Applied,
     Failure,
+    Origin,
     chunks,
+    content_hash,
     failed,
     latest_per_record,
+    module_unavailable,
     outcomes_for,
-    split_stale,
+    triage,
 )
 
 from tests.factories import command
@@ -23,15 +27,59 @@ def test_latest_version_per_record_wins() -> None:
     }
 
 
-def test_stale_and_already_applied_versions_are_not_rewritten() -> None:
-    older, same, newer = (
+def test_triage_older_same_unchanged_and_changed() -> None:
+    older, same, newer, other = (
         command(key="A", version="1"),
         command(key="B", version="5"),
         command(key="C", version="9"),
+        command(key="D", version="9"),
     )
-    applied = {("Accounts", "A"): "3", ("Accounts", "B"): "5", ("Accounts", "C"): "4"}
-    fresh, stale = split_stale([older, same, newer], applied)
-    assert fresh == [newer] and stale == [older, same]
+    identical_newer = command(key="E", version="9")
+    replay_with_new_mapping = command(key="F", version="5", Phone="555-0100")
+    applied = {
+        ("Accounts", "A"): Applied("3", "z"),
+        ("Accounts", "B"): Applied("5", "z", content_hash(same)),
+        ("Accounts", "C"): Applied("4", "z", content_hash(command(key="C", Fax="1"))),
+        ("Accounts", "E"): Applied("4", "z", content_hash(identical_newer)),
+        ("Accounts", "F"): Applied("5", "z", content_hash(command(key="F", version="5"))),
+    }
+    sorted_ = triage([older, same, newer, other, identical_newer, replay_with_new_mapping], applied)
+    assert sorted_.stale == [older, same]
+    assert sorted_.unchanged == [identical_newer]  # newer stamp, same content: 0 credits
+    assert sorted_.write == [newer, other, replay_with_new_mapping]
+
+
+def test_same_version_without_a_stored_hash_is_stale_as_before() -> None:
+    cmd = command(key="B", version="5")
+    sorted_ = triage([cmd], {("Accounts", "B"): Applied("5", "z", None)})
+    assert sorted_.stale == [cmd]
+
+
+def test_dead_letters_carry_their_kafka_origin() -> None:
+    cmd = command()
+    origin = Origin("mlc.zoho.commands", 3, 4711)
+    letter = failed(cmd, Failure("INVALID_DATA", "bad", False), origin)[1][1]
+    assert isinstance(letter, DeadLetter)
+    assert (letter.original_topic, letter.original_partition, letter.original_offset) == (
+        "mlc.zoho.commands",
+        3,
+        4711,
+    )
+
+
+def test_module_unavailable_warns_once_and_says_what_to_do() -> None:
+    cmd = command(tenant="globex")
+    first = module_unavailable(cmd, first=True, detail="INVALID_MODULE")
+    later = module_unavailable(cmd, first=False, detail="noted earlier")
+    assert [t for t, _ in first] == [Topics.ZOHO_OUTCOMES, Topics.DEAD_LETTERS]
+    assert [t for t, _ in later] == [Topics.ZOHO_OUTCOMES]
+    message = first[1][1].error_message or ""
+    for part in ("globex", "Accounts", "edition", "mlc replay"):
+        assert part in message
+
+
+def test_trigger_is_empty_by_default_so_replays_fire_no_workflows() -> None:
+    assert command().trigger == []
 
 
 def test_chunks_hold_at_most_100() -> None:

@@ -12,13 +12,13 @@ from zoho_emulator.oauth import IssuedTokens, TokenEndpointError
 from zoho_emulator.state import ZohoState
 
 
-def _token_body(issued: IssuedTokens, request: Request, dc: str) -> dict[str, object]:
+def _token_body(issued: IssuedTokens, request: Request) -> dict[str, object]:
     """Exact shapes of §1.3: a refresh response has api_domain but no refresh_token."""
     body: dict[str, object] = {"access_token": issued.access_token}
     if issued.refresh_token is not None:
         body["refresh_token"] = issued.refresh_token
     body |= {
-        "api_domain": api_domain(base_url(request), dc),
+        "api_domain": api_domain(base_url(request), issued.api_dc),
         "token_type": "Bearer",
         "expires_in": issued.expires_in,
     }
@@ -55,7 +55,7 @@ class AccountsApi:
                 raise TokenEndpointError({"error": "unsupported_grant_type"})
         except TokenEndpointError as exc:
             return JSONResponse(exc.body, 200)
-        return JSONResponse(_token_body(issued, request, dc))
+        return JSONResponse(_token_body(issued, request))
 
     async def revoke(self, request: Request) -> Response:
         """Unknown tokens give HTTP 400 (§1.2); the body is not documented."""

@@ -11,6 +11,7 @@ from zoho_emulator.control_api import ControlApi
 from zoho_emulator.crm_api import CrmApi
 from zoho_emulator.errors import ApiError
 from zoho_emulator.http_common import BodyError
+from zoho_emulator.settings_api import SettingsApi
 from zoho_emulator.state import (
     ClientNotFoundError,
     ConflictError,
@@ -26,7 +27,7 @@ def _control_error(status: int, error: str, message: str) -> JSONResponse:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return JSONResponse(exc.body(), exc.status)
+    return JSONResponse(exc.body(), exc.status, headers=exc.headers)
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:
@@ -49,6 +50,7 @@ def create_app(state: ZohoState) -> Starlette:
     """Accounts servers, CRM API (all DCs by path prefix) and control API over `state`."""
     routes = [
         *AccountsApi(state).routes(),
+        *SettingsApi(state).routes(),
         *CrmApi(state).routes(),
         *ControlApi(state).routes(),
     ]

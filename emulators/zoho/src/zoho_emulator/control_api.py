@@ -54,6 +54,9 @@ class ControlApi:
             Route(f"{org}/records/{{module}}", self.records, methods=["GET"]),
             Route(f"{org}/records/{{module}}", self.clear_records, methods=["DELETE"]),
             Route(f"{org}/stats", self.stats, methods=["GET"]),
+            Route(f"{org}/move", self.move, methods=["POST"]),
+            Route(f"{org}/settings", self.org_settings, methods=["POST"]),
+            Route(f"{org}/expire-tokens", self.expire_tokens, methods=["POST"]),
             Route("/_emulator/faults", self.add_fault, methods=["POST"]),
             Route("/_emulator/faults", self.list_faults, methods=["GET"]),
             Route("/_emulator/faults", self.clear_faults, methods=["DELETE"]),
@@ -78,13 +81,14 @@ class ControlApi:
         return JSONResponse({"client_id": client_id}, 201)
 
     async def add_org(self, request: Request) -> Response:
-        """Body {"org_id", "dc": "us", "edition": "enterprise", "time_zone": "UTC"}."""
+        """Body {"org_id", "dc": "us", "edition": "enterprise", "time_zone": "UTC", "users": 10}."""
         body = await read_json_object(request)
         org = self._state.add_org(
             _str(body, "org_id"),
             _str(body, "dc", "us"),
             _str(body, "edition", "enterprise"),
             _str(body, "time_zone", "UTC"),
+            int(_optional_number(body, "users") or 10),
         )
         return JSONResponse(org.summary(), 201)
 
@@ -134,12 +138,45 @@ class ControlApi:
     async def stats(self, request: Request) -> Response:
         return JSONResponse(self._state.stats(request.path_params["org"]))
 
+    async def move(self, request: Request) -> Response:
+        """Body {"dc": "eu"}: the org's data moves; its access tokens stop working and the
+        next refresh (at the original accounts server) carries the new api_domain."""
+        body = await read_json_object(request)
+        dropped = self._state.move_org(request.path_params["org"], _str(body, "dc"))
+        org = self._state.org(request.path_params["org"])
+        return JSONResponse(org.summary() | {"access_tokens_invalidated": dropped})
+
+    async def org_settings(self, request: Request) -> Response:
+        """Body with any of {"edition", "users", "credits_per_day", "concurrency",
+        "search_lag_seconds"}; null resets an override to the edition's value."""
+        body = await read_json_object(request)
+        org = self._state.org(request.path_params["org"])
+        if "edition" in body:
+            self._state.set_edition(org.org_id, _str(body, "edition"))
+        if "users" in body:
+            org.limits.users = int(_optional_number(body, "users") or 0)
+        if "credits_per_day" in body:
+            credits = _optional_number(body, "credits_per_day")
+            org.limits.credits_override = None if credits is None else int(credits)
+        if "concurrency" in body:
+            concurrency = _optional_number(body, "concurrency")
+            org.limits.concurrency_override = None if concurrency is None else int(concurrency)
+        if "search_lag_seconds" in body:
+            org.search_lag_seconds = _optional_number(body, "search_lag_seconds") or 0.0
+        return JSONResponse(org.summary() | {"limits": org.limits.describe()})
+
+    async def expire_tokens(self, request: Request) -> Response:
+        """A token-expiry storm: every live access token of the org becomes INVALID_TOKEN."""
+        org = self._state.org(request.path_params["org"]).org_id
+        return JSONResponse({"expired": self._state.oauth.expire_org_tokens(org)})
+
     async def add_fault(self, request: Request) -> Response:
         """Body {"org", "status": 503, "seconds": 120, "calls": 3, "latency_ms": 300}.
 
         `status` makes the org's CRM API answer that status (503 INTERNAL_ERROR,
-        429 TOO_MANY_REQUESTS) for `seconds` or for the next `calls` calls, or
-        until cleared; `latency_ms` delays each CRM API call.
+        429 TOO_MANY_REQUESTS: a 429 burst) for `seconds` or for the next `calls`
+        calls, or until cleared; `latency_ms` delays each CRM API call while it
+        holds a concurrency slot (a latency above the client's timeout is a timeout).
         """
         body = await read_json_object(request)
         org_id = self._state.org(_str(body, "org")).org_id

@@ -18,6 +18,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = dict(details or {})
+        self.headers: dict[str, str] = {}
 
     def body(self) -> dict[str, object]:
         return {

@@ -80,8 +80,9 @@ class RefreshToken:
     token: str
     client_id: str
     org_id: str
-    dc: str
+    dc: str  # the accounts server it was issued by, where it must be refreshed
     scopes: tuple[str, ...]
+    api_dc: str = ""  # where the org's data lives now (changes when the org moves)
     live: deque[str] = field(default_factory=deque)
     refreshes: deque[float] = field(default_factory=deque)
 
@@ -90,6 +91,7 @@ class RefreshToken:
 class IssuedTokens:
     access_token: str
     expires_in: int
+    api_dc: str
     refresh_token: str | None = None
 
 
@@ -159,10 +161,12 @@ class OAuthServer:
         if client.redirect_uri and redirect_uri and redirect_uri != client.redirect_uri:
             raise _fail("invalid_redirect_uri")
         grant.used = True
-        refresh = RefreshToken(new_token(), client.client_id, grant.org_id, dc, grant.scopes)
+        refresh = RefreshToken(
+            new_token(), client.client_id, grant.org_id, dc, grant.scopes, api_dc=grant.dc
+        )
         self._refresh_tokens[refresh.token] = refresh
         access = self._mint_access(refresh)
-        return IssuedTokens(access.token, self.token_ttl, refresh.token)
+        return IssuedTokens(access.token, self.token_ttl, refresh.api_dc, refresh.token)
 
     def refresh(self, dc: str, params: Mapping[str, str]) -> IssuedTokens:
         client = self._client(dc, params)
@@ -171,7 +175,7 @@ class OAuthServer:
             raise _fail("invalid_code")
         self._throttle(refresh)
         self.refresh_counts[refresh.org_id] += 1
-        return IssuedTokens(self._mint_access(refresh).token, self.token_ttl)
+        return IssuedTokens(self._mint_access(refresh).token, self.token_ttl, refresh.api_dc)
 
     def revoke(self, dc: str, token: str) -> bool:
         """Revoke a refresh token and every access token minted from it."""
@@ -182,6 +186,24 @@ class OAuthServer:
         for access in refresh.live:
             self._access_tokens.pop(access, None)
         return True
+
+    def move_org(self, org_id: str, api_dc: str) -> int:
+        """The org's data moved: new tokens carry the new API domain, old ones stop working.
+
+        Refresh tokens stay valid at the accounts server that issued them.  Returns the
+        number of access tokens dropped.
+        """
+        for refresh in self._refresh_tokens.values():
+            if refresh.org_id == org_id:
+                refresh.api_dc = api_dc
+        return self.expire_org_tokens(org_id)
+
+    def expire_org_tokens(self, org_id: str) -> int:
+        """A token-expiry storm: every access token of the org becomes INVALID_TOKEN."""
+        doomed = [t for t, a in self._access_tokens.items() if a.org_id == org_id]
+        for token in doomed:
+            self._access_tokens[token].expires_at = 0.0
+        return len(doomed)
 
     # -- API side -----------------------------------------------------------------
 
@@ -234,7 +256,7 @@ class OAuthServer:
             new_token(),
             refresh.token,
             refresh.org_id,
-            refresh.dc,
+            refresh.api_dc,
             refresh.scopes,
             now + self.token_ttl,
         )
@@ -260,3 +282,26 @@ def scope_allows(scopes: Iterable[str], module: str, operation: str) -> bool:
     if "zohocrm.modules.all" in granted:
         return True
     return any(f"zohocrm.modules.{name}.{op}" in granted for op in ops)
+
+
+def _granted(scopes: Iterable[str]) -> set[str]:
+    return {s.strip().lower() for s in scopes}
+
+
+def settings_scope_allows(scopes: Iterable[str], resource: str, operation: str) -> bool:
+    """ZohoCRM.settings.ALL, or ZohoCRM.settings.{modules|fields}.{ALL|READ|CREATE|…} (§1.6)."""
+    granted = _granted(scopes)
+    ops = {operation.lower(), "all"}
+    return "zohocrm.settings.all" in granted or any(
+        f"zohocrm.settings.{resource}.{op}" in granted for op in ops
+    )
+
+
+def org_scope_allows(scopes: Iterable[str]) -> bool:
+    return bool(_granted(scopes) & {"zohocrm.org.read", "zohocrm.org.all"})
+
+
+def search_scope_allows(scopes: Iterable[str]) -> bool:
+    """Search additionally needs ZohoSearch.securesearch.READ (§1.6, CRM-SEARCH7)."""
+    granted = _granted(scopes)
+    return bool(granted & {"zohosearch.securesearch.read", "zohosearch.securesearch.all"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from zoho_emulator.validation import Values
@@ -71,6 +71,13 @@ class RecordStore:
         record.write_count += 1
         self._reindex(record, before)
 
+    def delete(self, record: StoredRecord) -> None:
+        self._records.pop(record.id, None)
+        for index in self._index.values():
+            for ids in index.values():
+                if record.id in ids:
+                    ids.remove(record.id)
+
     def clear(self) -> None:
         self._records.clear()
         self._index.clear()
@@ -78,7 +85,7 @@ class RecordStore:
     def _build_index(self, api_name: str) -> dict[str, list[str]]:
         index: dict[str, list[str]] = {}
         for record in self._records.values():
-            value = record.values.get(api_name)
+            value = index_key(record.values.get(api_name))
             if value:
                 index.setdefault(value, []).append(record.id)
         self._index[api_name] = index
@@ -86,7 +93,8 @@ class RecordStore:
 
     def _reindex(self, record: StoredRecord, before: Values) -> None:
         for api_name, index in self._index.items():
-            old, new = before.get(api_name), record.values.get(api_name)
+            old = index_key(before.get(api_name))
+            new = index_key(record.values.get(api_name))
             if old == new and before:
                 continue
             if old and record.id in index.get(old, []):
@@ -95,3 +103,12 @@ class RecordStore:
                 ids = index.setdefault(new, [])
                 ids.append(record.id)
                 ids.sort(key=int)  # ids grow with creation order
+
+
+def index_key(value: object) -> str | None:
+    """What a value is found by: text as is, a lookup by the id it points at."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None

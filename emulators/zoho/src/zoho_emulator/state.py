@@ -50,7 +50,9 @@ class ZohoState:
             raise InvalidRequestError(f"unknown data centre(s): {', '.join(unknown)}")
         self.oauth.register_client(client_id, client_secret, redirect_uri, dc_list or None)
 
-    def add_org(self, org_id: str, dc: str, edition: str = "enterprise", tz: str = "UTC") -> Org:
+    def add_org(
+        self, org_id: str, dc: str, edition: str = "enterprise", tz: str = "UTC", users: int = 10
+    ) -> Org:
         """Create an org, or return it unchanged if it exists in the same DC."""
         if not org_id or not is_data_centre(dc):
             raise InvalidRequestError(f"need an org_id and a known DC, got {org_id!r}/{dc!r}")
@@ -65,7 +67,22 @@ class ZohoState:
             if existing.dc != dc:
                 raise ConflictError(f"org {org_id} already lives in DC {existing.dc}")
             return existing
-        org = self._orgs[org_id] = Org(org_id, dc, edition, tz)
+        org = self._orgs[org_id] = Org(org_id, dc, edition, tz, clock=self.clock, users=users)
+        return org
+
+    def move_org(self, org_id: str, dc: str) -> int:
+        """Move an org's data to another DC; returns the access tokens that stopped working."""
+        org = self.org(org_id)
+        if not is_data_centre(dc):
+            raise InvalidRequestError(f"unknown data centre {dc!r}")
+        org.dc = dc
+        return self.oauth.move_org(org_id, dc)
+
+    def set_edition(self, org_id: str, edition: str) -> Org:
+        if edition not in EDITIONS:
+            raise InvalidRequestError(f"edition must be one of {', '.join(EDITIONS)}")
+        org = self.org(org_id)
+        org.edition = edition
         return org
 
     def org(self, org_id: str) -> Org:
@@ -97,4 +114,5 @@ class ZohoState:
             "refreshes_throttled": self.oauth.throttled_counts[org_id],
             "live_access_tokens": self.oauth.live_tokens(org_id),
             "faulted_calls": org.stats.faulted_calls,
+            "limits": org.limits.describe(),
         }

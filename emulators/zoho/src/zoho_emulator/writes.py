@@ -16,7 +16,10 @@ from zoho_emulator.validation import (
     check_mandatory,
     clean_values,
     duplicate_data,
+    json_path,
+    mandatory_not_found,
     not_an_object,
+    record_error,
 )
 
 MAX_BATCH = 100
@@ -100,6 +103,35 @@ class BatchWriter:
         results = [self._insert_one(i, raw) for i, raw in enumerate(data)]
         return WriteOutcome(results, _status(results, 201))
 
+    def update(self, data: Sequence[object], external_field: str | None = None) -> WriteOutcome:
+        """Each record names its target by `id`, or by `external_field` (X-EXTERNAL)."""
+        results = [self._update_one(i, raw, external_field) for i, raw in enumerate(data)]
+        return WriteOutcome(results, _status(results, 200))
+
+    def _update_one(self, index: int, raw: object, external_field: str | None) -> JsonDict:
+        try:
+            target = self._target(index, raw, external_field)
+            values = self._clean(index, raw)
+            check_mandatory(self._module, values, index, inserting=False)
+            self._check_unique(index, values, target)
+        except RecordRejectedError as exc:
+            return exc.body
+        self._write(values, target)
+        return {"code": "SUCCESS"} | self._success_tail(target, inserted=False)
+
+    def _target(self, index: int, raw: object, external_field: str | None) -> StoredRecord:
+        key = external_field or "id"
+        value = raw.get(key) if isinstance(raw, Mapping) else None
+        if not isinstance(value, str) or not value:
+            raise RecordRejectedError(mandatory_not_found(json_path(index, key), key))
+        found = self._store.find(key, value) if external_field else [self._store.get(value)]
+        target = next((r for r in found if r is not None), None)
+        if target is None:
+            details: JsonDict = {"api_name": key, "json_path": json_path(index, key)}
+            body = record_error("INVALID_DATA", "the id given seems to be invalid", details)
+            raise RecordRejectedError(body)
+        return target
+
     def _upsert_one(self, index: int, raw: object, duplicate_fields: list[str]) -> JsonDict:
         try:
             values = self._clean(index, raw)
@@ -130,7 +162,7 @@ class BatchWriter:
     def _clean(self, index: int, raw: object) -> Values:
         if not isinstance(raw, Mapping):
             raise RecordRejectedError(not_an_object(index))
-        return clean_values(self._module, raw, index)
+        return clean_values(self._module, raw, index, self._org.record_exists)
 
     def _match(
         self, values: Values, duplicate_fields: list[str]
@@ -142,7 +174,7 @@ class BatchWriter:
         """
         for api_name in duplicate_fields:
             value = values.get(api_name)
-            if value:
+            if isinstance(value, str) and value:
                 hits = self._store.find(api_name, value)
                 if hits:
                     return hits[0], api_name
@@ -152,7 +184,7 @@ class BatchWriter:
         """Unique and external values may not be held by another record."""
         for definition in self._module.deduping_fields():
             value = values.get(definition.api_name)
-            if not value:
+            if not isinstance(value, str) or not value:
                 continue
             holders = [r for r in self._store.find(definition.api_name, value) if r is not target]
             if holders:

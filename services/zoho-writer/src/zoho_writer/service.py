@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -11,6 +13,7 @@ from mlc_core.contracts import (
     DeadLetter,
     OutcomeStatus,
     Topics,
+    ZohoDeleteCommand,
     ZohoUpsertCommand,
     ZohoWriteOutcome,
     caused_by,
@@ -19,6 +22,37 @@ from mlc_core.zoho.records import MAX_RECORDS_PER_CALL, RecordResult
 
 OUTCOME_NAMESPACE = uuid.UUID("d2b0c1e4-8e7f-4f4e-a2c6-5f0a3b9e8d77")
 ChunkKey = tuple[str, str]  # (module, external field)
+Output = tuple[str, ZohoWriteOutcome | DeadLetter]
+WriteCommand = ZohoUpsertCommand | ZohoDeleteCommand
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a command sits in Kafka (dead letters carry it, so it can be found and replayed)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What the writer last wrote for a record."""
+
+    version: str
+    zoho_id: str
+    content_hash: bytes | None = None
+
+
+def content_hash(cmd: ZohoUpsertCommand) -> bytes:
+    """What decides whether Zoho already holds this content: module, fields, lookups, key."""
+    material = {
+        "module": cmd.module,
+        "external_field": cmd.external_field,
+        "record": cmd.record,
+        "lookups": [lookup.model_dump(mode="json") for lookup in cmd.lookups],
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).digest()
 
 
 def latest_per_record(commands: Iterable[ZohoUpsertCommand]) -> list[ZohoUpsertCommand]:
@@ -31,16 +65,36 @@ def latest_per_record(commands: Iterable[ZohoUpsertCommand]) -> list[ZohoUpsertC
     return list(newest.values())
 
 
-def split_stale(
-    commands: list[ZohoUpsertCommand], applied: dict[tuple[str, str], str]
-) -> tuple[list[ZohoUpsertCommand], list[ZohoUpsertCommand]]:
-    """(to write, already applied or older than what Zoho has): replays converge this way."""
-    fresh: list[ZohoUpsertCommand] = []
-    stale: list[ZohoUpsertCommand] = []
+@dataclass
+class Triage:
+    """Commands sorted by what Zoho needs: a write, nothing (stale), nothing (unchanged)."""
+
+    write: list[ZohoUpsertCommand]
+    stale: list[ZohoUpsertCommand]
+    unchanged: list[ZohoUpsertCommand]
+
+
+def triage(commands: list[ZohoUpsertCommand], applied: dict[tuple[str, str], Applied]) -> Triage:
+    """Older than what Zoho has: stale (replays converge). Same content as last written:
+    unchanged (no call, no credits). The same version with new content (a replay after a
+    mapping fix) is written; without a stored hash the same version counts as stale."""
+    sorted_ = Triage([], [], [])
     for cmd in commands:
-        done = applied.get((cmd.module, cmd.external_value))
-        (stale if done is not None and cmd.source_version <= done else fresh).append(cmd)
-    return fresh, stale
+        getattr(sorted_, _verdict(cmd, applied.get((cmd.module, cmd.external_value)))).append(cmd)
+    return sorted_
+
+
+def _verdict(cmd: ZohoUpsertCommand, done: Applied | None) -> str:
+    if done is None:
+        return "write"
+    if cmd.source_version < done.version:
+        return "stale"
+    same_version = cmd.source_version == done.version
+    if done.content_hash is None:
+        return "stale" if same_version else "write"
+    if done.content_hash == content_hash(cmd):
+        return "stale" if same_version else "unchanged"
+    return "write"
 
 
 def chunks(commands: list[ZohoUpsertCommand]) -> Iterator[tuple[ChunkKey, list[ZohoUpsertCommand]]]:
@@ -61,7 +115,7 @@ class Failure:
     field: str | None = None
 
 
-def _outcome_id(cmd: ZohoUpsertCommand, status: str, detail: str | None) -> uuid.UUID:
+def _outcome_id(cmd: WriteCommand, status: str, detail: str | None) -> uuid.UUID:
     return uuid.uuid5(OUTCOME_NAMESPACE, f"{cmd.event_id}:{status}:{detail}")
 
 
@@ -78,7 +132,7 @@ def success(cmd: ZohoUpsertCommand, result: RecordResult) -> ZohoWriteOutcome:
     )
 
 
-def skipped(cmd: ZohoUpsertCommand, applied_version: str) -> ZohoWriteOutcome:
+def skipped(cmd: WriteCommand, applied_version: str) -> ZohoWriteOutcome:
     return ZohoWriteOutcome(
         event_id=_outcome_id(cmd, "stale", applied_version),
         **caused_by(cmd),
@@ -90,8 +144,49 @@ def skipped(cmd: ZohoUpsertCommand, applied_version: str) -> ZohoWriteOutcome:
     )
 
 
+def _plain(cmd: ZohoUpsertCommand, status: OutcomeStatus, detail: str, message: str) -> Output:
+    outcome = ZohoWriteOutcome(
+        event_id=_outcome_id(cmd, status.value, detail),
+        **caused_by(cmd),
+        module=cmd.module,
+        external_value=cmd.external_value,
+        source_version=cmd.source_version,
+        status=status,
+        error_message=message,
+        retryable=status is OutcomeStatus.DEFERRED,
+    )
+    return (Topics.ZOHO_OUTCOMES, outcome)
+
+
+def unchanged(cmd: ZohoUpsertCommand) -> Output:
+    return _plain(cmd, OutcomeStatus.SKIPPED_UNCHANGED, "same", "Zoho already holds this content")
+
+
+def deferred(cmd: ZohoUpsertCommand, reason: str) -> Output:
+    """The command is kept (parked) and written later: not a failure, visible in the audit."""
+    message = f"tenant {cmd.tenant_id}, {cmd.entity} {cmd.source_key}: deferred, {reason}"
+    return _plain(cmd, OutcomeStatus.DEFERRED, reason, message)
+
+
+def module_unavailable(cmd: ZohoUpsertCommand, *, first: bool, detail: str) -> list[Output]:
+    """A module the org's edition lacks: one warning (dead letter) the first time, then a
+    failed outcome per command, without calling Zoho."""
+    fix = (
+        f"add the {cmd.module} module to the org (a higher edition, or tab permission for the"
+        f" connector's user), or stop syncing {cmd.entity} for tenant {cmd.tenant_id}; the"
+        " writer checks again after a day, and `mlc replay` re-sends the skipped records"
+    )
+    failure = Failure(
+        "MODULE_UNAVAILABLE",
+        f"Zoho module {cmd.module} is not available in this org ({detail}); {fix}",
+        retryable=False,
+    )
+    out = failed(cmd, failure)
+    return out if first else out[:1]
+
+
 def failed(
-    cmd: ZohoUpsertCommand, failure: Failure
+    cmd: WriteCommand, failure: Failure, origin: Origin | None = None
 ) -> list[tuple[str, ZohoWriteOutcome | DeadLetter]]:
     """A failed outcome plus a dead letter holding the command, so it can be replayed."""
     message = (
@@ -118,14 +213,18 @@ def failed(
         error_message=message,
         field=failure.field,
         retryable=failure.retryable,
-        original_topic=Topics.ZOHO_COMMANDS,
+        original_topic=origin.topic if origin else Topics.ZOHO_COMMANDS,
         original=cmd.model_dump(mode="json"),
+        original_partition=origin.partition if origin else None,
+        original_offset=origin.offset if origin else None,
     )
     return [(Topics.ZOHO_OUTCOMES, outcome), (Topics.DEAD_LETTERS, letter)]
 
 
 def outcomes_for(
-    commands: list[ZohoUpsertCommand], results: list[RecordResult]
+    commands: list[ZohoUpsertCommand],
+    results: list[RecordResult],
+    origins: dict[uuid.UUID, Origin] | None = None,
 ) -> list[tuple[str, ZohoWriteOutcome | DeadLetter]]:
     produced: list[tuple[str, ZohoWriteOutcome | DeadLetter]] = []
     for cmd, result in zip(commands, results, strict=True):
@@ -133,5 +232,5 @@ def outcomes_for(
             produced.append((Topics.ZOHO_OUTCOMES, success(cmd, result)))
         else:
             failure = Failure(result.code or "UNKNOWN", result.message or "", False, result.field)
-            produced.extend(failed(cmd, failure))
+            produced.extend(failed(cmd, failure, (origins or {}).get(cmd.event_id)))
     return produced

@@ -1,37 +1,64 @@
-"""The writer's memory of what Zoho already has: newest applied source version per record."""
+"""What Zoho already has, as the writer last wrote it: version, id and content per record."""
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 from mlc_core.contracts import OutcomeStatus, ZohoWriteOutcome
+
+from zoho_writer.service import Applied
+
+Key = tuple[str, str]  # (module, external value)
 
 
 class WriterStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def applied(
-        self, tenant_id: str, keys: list[tuple[str, str]]
-    ) -> dict[tuple[str, str], str]:
+    async def applied(self, tenant_id: str, keys: list[Key]) -> dict[Key, Applied]:
         rows = await self._pool.fetch(
-            "SELECT module, external_value, source_version FROM writer_versions"
-            " WHERE tenant_id = $1 AND (module, external_value) IN"
+            "SELECT module, external_value, source_version, zoho_id, content_hash"
+            " FROM writer_versions WHERE tenant_id = $1 AND (module, external_value) IN"
             " (SELECT * FROM unnest($2::text[], $3::text[]))",
             tenant_id,
             [module for module, _ in keys],
             [value for _, value in keys],
         )
-        return {(r["module"], r["external_value"]): r["source_version"] for r in rows}
+        return {
+            (r["module"], r["external_value"]): Applied(
+                r["source_version"], r["zoho_id"], r["content_hash"]
+            )
+            for r in rows
+        }
 
-    async def record_applied(self, outcomes: list[ZohoWriteOutcome]) -> None:
-        done = [o for o in outcomes if o.status is OutcomeStatus.SUCCEEDED]
+    async def zoho_ids(self, tenant_id: str, keys: list[Key]) -> dict[Key, str]:
+        """Zoho ids of records this writer has written (parents found without a Zoho call)."""
+        return {key: a.zoho_id for key, a in (await self.applied(tenant_id, keys)).items()}
+
+    async def record_applied(
+        self, outcomes: list[ZohoWriteOutcome], hashes: dict[uuid.UUID, bytes]
+    ) -> None:
+        # A delete of a record Zoho never had succeeds without an id: nothing to remember.
+        done = [o for o in outcomes if o.status is OutcomeStatus.SUCCEEDED and o.zoho_id]
         # The WHERE keeps the newest version if an older write lands late (replay racing live).
         await self._pool.executemany(
             "INSERT INTO writer_versions AS w"
-            " (tenant_id, module, external_value, source_version, zoho_id)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, module, external_value)"
+            " (tenant_id, module, external_value, source_version, zoho_id, content_hash)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, module, external_value)"
             " DO UPDATE SET source_version = EXCLUDED.source_version,"
-            " zoho_id = EXCLUDED.zoho_id, written_at = now()"
+            " zoho_id = EXCLUDED.zoho_id, content_hash = EXCLUDED.content_hash,"
+            " written_at = now()"
             " WHERE w.source_version <= EXCLUDED.source_version",
-            [(o.tenant_id, o.module, o.external_value, o.source_version, o.zoho_id) for o in done],
+            [
+                (
+                    o.tenant_id,
+                    o.module,
+                    o.external_value,
+                    o.source_version,
+                    o.zoho_id,
+                    hashes.get(o.causation_id) if o.causation_id else None,
+                )
+                for o in done
+            ],
         )

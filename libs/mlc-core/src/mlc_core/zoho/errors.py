@@ -9,7 +9,8 @@ ZohoError
     ├── ZohoAuthError           refresh token / client rejected (invalid_code, invalid_client…)
     ├── ZohoTokenInvalid        401 INVALID_TOKEN: refresh once, then treat as permanent
     ├── ZohoScopeError          401 OAUTH_SCOPE_MISMATCH / 403 NO_PERMISSION
-    └── ZohoRequestError        whole request rejected (INVALID_MODULE, LIMIT_EXCEEDED, …)
+    ├── ZohoRequestError        whole request rejected (LIMIT_EXCEEDED, …)
+    └── ZohoModuleUnavailable   400 INVALID_MODULE: the org's edition (or permissions) lacks it
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class ZohoUnavailable(ZohoRetryableError):
 
 
 class ZohoRateLimited(ZohoRetryableError):
-    pass
+    # X-API-CREDITS-REMAINING of the 429, when Zoho sent it (0: the day's credits are gone).
+    credits_remaining: int | None = None
 
 
 class ZohoTokenThrottled(ZohoRetryableError):
@@ -57,4 +59,8 @@ class ZohoScopeError(ZohoPermanentError):
 
 
 class ZohoRequestError(ZohoPermanentError):
+    pass
+
+
+class ZohoModuleUnavailable(ZohoPermanentError):
     pass

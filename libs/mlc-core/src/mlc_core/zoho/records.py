@@ -10,6 +10,7 @@ import httpx
 from mlc_core.zoho.errors import (
     ZohoAuthError,
     ZohoError,
+    ZohoModuleUnavailable,
     ZohoRateLimited,
     ZohoRequestError,
     ZohoScopeError,
@@ -19,6 +20,7 @@ from mlc_core.zoho.errors import (
 
 MAX_RECORDS_PER_CALL = 100
 API_VERSION = "v8"
+CREDITS_HEADER = "X-API-CREDITS-REMAINING"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,24 @@ class RecordResult:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class WriteReply:
+    """Per-record results of one write call, and the credits Zoho says are left (if it said)."""
+
+    results: list[RecordResult]
+    credits_remaining: int | None = None
+
+
+def credits_remaining(response: httpx.Response) -> int | None:
+    """Zoho sends X-API-CREDITS-REMAINING once half the day's credits are used (§5)."""
+    raw = response.headers.get(CREDITS_HEADER)
+    return int(raw) if raw is not None and raw.strip().isdigit() else None
+
+
+def _headers(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Zoho-oauthtoken {access_token}"}
+
+
 async def upsert(
     http: httpx.AsyncClient,
     *,
@@ -42,19 +62,92 @@ async def upsert(
     records: list[dict[str, Any]],
     duplicate_check_fields: list[str],
     trigger: list[str] | None = None,
-) -> list[RecordResult]:
+) -> WriteReply:
     if not 0 < len(records) <= MAX_RECORDS_PER_CALL:
         raise ValueError(f"upsert takes 1..{MAX_RECORDS_PER_CALL} records, got {len(records)}")
     body: dict[str, Any] = {"data": records, "duplicate_check_fields": duplicate_check_fields}
     if trigger is not None:
         body["trigger"] = trigger
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/upsert"
-    headers = {"Authorization": f"Zoho-oauthtoken {access_token}"}
     try:
-        response = await http.post(url, json=body, headers=headers)
+        response = await http.post(url, json=body, headers=_headers(access_token))
     except httpx.HTTPError as exc:
         raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
-    return parse_write_response(response, expected=len(records))
+    results = parse_write_response(response, expected=len(records))
+    return WriteReply(results, credits_remaining(response))
+
+
+async def find_by_external(
+    http: httpx.AsyncClient,
+    *,
+    api_domain: str,
+    access_token: str,
+    module: str,
+    external_field: str,
+    value: str,
+) -> str | None:
+    """The Zoho id of the record whose external field holds `value`, or None (204)."""
+    url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{value}"
+    headers = _headers(access_token) | {"X-EXTERNAL": f"{module}.{external_field}"}
+    try:
+        response = await http.get(url, headers=headers)
+    except httpx.HTTPError as exc:
+        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    if response.status_code == 204:
+        return None
+    body = _json_or_none(response)
+    data = body.get("data") if isinstance(body, dict) else None
+    if response.status_code == 200 and isinstance(data, list) and data:
+        return str(data[0]["id"])
+    raise _request_error(response.status_code, body if isinstance(body, dict) else {})
+
+
+async def update_one(
+    http: httpx.AsyncClient,
+    *,
+    api_domain: str,
+    access_token: str,
+    module: str,
+    record_id: str,
+    values: dict[str, Any],
+    trigger: list[str] | None = None,
+) -> RecordResult:
+    """PUT /{module}/{id}: change some fields of one existing record."""
+    body: dict[str, Any] = {"data": [values]}
+    if trigger is not None:
+        body["trigger"] = trigger
+    url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
+    try:
+        response = await http.put(url, json=body, headers=_headers(access_token))
+    except httpx.HTTPError as exc:
+        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    return parse_write_response(response, expected=1)[0]
+
+
+async def delete_one(
+    http: httpx.AsyncClient, *, api_domain: str, access_token: str, module: str, record_id: str
+) -> RecordResult:
+    """DELETE /{module}/{id} (to the recycle bin, as Zoho does)."""
+    url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
+    try:
+        response = await http.delete(url, headers=_headers(access_token))
+    except httpx.HTTPError as exc:
+        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    return parse_write_response(response, expected=1)[0]
+
+
+async def org_edition(http: httpx.AsyncClient, *, api_domain: str, access_token: str) -> str:
+    """The org's edition (`license_details.paid_type`) from GET /crm/v8/org (ZohoCRM.org.READ)."""
+    url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/org"
+    try:
+        response = await http.get(url, headers=_headers(access_token))
+    except httpx.HTTPError as exc:
+        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    body = _json_or_none(response)
+    orgs = body.get("org") if isinstance(body, dict) else None
+    if response.status_code != 200 or not isinstance(orgs, list) or not orgs:
+        raise _request_error(response.status_code, body if isinstance(body, dict) else {})
+    return str(orgs[0].get("license_details", {}).get("paid_type") or "").lower()
 
 
 def parse_write_response(response: httpx.Response, *, expected: int) -> list[RecordResult]:
@@ -65,7 +158,10 @@ def parse_write_response(response: httpx.Response, *, expected: int) -> list[Rec
         if not isinstance(data, list) or len(data) != expected:
             raise ZohoError(f"Zoho write answered {status} without one result per record")
         return [_record_result(item) for item in data]
-    raise _request_error(status, body if isinstance(body, dict) else {})
+    error = _request_error(status, body if isinstance(body, dict) else {})
+    if isinstance(error, ZohoRateLimited):
+        error.credits_remaining = credits_remaining(response)
+    raise error
 
 
 def _record_result(item: dict[str, Any]) -> RecordResult:
@@ -94,6 +190,8 @@ def _request_error(status: int, body: dict[str, Any]) -> ZohoError:
         return ZohoScopeError(message, code=code, status=status)
     if status == 429:
         return ZohoRateLimited(message, code=code, status=status)
+    if code == "INVALID_MODULE":
+        return ZohoModuleUnavailable(message, code=code, status=status)
     if status == 401:
         return ZohoAuthError(message, code=code, status=status)
     if status >= 500:

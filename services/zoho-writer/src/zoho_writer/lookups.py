@@ -1,0 +1,81 @@
+"""Parents before children: contacts and orders name their account (and order lines their
+product) by Sage key; the writer turns each into `{"id": <Zoho id>}` before writing.
+
+A parent is looked up first among what this writer has written (writer_versions, and the
+earlier waves of the same batch), then, for a required one, in Zoho by its external field (GET
+with X-EXTERNAL, 1 credit). A required parent that does not exist yet makes the command wait
+(it is parked and retried): it is usually still on its way through another partition.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlc_core.contracts import ZohoLookup, ZohoUpsertCommand
+
+ParentKey = tuple[str, str]  # (module, external value)
+# Asks Zoho for a parent's id; None when Zoho has no such record.
+AskZoho = Callable[[ZohoLookup], Awaitable[str | None]]
+
+
+def set_path(record: dict[str, Any], path: str, zoho_id: str | None) -> dict[str, Any]:
+    """A copy of `record` with `path` ("Field" or "Subform.<row>.Field") set to {"id": …},
+    or removed when `zoho_id` is None."""
+    result = copy.deepcopy(record)
+    *parents, leaf = path.split(".")
+    node: Any = result
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    if zoho_id is None:
+        node.pop(leaf, None)
+    else:
+        node[leaf] = {"id": zoho_id}
+    return result
+
+
+@dataclass
+class Resolution:
+    ready: list[ZohoUpsertCommand] = field(default_factory=list)
+    # command -> the first required parent it waits for, as "Module external_value"
+    waiting: list[tuple[ZohoUpsertCommand, str]] = field(default_factory=list)
+
+
+@dataclass
+class Resolver:
+    known: dict[ParentKey, str]
+    ask_zoho: AskZoho
+    _asked: dict[ParentKey, str | None] = field(default_factory=dict)
+
+    async def resolve(self, commands: list[ZohoUpsertCommand]) -> Resolution:
+        result = Resolution()
+        for cmd in commands:
+            resolved = await self._one(cmd)
+            if isinstance(resolved, str):
+                result.waiting.append((cmd, resolved))
+            else:
+                result.ready.append(resolved)
+        return result
+
+    async def _one(self, cmd: ZohoUpsertCommand) -> ZohoUpsertCommand | str:
+        record = cmd.record
+        for lookup in cmd.lookups:
+            zoho_id = await self._id_of(lookup)
+            if zoho_id is None and lookup.required:
+                return f"{lookup.module} {lookup.external_field}={lookup.external_value}"
+            record = set_path(record, lookup.path, zoho_id)
+        return cmd.model_copy(update={"record": record}) if cmd.lookups else cmd
+
+    async def _id_of(self, lookup: ZohoLookup) -> str | None:
+        key = (lookup.module, lookup.external_value)
+        if key in self.known:
+            return self.known[key]
+        if not lookup.required:
+            # Optional links cost no extra call (1 credit each): filled once the writer has
+            # written the parent, e.g. on the record's next change.
+            return None
+        if key not in self._asked:
+            self._asked[key] = await self.ask_zoho(lookup)
+        return self._asked[key]

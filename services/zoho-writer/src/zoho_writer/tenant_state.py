@@ -1,0 +1,108 @@
+"""Per-tenant writer state in PostgreSQL, shared by every replica: pauses, credits, edition,
+and modules the org lacks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+
+class TenantState:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def paused_until(self, tenant_id: str) -> datetime | None:
+        until: datetime | None = await self._pool.fetchval(
+            "SELECT paused_until FROM writer_tenant_state"
+            " WHERE tenant_id = $1 AND paused_until > now()",
+            tenant_id,
+        )
+        return until
+
+    async def pause(self, tenant_id: str, *, base: float, cap: float, reason: str) -> datetime:
+        """Pause the tenant's writes; each new pause episode doubles the wait (up to `cap`).
+
+        Several chunks hitting the same 429 at once are one episode: the count only grows
+        when the previous pause is already over.
+        """
+        until: datetime = await self._pool.fetchval(
+            "INSERT INTO writer_tenant_state AS s"
+            " (tenant_id, paused_until, pause_reason, consecutive_pauses)"
+            " VALUES ($1, now() + make_interval(secs => $2), $3, 1)"
+            " ON CONFLICT (tenant_id) DO UPDATE SET"
+            " consecutive_pauses = s.consecutive_pauses"
+            "   + CASE WHEN s.paused_until > now() THEN 0 ELSE 1 END,"
+            " paused_until = GREATEST(COALESCE(s.paused_until, now()), now() + make_interval("
+            "   secs => LEAST($4::float8, $2 * 2 ^ LEAST(s.consecutive_pauses, 12)))),"
+            " pause_reason = $3, updated_at = now()"
+            " RETURNING paused_until",
+            tenant_id,
+            base,
+            reason,
+            cap,
+        )
+        return until
+
+    async def resume(self, tenant_id: str) -> None:
+        """Writes went through again: the next pause starts from the base wait."""
+        await self._pool.execute(
+            "UPDATE writer_tenant_state SET consecutive_pauses = 0, updated_at = now()"
+            " WHERE tenant_id = $1 AND (paused_until IS NULL OR paused_until <= now())",
+            tenant_id,
+        )
+
+    async def note_credits(self, tenant_id: str, remaining: int) -> None:
+        await self._pool.execute(
+            "INSERT INTO writer_tenant_state (tenant_id, credits_remaining, credits_seen_at)"
+            " VALUES ($1, $2, now()) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " credits_remaining = $2, credits_seen_at = now(), updated_at = now()",
+            tenant_id,
+            remaining,
+        )
+
+    async def edition(self, tenant_id: str, *, max_age: timedelta) -> str | None:
+        edition: str | None = await self._pool.fetchval(
+            "SELECT edition FROM writer_tenant_state"
+            " WHERE tenant_id = $1 AND edition_seen_at > now() - $2::interval",
+            tenant_id,
+            max_age,
+        )
+        return edition
+
+    async def set_edition(self, tenant_id: str, edition: str) -> None:
+        await self._pool.execute(
+            "INSERT INTO writer_tenant_state (tenant_id, edition, edition_seen_at)"
+            " VALUES ($1, $2, now()) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " edition = $2, edition_seen_at = now(), updated_at = now()",
+            tenant_id,
+            edition,
+        )
+
+    async def blocked_modules(self, tenant_id: str) -> set[str]:
+        rows = await self._pool.fetch(
+            "SELECT module FROM writer_module_blocks"
+            " WHERE tenant_id = $1 AND recheck_after > now()",
+            tenant_id,
+        )
+        return {r["module"] for r in rows}
+
+    async def block_module(
+        self, tenant_id: str, module: str, *, code: str, message: str, recheck: timedelta
+    ) -> bool:
+        """Note that the org lacks `module`; True the first time (or after a recheck)."""
+        first: bool | None = await self._pool.fetchval(
+            "INSERT INTO writer_module_blocks AS b"
+            " (tenant_id, module, code, message, recheck_after)"
+            " VALUES ($1, $2, $3, $4, now() + $5::interval)"
+            " ON CONFLICT (tenant_id, module) DO UPDATE SET"
+            " code = $3, message = $4, blocked_at = now(), recheck_after = now() + $5::interval"
+            " WHERE b.recheck_after <= now()"
+            " RETURNING true",
+            tenant_id,
+            module,
+            code,
+            message,
+            recheck,
+        )
+        return bool(first)

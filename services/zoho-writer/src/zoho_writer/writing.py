@@ -1,0 +1,317 @@
+"""One tenant's share of a batch: triage, parents, batched upserts under the org's limits.
+
+Nothing here fails a command for a reason that time fixes: a 429 or exhausted credits pause the
+tenant and park its commands (PostgreSQL) to be written later; a missing parent parks the child.
+5xx and timeouts get a few jittered retries, then a retryable failed outcome and a dead letter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from mlc_core.contracts import Topics, ZohoLookup, ZohoUpsertCommand, ZohoWriteOutcome
+from mlc_core.logging import ctx
+from mlc_core.tenants import Tenant, TenantNotFound, load_tenant
+from mlc_core.zoho.errors import ZohoError, ZohoScopeError
+from mlc_core.zoho.records import WriteReply, find_by_external, org_edition
+
+from zoho_writer.calls import Blocked, RateLimited, attempt_chunk, with_token
+from zoho_writer.deps import WriterDeps
+from zoho_writer.limiter import known_edition
+from zoho_writer.lookups import Resolution, Resolver
+from zoho_writer.service import (
+    Failure,
+    Origin,
+    Output,
+    chunks,
+    content_hash,
+    deferred,
+    failed,
+    latest_per_record,
+    module_unavailable,
+    outcomes_for,
+    skipped,
+    triage,
+    unchanged,
+)
+
+log = logging.getLogger(__name__)
+WAVES = 3  # parents written in one wave resolve their children in the next
+
+
+@dataclass
+class TenantRun:
+    """What one tenant's share of a batch produced."""
+
+    tenant_id: str
+    origins: dict[uuid.UUID, Origin]
+    attempts: dict[uuid.UUID, int]
+    from_parking: bool
+    outputs: list[Output] = field(default_factory=list)
+    parked: set[uuid.UUID] = field(default_factory=set)
+    paused: bool = False
+    hashes: dict[uuid.UUID, bytes] = field(default_factory=dict)
+    known: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Commands as they arrived (before parents were filled in): what gets parked.
+    originals: dict[uuid.UUID, ZohoUpsertCommand] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> list[uuid.UUID]:
+        """Commands with a final outcome (parked ones are not)."""
+        done = {o.causation_id for _, o in self.outputs if isinstance(o, ZohoWriteOutcome)}
+        return [e for e in done if e is not None and e not in self.parked]
+
+
+async def write_tenant(
+    tenant_id: str,
+    commands: list[ZohoUpsertCommand],
+    deps: WriterDeps,
+    *,
+    origins: dict[uuid.UUID, Origin] | None = None,
+    attempts: dict[uuid.UUID, int] | None = None,
+    from_parking: bool = False,
+) -> TenantRun:
+    run = TenantRun(tenant_id, origins or {}, attempts or {}, from_parking)
+    try:
+        tenant = await load_tenant(deps.pool, keyring=deps.keyring, tenant_id=tenant_id)
+    except TenantNotFound as exc:
+        failure = Failure("TENANT_UNKNOWN", str(exc), retryable=False)
+        run.outputs += [
+            o for c in commands for o in failed(c, failure, run.origins.get(c.event_id))
+        ]
+        return run
+    todo = await _triage(run, commands, deps)
+    if todo and await deps.state.paused_until(tenant_id) is not None:
+        await _park(run, todo, deps, reason="tenant paused (Zoho limits)", delay=0)
+        return run
+    if todo:
+        await _write_waves(run, tenant, todo, deps)
+    return run
+
+
+async def _triage(
+    run: TenantRun, commands: list[ZohoUpsertCommand], deps: WriterDeps
+) -> list[ZohoUpsertCommand]:
+    latest = latest_per_record(commands)
+    kept = {c.event_id for c in latest}  # by id: comparing models would be quadratic and slow
+    run.outputs += [
+        (Topics.ZOHO_OUTCOMES, skipped(c, "a newer version in the same batch"))
+        for c in commands
+        if c.event_id not in kept
+    ]
+    applied = await deps.store.applied(
+        run.tenant_id, [(c.module, c.external_value) for c in latest]
+    )
+    sorted_ = triage(latest, applied)
+    run.outputs += [
+        (Topics.ZOHO_OUTCOMES, skipped(c, applied[(c.module, c.external_value)].version))
+        for c in sorted_.stale
+    ]
+    run.outputs += [unchanged(c) for c in sorted_.unchanged]
+    blocked = await deps.state.blocked_modules(run.tenant_id)
+    for cmd in (c for c in sorted_.write if c.module in blocked):
+        run.outputs += module_unavailable(cmd, first=False, detail="noted earlier")
+    todo = [c for c in sorted_.write if c.module not in blocked]
+    run.hashes = {c.event_id: content_hash(c) for c in todo}
+    run.originals = {c.event_id: c for c in todo}
+    return todo
+
+
+async def _write_waves(
+    run: TenantRun, tenant: Tenant, todo: list[ZohoUpsertCommand], deps: WriterDeps
+) -> None:
+    gate = deps.limiter.gate(run.tenant_id, await _edition(tenant, deps))
+    parents = [(lk.module, lk.external_value) for c in todo for lk in c.lookups]
+    run.known = await deps.store.zoho_ids(run.tenant_id, parents) if parents else {}
+    resolver = Resolver(run.known, lambda lookup: _ask_zoho(tenant, lookup, gate, deps))
+    pending = todo
+    for _ in range(WAVES):
+        resolution = await resolver.resolve(pending)
+        if not resolution.ready:
+            break
+        await _write_ready(run, tenant, resolution.ready, gate, deps)
+        pending = [cmd for cmd, _ in resolution.waiting]
+        if not pending or run.paused:
+            break
+    if pending:
+        await _wait_for_parents(run, await resolver.resolve(pending), deps)
+
+
+async def _write_ready(
+    run: TenantRun,
+    tenant: Tenant,
+    ready: list[ZohoUpsertCommand],
+    gate: asyncio.Semaphore,
+    deps: WriterDeps,
+) -> None:
+    await asyncio.gather(
+        *(_write_chunk(run, tenant, ext, chunk, gate, deps) for (_, ext), chunk in chunks(ready))
+    )
+
+
+async def _write_chunk(
+    run: TenantRun,
+    tenant: Tenant,
+    external_field: str,
+    chunk: list[ZohoUpsertCommand],
+    gate: asyncio.Semaphore,
+    deps: WriterDeps,
+) -> None:
+    async with gate:
+        if run.paused:  # a sibling chunk hit the limit while this one queued
+            answer: WriteReply | Failure | RateLimited | Blocked = RateLimited(None)
+        else:
+            answer = await attempt_chunk(tenant, external_field, chunk, deps)
+    if isinstance(answer, WriteReply):
+        await _written(run, chunk, answer, deps)
+    elif isinstance(answer, RateLimited):
+        await _rate_limited(run, chunk, answer, deps)
+    elif isinstance(answer, Blocked):
+        await _blocked(run, chunk, answer, deps)
+    else:
+        _failed(run, chunk, answer)
+
+
+async def _written(
+    run: TenantRun, chunk: list[ZohoUpsertCommand], reply: WriteReply, deps: WriterDeps
+) -> None:
+    produced = outcomes_for(chunk, reply.results, run.origins)
+    run.outputs += produced
+    for _, out in produced:
+        if isinstance(out, ZohoWriteOutcome) and out.zoho_id:
+            run.known[(out.module, out.external_value)] = out.zoho_id
+    if reply.credits_remaining is None:
+        return
+    await deps.state.note_credits(run.tenant_id, reply.credits_remaining)
+    if reply.credits_remaining < deps.policy.credit_reserve:
+        await _pause(run, deps, "API credits nearly exhausted", deps.policy.credit_pause_seconds)
+
+
+async def _rate_limited(
+    run: TenantRun, chunk: list[ZohoUpsertCommand], answer: RateLimited, deps: WriterDeps
+) -> None:
+    if answer.credits_remaining is not None:
+        await deps.state.note_credits(run.tenant_id, answer.credits_remaining)
+    if not run.paused:
+        out_of_credits = answer.credits_remaining == 0
+        reason = "API credits exhausted (429)" if out_of_credits else "Zoho answered 429"
+        base = deps.policy.credit_pause_seconds if out_of_credits else deps.policy.pause_seconds
+        await _pause(run, deps, reason, base)
+    await _park(run, chunk, deps, reason="tenant paused (Zoho limits)", delay=0)
+
+
+async def _pause(run: TenantRun, deps: WriterDeps, reason: str, base: float) -> None:
+    run.paused = True
+    until = await deps.state.pause(
+        run.tenant_id, base=base, cap=deps.policy.pause_cap_seconds, reason=reason
+    )
+    log.warning(
+        "tenant paused", extra=ctx(tenant=run.tenant_id, reason=reason, until=until.isoformat())
+    )
+
+
+async def _blocked(
+    run: TenantRun, chunk: list[ZohoUpsertCommand], answer: Blocked, deps: WriterDeps
+) -> None:
+    module = chunk[0].module
+    first = await deps.state.block_module(
+        run.tenant_id,
+        module,
+        code=answer.code,
+        message=answer.message,
+        recheck=deps.policy.module_recheck,
+    )
+    if first:
+        log.warning("Zoho module unavailable", extra=ctx(tenant=run.tenant_id, module=module))
+    for i, cmd in enumerate(chunk):
+        run.outputs += module_unavailable(cmd, first=first and i == 0, detail=answer.code)
+
+
+def _failed(run: TenantRun, chunk: list[ZohoUpsertCommand], failure: Failure) -> None:
+    log.error(
+        "Zoho write failed",
+        extra=ctx(tenant=run.tenant_id, module=chunk[0].module, records=len(chunk),
+                  code=failure.code, retryable=failure.retryable),
+    )  # fmt: skip
+    for cmd in chunk:
+        run.outputs += failed(cmd, failure, run.origins.get(cmd.event_id))
+
+
+async def _wait_for_parents(run: TenantRun, resolution: Resolution, deps: WriterDeps) -> None:
+    policy = deps.policy
+    for cmd, parent in resolution.waiting:
+        tries = run.attempts.get(cmd.event_id, 0)
+        if tries >= policy.parent_attempts:
+            failure = Failure(
+                "PARENT_MISSING",
+                f"{parent} never appeared in Zoho; write that record first, then replay this one",
+                retryable=True,
+            )
+            run.outputs += failed(cmd, failure, run.origins.get(cmd.event_id))
+            continue
+        delay = min(policy.parent_retry_cap_seconds, policy.parent_retry_seconds * 2**tries)
+        await _park(run, [cmd], deps, reason=f"waiting for parent {parent}", delay=delay)
+    if resolution.ready:  # parents resolved only now (another wave would be needed)
+        await _park(run, resolution.ready, deps, reason="parent written in this batch", delay=0)
+
+
+async def _park(
+    run: TenantRun,
+    commands: list[ZohoUpsertCommand],
+    deps: WriterDeps,
+    *,
+    reason: str,
+    delay: float,
+) -> None:
+    commands = [run.originals.get(c.event_id, c) for c in commands]
+    await deps.parking.park(commands, run.origins, reason=reason, delay_seconds=delay)
+    run.parked |= {c.event_id for c in commands}
+    if not run.from_parking:
+        run.outputs += [deferred(c, reason) for c in commands]
+
+
+async def _edition(tenant: Tenant, deps: WriterDeps) -> str:
+    """The org's edition: remembered for a day; asked of Zoho (needs ZohoCRM.org.READ), else
+    the configured default (Free, the smallest, unless set: never above the org's limits)."""
+    cached = known_edition(
+        await deps.state.edition(tenant.tenant_id, max_age=deps.policy.edition_max_age)
+    )
+    if cached:
+        return cached
+
+    async def ask(token: str, domain: str) -> str:
+        return await org_edition(deps.http, api_domain=domain, access_token=token)
+
+    try:
+        edition = known_edition(await with_token(tenant, deps, ask))
+    except ZohoScopeError:
+        edition = None  # no ZohoCRM.org.READ: remember the default, do not ask every batch
+    except ZohoError:
+        return deps.policy.default_edition  # ask again next time
+    await deps.state.set_edition(tenant.tenant_id, edition or deps.policy.default_edition)
+    return edition or deps.policy.default_edition
+
+
+async def _ask_zoho(
+    tenant: Tenant, lookup: ZohoLookup, gate: asyncio.Semaphore, deps: WriterDeps
+) -> str | None:
+    async def call(token: str, domain: str) -> str | None:
+        return await find_by_external(
+            deps.http,
+            api_domain=domain,
+            access_token=token,
+            module=lookup.module,
+            external_field=lookup.external_field,
+            value=lookup.external_value,
+        )
+
+    try:
+        async with gate:
+            return await with_token(tenant, deps, call)
+    except ZohoError as exc:
+        # Treated as "not there yet": the child waits and asks again later.
+        log.warning("parent lookup failed", extra=ctx(tenant=tenant.tenant_id, error=str(exc)))
+        return None

@@ -1,0 +1,61 @@
+"""Parent resolution and per-org concurrency: pure logic."""
+
+from __future__ import annotations
+
+from mlc_core.contracts import ZohoLookup
+from zoho_writer.limiter import TenantLimiter, known_edition, slots
+from zoho_writer.lookups import Resolver, set_path
+
+from tests.factories import command
+
+
+def contact(key: str, account: str, *, required: bool = True) -> object:
+    lookup = ZohoLookup(
+        path="Account_Name",
+        module="Accounts",
+        external_field="Sage_Customer_No",
+        external_value=account,
+        required=required,
+    )
+    cmd = command(key=key)
+    return cmd.model_copy(update={"module": "Contacts", "lookups": [lookup]})
+
+
+def test_set_path_in_fields_and_line_items() -> None:
+    record = {"Subject": "SO 1", "Ordered_Items": [{"Quantity": 1}, {"Quantity": 2}]}
+    filled = set_path(record, "Ordered_Items.1.Product_Name", "42")
+    assert filled["Ordered_Items"][1]["Product_Name"] == {"id": "42"}
+    assert "Product_Name" not in record["Ordered_Items"][1]  # the original is untouched
+    assert set_path({"Account_Name": "x"}, "Account_Name", None) == {}
+
+
+async def test_known_parents_resolve_without_asking_zoho_and_missing_ones_wait() -> None:
+    asked: list[str] = []
+
+    async def ask(lookup: ZohoLookup) -> str | None:
+        asked.append(lookup.external_value)
+        return "z-in-zoho" if lookup.external_value == "01-ZOHO" else None
+
+    resolver = Resolver({("Accounts", "01-KNOWN"): "z-known"}, ask)
+    known, in_zoho, missing, optional = (
+        contact("C1", "01-KNOWN"),
+        contact("C2", "01-ZOHO"),
+        contact("C3", "01-NEW"),
+        contact("C4", "01-NEW", required=False),
+    )
+    result = await resolver.resolve([known, in_zoho, missing, optional])  # type: ignore[list-item]
+    ready = {c.source_key: c.record.get("Account_Name") for c in result.ready}
+    assert ready == {"C1": {"id": "z-known"}, "C2": {"id": "z-in-zoho"}, "C4": None}
+    assert [(c.source_key, why) for c, why in result.waiting] == [
+        ("C3", "Accounts Sage_Customer_No=01-NEW")
+    ]
+    assert asked == ["01-ZOHO", "01-NEW"]  # required parents asked once; optional ones never
+
+
+def test_org_concurrency_is_the_edition_capped_by_sub_concurrency_per_replica() -> None:
+    assert [slots(e, 1) for e in ("free", "standard", "enterprise", "ultimate")] == [5, 10, 10, 10]
+    assert slots("enterprise", 4) == 2 and slots("free", 8) == 1
+    assert known_edition("Zoho One") == "enterprise" and known_edition("bogus") is None
+    limiter = TenantLimiter(replicas=1)
+    assert limiter.gate("t", "free") is limiter.gate("t", "free")
+    assert limiter.gate("t", "enterprise") is not limiter.gate("u", "enterprise")
