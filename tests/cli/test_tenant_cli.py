@@ -13,9 +13,10 @@ import httpx
 import pytest
 from mlc_cli.devstack import StackConfig
 from mlc_cli.main import build_parser
-from mlc_cli.zoho_connect import authorization_url, parse_pasted
+from mlc_cli.zoho_connect import pasted_grant
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import load_tenant
+from mlc_core.zoho.consent import authorization_url
 from mlc_core.zoho.oauth import refresh_access_token
 
 from tests.cli.emulator_fixtures import (
@@ -191,9 +192,9 @@ async def test_zoho_connect_refuses_a_used_code(
 
 def test_authorization_url_asks_for_offline_access_and_consent() -> None:
     url = authorization_url(
-        accounts_url="https://accounts.zoho.eu",
+        dc="eu",
         client_id="1000.X",
-        scopes="ZohoCRM.modules.ALL,ZohoCRM.org.READ",
+        scopes=["ZohoCRM.modules.ALL", "ZohoCRM.org.READ"],
         redirect_uri="https://x/cb",
     )
     assert url.startswith("https://accounts.zoho.eu/oauth/v2/auth?")
@@ -203,11 +204,24 @@ def test_authorization_url_asks_for_offline_access_and_consent() -> None:
 
 
 def test_pasted_code_or_redirect_url() -> None:
-    assert parse_pasted(" 1000.abc.def ").code == "1000.abc.def"
-    pasted = parse_pasted(
-        "https://x/cb?code=1000.c0de&location=eu&accounts-server=https%3A%2F%2Faccounts.zoho.eu"
+    configured = "http://127.0.0.1:1/accounts/eu"
+    bare = pasted_grant(" 1000.abc.def ", dc="eu", configured_accounts=configured)
+    assert (bare.code, bare.accounts_server) == ("1000.abc.def", configured)
+    pasted = pasted_grant(
+        "https://x/cb?code=1000.c0de&location=eu&accounts-server=https%3A%2F%2Faccounts.zoho.eu",
+        dc="us",
+        configured_accounts=configured,
     )
     assert (pasted.code, pasted.accounts_server) == ("1000.c0de", "https://accounts.zoho.eu")
+
+
+def test_pasted_redirect_to_a_foreign_server_is_refused() -> None:
+    with pytest.raises(SystemExit, match="not a Zoho accounts server"):
+        pasted_grant(
+            "code=1000.c&accounts-server=https://evil.example",
+            dc="us",
+            configured_accounts="https://accounts.zoho.com",
+        )
 
 
 TENANTS_YAML = """

@@ -12,19 +12,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 from mlc_core.tenants import Tenant, TenantSecrets, ZohoConfig, save_tenant
+from mlc_core.zoho.consent import (
+    CONNECTOR_SCOPES,
+    ConsentError,
+    RedirectGrant,
+    authorization_url,
+    exchange_redirect,
+    redirect_grant,
+)
 from mlc_core.zoho.errors import ZohoError
-from mlc_core.zoho.oauth import ACCOUNTS_SERVERS, TokenGrant, exchange_grant_code
+from mlc_core.zoho.oauth import ACCOUNTS_SERVERS, TokenGrant
 from pydantic import SecretStr
 
 from mlc_cli.common import add_json_flag, database, emit, secret_or_none, tenant_or_exit
 
-# Records need modules + settings.fields (zoho-crm.md §1.6); ping reads org and module metadata.
-DEFAULT_SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ"
+DEFAULT_SCOPES = ",".join(CONNECTOR_SCOPES)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,45 +50,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd.set_defaults(handler=connect_cmd)
 
 
-@dataclass(frozen=True)
-class PastedCode:
-    code: str
-    accounts_server: str | None
-
-
-def authorization_url(
-    *, accounts_url: str, client_id: str, scopes: str, redirect_uri: str | None
-) -> str:
-    params = {
-        "scope": scopes,
-        "client_id": client_id,
-        "response_type": "code",
-        "access_type": "offline",  # without it Zoho issues no refresh token
-        "prompt": "consent",  # and without consent a re-authorization may not either
-    }
-    if redirect_uri:
-        params["redirect_uri"] = redirect_uri
-    return f"{accounts_url.rstrip('/')}/oauth/v2/auth?{urlencode(params)}"
-
-
-def parse_pasted(text: str) -> PastedCode:
-    """A bare code, or the whole redirect URL (`?code=…&accounts-server=…`)."""
+def pasted_grant(text: str, *, dc: str, configured_accounts: str) -> RedirectGrant:
+    """A bare code (exchanged at the configured server), or the whole redirect URL, whose
+    accounts server must be Zoho's or the one configured: the exchange sends it our secret."""
     text = text.strip()
     if "code=" not in text:
-        return PastedCode(text, None)
-    query = parse_qs(urlsplit(text).query or text.split("?", 1)[-1])
-    code = query.get("code", [""])[0]
-    server = query.get("accounts-server", [None])[0]
-    return PastedCode(code, server)
+        return RedirectGrant(text, configured_accounts, None)
+    try:
+        return redirect_grant(text, default_dc=dc, trusted=[configured_accounts])
+    except ConsentError as exc:
+        raise SystemExit(f"mlc: {exc}") from exc
 
 
-def _read_code() -> PastedCode:
+def _read_code(*, dc: str, configured_accounts: str) -> RedirectGrant:
     code = secret_or_none("zoho_grant_code", prompt=False)
     if code is None and sys.stdin.isatty():
         code = SecretStr(input("paste the code, or the whole URL you were redirected to: "))
     if code is None or not code.get_secret_value().strip():
         raise SystemExit("mlc: no code: paste it, or set MLC_ZOHO_GRANT_CODE")
-    return parse_pasted(code.get_secret_value())
+    return pasted_grant(code.get_secret_value(), dc=dc, configured_accounts=configured_accounts)
 
 
 def _zoho_config(tenant: Tenant, args: argparse.Namespace, server: str | None) -> ZohoConfig:
@@ -97,16 +82,15 @@ def _zoho_config(tenant: Tenant, args: argparse.Namespace, server: str | None) -
 
 
 async def _exchange(
-    config: ZohoConfig, secret: SecretStr, code: str, redirect_uri: str | None
+    config: ZohoConfig, secret: SecretStr, grant: RedirectGrant, redirect_uri: str | None
 ) -> TokenGrant:
     async with httpx.AsyncClient(timeout=30) as http:
         try:
-            return await exchange_grant_code(
+            return await exchange_redirect(
                 http,
-                accounts_url=config.accounts_url,
+                grant,
                 client_id=config.client_id,
                 client_secret=secret.get_secret_value(),
-                code=code,
                 redirect_uri=redirect_uri,
             )
         except ZohoError as exc:
@@ -116,18 +100,20 @@ async def _exchange(
 async def connect_cmd(args: argparse.Namespace) -> None:
     async with database() as (pool, keyring):
         tenant = await tenant_or_exit(pool, keyring, args.tenant_id)
+        configured = _zoho_config(tenant, args, None)
         if not args.self_client:
             url = authorization_url(
-                accounts_url=_zoho_config(tenant, args, None).accounts_url,
-                client_id=args.client_id or tenant.config.zoho.client_id,
-                scopes=args.scopes,
+                dc=configured.dc,
+                accounts_url=configured.accounts_url,
+                client_id=configured.client_id,
+                scopes=args.scopes.split(","),
                 redirect_uri=args.redirect_uri,
             )
             print(f"Open this URL as a Zoho CRM administrator and approve:\n\n  {url}\n")
-        pasted = _read_code()
+        pasted = _read_code(dc=configured.dc, configured_accounts=configured.accounts_url)
         config = _zoho_config(tenant, args, pasted.accounts_server)
         client_secret = secret_or_none("zoho_client_secret") or tenant.secrets.zoho_client_secret
-        grant = await _exchange(config, client_secret, pasted.code, args.redirect_uri)
+        grant = await _exchange(config, client_secret, pasted, args.redirect_uri)
         assert grant.refresh_token is not None
         updated = _with_grant(tenant, config, client_secret, grant)
         await save_tenant(pool, keyring=keyring, tenant=updated)

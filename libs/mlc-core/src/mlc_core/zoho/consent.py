@@ -50,7 +50,7 @@ def authorization_url(
     *,
     dc: str,
     client_id: str,
-    redirect_uri: str,
+    redirect_uri: str | None = None,
     scopes: Iterable[str] = CONNECTOR_SCOPES,
     state: str | None = None,
     accounts_url: str | None = None,
@@ -62,8 +62,9 @@ def authorization_url(
         "response_type": "code",
         "access_type": "offline",  # without it Zoho issues no refresh token
         "prompt": "consent",  # a re-authorization without consent may issue none either
-        "redirect_uri": redirect_uri,
     }
+    if redirect_uri:  # a client with one registered redirect URI may leave it out
+        params["redirect_uri"] = redirect_uri
     if state:
         params["state"] = state
     base = accounts_url or accounts_server(dc)
@@ -78,7 +79,8 @@ def redirect_grant(
     Without an `accounts-server` parameter (single-DC clients) the default DC's server is used.
     `trusted` adds accounts servers besides Zoho's own (an emulator, a proxy).
     """
-    query = parse_qs(urlsplit(redirect.strip()).query)
+    text = redirect.strip()
+    query = parse_qs(urlsplit(text).query if "?" in text else text)  # a URL or just its query
     if "error" in query:
         raise ConsentError(f"Zoho refused the authorization: {query['error'][0]}")
     code = query.get("code", [""])[0]
@@ -99,7 +101,7 @@ async def exchange_redirect(
     *,
     client_id: str,
     client_secret: str,
-    redirect_uri: str,
+    redirect_uri: str | None,
 ) -> TokenGrant:
     """Exchange the code at the accounts server the redirect named; the grant's refresh token
     is the secret to store (encrypted) and its api_domain the org's API host."""
