@@ -1,0 +1,172 @@
+"""A Zoho outage for one tenant leaves failed outcomes; `mlc replay --failed-only` afterwards
+brings Zoho to the expected state, the trail shows failure then recovery, and replaying again
+changes nothing (no Zoho call, no duplicate).
+
+The issue describes a 2-minute outage; the duration is MLC_TEST_OUTAGE_SECONDS (default 20 s,
+which keeps CI short: what matters is that the writer's quick retries run out inside it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from mlc_cli.devstack import DevStack
+from mlc_cli.emulated import connect_tenant
+from mlc_core.crypto import KeyRing
+
+from tests.e2e.conftest import eventually, zoho_accounts
+from tests.e2e.replay_support import amlc, mlc_json, zoho_calls
+
+TENANT, COMPANY = "outage-co", "OUT"
+OUTAGE_SECONDS = float(os.environ.get("MLC_TEST_OUTAGE_SECONDS", "20"))
+
+
+def key_of(row: dict[str, Any]) -> str:
+    return f"{row['ARDivisionNo']}-{row['CustomerNo']}"
+
+
+@pytest.fixture(scope="module")
+async def loaded(
+    services: DevStack,
+    app_pool: asyncpg.Pool,
+    keyring: KeyRing,
+    sage: httpx.AsyncClient,
+    zoho: httpx.AsyncClient,
+) -> DevStack:
+    await connect_tenant(
+        pool=app_pool, keyring=keyring, stack=services.config, tenant_id=TENANT, company=COMPANY
+    )
+    await sage.post(
+        f"/_emulator/companies/{COMPANY}/seed", json={"count": 20, "seed": 11, "division": "01"}
+    )
+    await eventually(
+        lambda: zoho_accounts(zoho, TENANT),
+        lambda a: len(a) == 20,
+        what="initial load",
+        stack=services,
+        within=600,  # the shared stack may be busy with other tests' tenants
+    )
+    return services
+
+
+async def edit_phones(sage: httpx.AsyncClient, count: int) -> dict[str, str]:
+    rows = (await sage.get(f"/_emulator/companies/{COMPANY}/ar_customers")).json()["records"]
+    edits = [
+        {
+            "ARDivisionNo": r["ARDivisionNo"],
+            "CustomerNo": r["CustomerNo"],
+            "TelephoneNo": f"(715) 555-{i:04d}",
+            "TelephoneExt": "",
+        }
+        for i, r in enumerate(rows[:count])
+    ]
+    stored = await sage.post(
+        f"/_emulator/companies/{COMPANY}/ar_customers", json={"records": edits}
+    )
+    assert stored.status_code == 200, stored.text
+    return {key_of(r): r["TelephoneNo"] for r in stored.json()["records"]}
+
+
+@pytest.mark.timeout(1200)
+async def test_outage_then_failed_only_replay_converges(
+    loaded: DevStack, app_pool: asyncpg.Pool, sage: httpx.AsyncClient, zoho: httpx.AsyncClient
+) -> None:
+    started = time.monotonic()
+    fault = await zoho.post("/_emulator/faults", json={"org": TENANT, "status": 503})
+    assert fault.status_code == 200, fault.text
+    try:
+        phones = await edit_phones(sage, 5)
+
+        async def failing() -> list[dict[str, Any]]:
+            groups: list[dict[str, Any]] = await mlc_json(
+                loaded, "audit", "failures", "--tenant", TENANT
+            )
+            return groups
+
+        groups = await eventually(
+            failing,
+            lambda g: sum(x["records"] for x in g) >= len(phones),
+            what="failed outcomes during the outage",
+            stack=loaded,
+            within=300,
+        )
+        assert {x["reason"] for x in groups} == {"INTERNAL_ERROR"}
+        await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - started)))
+    finally:
+        await zoho.delete("/_emulator/faults", params={"org": TENANT})
+
+    # The outage is over, but nothing re-drives a failed write on its own.
+    by_key = {a["Sage_Customer_No"]: a for a in await zoho_accounts(zoho, TENANT)}
+    assert all(by_key[k].get("Phone") != p for k, p in phones.items())
+
+    replay = await amlc(loaded, "replay", "--tenant", TENANT, "--failed-only")
+    # a Zoho-side failure: the stored commands go again, without workflow triggers
+    assert "re-published 5 event(s)" in replay.stdout and "5 command(s)" in replay.stdout
+
+    def converged(accounts: list[dict[str, Any]]) -> bool:
+        found = {a["Sage_Customer_No"]: a.get("Phone") for a in accounts}
+        return all(found.get(k) == p for k, p in phones.items())
+
+    await eventually(
+        lambda: zoho_accounts(zoho, TENANT),
+        converged,
+        what="replayed phones",
+        stack=loaded,
+        within=300,
+    )
+    assert await mlc_json(loaded, "audit", "failures", "--tenant", TENANT) == []
+
+    key = sorted(phones)[0]
+    trail = await mlc_json(loaded, "audit", "trail", TENANT, "ar_customer", key)
+    kinds = [e["kind"] for e in trail["events"]]
+    assert "write failed" in kinds and "recovered" in kinds
+    assert kinds.index("write failed") < kinds.index("replay") < kinds.index("recovered")
+    recovered = trail["events"][kinds.index("recovered")]
+    assert recovered["replay"] is True
+    assert trail["state"]["last_outcome"] == "succeeded" and trail["state"]["failure_count"] >= 1
+    by_zoho_id = await mlc_json(
+        loaded, "audit", "trail", TENANT, "--zoho-id", trail["state"]["zoho_id"]
+    )
+    assert by_zoho_id["source_key"] == key
+
+
+@pytest.mark.timeout(900)
+async def test_replaying_everything_twice_changes_nothing_in_zoho(
+    loaded: DevStack, app_pool: asyncpg.Pool, zoho: httpx.AsyncClient
+) -> None:
+    before = await zoho_accounts(zoho, TENANT)
+    calls = await zoho_calls(zoho, TENANT)
+
+    async def skipped() -> int:
+        count: int = await app_pool.fetchval(
+            "SELECT count(*) FROM audit_events WHERE tenant_id = $1"
+            " AND event_type = 'zoho.write.outcome'"
+            " AND payload->>'status' IN ('skipped_stale', 'skipped_unchanged')",
+            TENANT,
+        )
+        return count
+
+    already = await skipped()
+    for round_, source in ((1, "raw"), (2, "auto")):
+        done = await amlc(loaded, "replay", "--tenant", TENANT, "--from", source)
+        assert "re-published 20 event(s)" in done.stdout
+        await eventually(
+            skipped,
+            lambda n, r=round_: n >= already + 20 * r,
+            what=f"replay {round_} reaching the writer",
+            stack=loaded,
+            within=300,
+        )
+    after = await zoho_accounts(zoho, TENANT)
+    assert await zoho_calls(zoho, TENANT) == calls  # the stale-version guard answered them all
+    assert len(after) == 20 == len({a["Sage_Customer_No"] for a in after})
+    strip = ("$write_count", "Modified_Time")
+    assert [{k: v for k, v in a.items() if k not in strip} for a in after] == [
+        {k: v for k, v in a.items() if k not in strip} for a in before
+    ]

@@ -1,0 +1,159 @@
+"""`mlc reconcile`: Sage against Zoho by external key; writes nothing; `--fix` re-publishes
+the records that differ or are missing, and they converge."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from mlc_cli.devstack import DevStack
+from mlc_cli.emulated import connect_tenant
+from mlc_core.crypto import KeyRing
+from mlc_core.tenants import load_tenant
+from mlc_core.zoho.records import upsert
+from zoho_writer.tokens import TokenProvider
+
+from tests.e2e.conftest import eventually, zoho_accounts
+from tests.e2e.replay_support import amlc
+
+TENANT, COMPANY = "recon-co", "RCN"
+
+
+def summary(stdout: str) -> dict[str, int]:
+    """The counts line of the entity table: ar_customer  equal  different  only…  only…"""
+    line = next(x for x in stdout.splitlines() if x.startswith("ar_customer "))
+    numbers = [int(part) for part in line.split()[1:5]]
+    return dict(zip(("equal", "different", "only_in_sage", "only_in_zoho"), numbers, strict=True))
+
+
+@pytest.fixture(scope="module")
+async def loaded(
+    services: DevStack,
+    app_pool: asyncpg.Pool,
+    keyring: KeyRing,
+    sage: httpx.AsyncClient,
+    zoho: httpx.AsyncClient,
+) -> DevStack:
+    await connect_tenant(
+        pool=app_pool, keyring=keyring, stack=services.config, tenant_id=TENANT, company=COMPANY
+    )
+    await sage.post(
+        f"/_emulator/companies/{COMPANY}/seed", json={"count": 30, "seed": 23, "division": "01"}
+    )
+    await eventually(
+        lambda: zoho_accounts(zoho, TENANT),
+        lambda a: len(a) == 30,
+        what="load",
+        stack=services,
+        within=600,
+    )
+    return services
+
+
+async def tenant_sync_events(pool: asyncpg.Pool) -> int:
+    """The tenant's changes, commands and outcomes (other tenants' traffic flows meanwhile)."""
+    count: int = await pool.fetchval(
+        "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND event_type IN"
+        " ('sage.record.changed', 'zoho.upsert.requested', 'zoho.write.outcome')",
+        TENANT,
+    )
+    return count
+
+
+async def failing(pool: asyncpg.Pool) -> int:
+    count: int = await pool.fetchval(
+        "SELECT count(*) FROM audit_records WHERE tenant_id = $1 AND last_outcome = 'failed'",
+        TENANT,
+    )
+    return count
+
+
+async def make_differences(
+    stack: DevStack,
+    pool: asyncpg.Pool,
+    keyring: KeyRing,
+    sage: httpx.AsyncClient,
+    zoho: httpx.AsyncClient,
+) -> None:
+    """Two edits and one new customer fail to reach Zoho; one Zoho record has no Sage twin."""
+    rows = (await sage.get(f"/_emulator/companies/{COMPANY}/ar_customers")).json()["records"]
+    await zoho.post("/_emulator/faults", json={"org": TENANT, "status": 503})
+    try:
+        edits: list[dict[str, Any]] = [
+            {"ARDivisionNo": r["ARDivisionNo"], "CustomerNo": r["CustomerNo"], "City": "Oshkosh"}
+            for r in rows[:2]
+        ]
+        edits.append({"ARDivisionNo": "01", "CustomerNo": "NEWCO", "CustomerName": "New Co"})
+        await sage.post(f"/_emulator/companies/{COMPANY}/ar_customers", json={"records": edits})
+        await eventually(
+            lambda: failing(pool), lambda n: n == 3, what="3 failures", stack=stack, within=300
+        )
+    finally:
+        await zoho.delete("/_emulator/faults", params={"org": TENANT})
+    tenant = await load_tenant(pool, keyring=keyring, tenant_id=TENANT)
+    token = await TokenProvider(pool=pool, keyring=keyring, http=zoho).token(tenant)
+    ghost = {"Account_Name": "Ghost Ltd", "Sage_Customer_No": "99-GHOST"}
+    await upsert(
+        zoho,
+        api_domain=token.api_domain,
+        access_token=token.value,
+        module="Accounts",
+        records=[ghost],
+        duplicate_check_fields=["Sage_Customer_No"],
+        trigger=[],
+    )
+
+
+@pytest.mark.timeout(1200)
+async def test_reconcile_reports_writes_nothing_and_fix_converges(
+    loaded: DevStack,
+    app_pool: asyncpg.Pool,
+    keyring: KeyRing,
+    sage: httpx.AsyncClient,
+    zoho: httpx.AsyncClient,
+    tmp_path: Path,
+) -> None:
+    clean = await amlc(loaded, "reconcile", TENANT)
+    expected = {"equal": 30, "different": 0, "only_in_sage": 0, "only_in_zoho": 0}
+    assert summary(clean.stdout) == expected, clean.stdout
+
+    await make_differences(loaded, app_pool, keyring, sage, zoho)
+    events = await tenant_sync_events(app_pool)
+    written = (await zoho.get(f"/_emulator/orgs/{TENANT}/stats")).json()["records_written"]
+    report = tmp_path / "reconcile.csv"
+    found = await amlc(loaded, "reconcile", TENANT, "--csv", str(report))
+    assert summary(found.stdout) == {
+        "equal": 28,
+        "different": 2,
+        "only_in_sage": 1,
+        "only_in_zoho": 1,
+    }
+    with report.open() as handle:
+        rows = {r["key"]: r for r in csv.DictReader(handle)}
+    assert len(rows) == 32
+    assert rows["01-NEWCO"]["status"] == "only_in_sage"
+    assert rows["99-GHOST"]["status"] == "only_in_zoho" and rows["99-GHOST"]["zoho_id"]
+    different = [r for r in rows.values() if r["status"] == "different"]
+    assert len(different) == 2
+    assert all("Billing_City" in r["fields"].split() for r in different)  # City -> Billing_City
+    # a report only: nothing published, nothing written
+    assert await tenant_sync_events(app_pool) == events
+    assert (await zoho.get(f"/_emulator/orgs/{TENANT}/stats")).json()["records_written"] == written
+
+    fixed = await amlc(loaded, "reconcile", TENANT, "--fix")
+    assert "re-published 3 record(s)" in fixed.stdout
+
+    async def after_fix() -> dict[str, int]:
+        return summary((await amlc(loaded, "reconcile", TENANT)).stdout)
+
+    await eventually(
+        after_fix,
+        lambda s: s == {"equal": 31, "different": 0, "only_in_sage": 0, "only_in_zoho": 1},
+        what="reconcile --fix to converge",
+        stack=loaded,
+        within=300,
+    )
