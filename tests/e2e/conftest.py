@@ -14,6 +14,8 @@ import httpx
 import pytest
 from mlc_cli.devstack import DevStack, StackConfig
 
+from tests.e2e.otlp_receiver import OtlpReceiver, otlp_env
+
 T = TypeVar("T")
 
 
@@ -24,8 +26,27 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
+def otlp() -> Iterator[OtlpReceiver]:
+    """Receives the services' traces and metrics (tests/e2e/test_telemetry.py reads them)."""
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+def wants_telemetry(session: pytest.Session) -> bool:
+    """Tracing every message and query costs the stack CPU (a 5,000-record re-drive ran about a
+    fifth slower): export only in sessions that collected the telemetry test."""
+    return any(item.path.name == "test_telemetry.py" for item in session.items)
+
+
+@pytest.fixture(scope="session")
 def stack(
-    app_dsn: str, master_keys: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+    app_dsn: str,
+    master_keys: str,
+    kafka_bootstrap: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    otlp: OtlpReceiver,
+    request: pytest.FixtureRequest,
 ) -> Iterator[DevStack]:
     config = StackConfig(
         kafka_bootstrap=kafka_bootstrap,
@@ -33,8 +54,10 @@ def stack(
         master_keys=master_keys,
         sage_port=free_port(),
         zoho_port=free_port(),
+        agent_port=free_port(),
         poll_interval_seconds=1.0,
         log_dir=Path(tmp_path_factory.mktemp("stack-logs")),
+        extra_env=otlp_env(otlp.endpoint) if wants_telemetry(request.session) else {},
     )
     dev = DevStack(config)
     dev.start_emulators()

@@ -33,6 +33,7 @@ class StackConfig:
     master_keys: str = ""
     sage_port: int = 18100
     zoho_port: int = 18200
+    agent_port: int = 18300
     sage_agent_token: str = "dev-agent-token"  # noqa: S105 - the emulator's dev default
     poll_interval_seconds: float = 2.0
     zoho_token_ttl_seconds: int = 3600
@@ -42,6 +43,11 @@ class StackConfig:
     @property
     def sage_url(self) -> str:
         return f"http://127.0.0.1:{self.sage_port}"
+
+    @property
+    def agent_url(self) -> str:
+        """The on-premises agent (mlc-sage-agent) in front of the emulator's BOI stand-in."""
+        return f"http://127.0.0.1:{self.agent_port}"
 
     @property
     def zoho_url(self) -> str:
@@ -55,8 +61,18 @@ class StackConfig:
             MLC_MASTER_KEYS=self.master_keys,
             MLC_POLL_INTERVAL_SECONDS=str(self.poll_interval_seconds),
             MLC_POLL_OVERLAP_SECONDS="5",
+            # Key reconciliation (deletes, renumbering, stamp-less imports) every few seconds
+            # here, so they show up in a demo or test; hourly by default.
+            MLC_RECONCILE_INTERVAL_SECONDS="10",
             MLC_TENANT_REFRESH_SECONDS="2",
             MLC_SAGE_AGENT_TOKEN=self.sage_agent_token,
+            MLC_AGENT_TOKEN=self.sage_agent_token,
+            MLC_AGENT_BOI="emulator",
+            MLC_AGENT_EMULATOR_URL=self.sage_url,
+            MLC_AGENT_HOST="127.0.0.1",
+            MLC_AGENT_PORT=str(self.agent_port),
+            MLC_AGENT_SAGE_USER="MLCAGENT",
+            MLC_AGENT_SAGE_PASSWORD="sage100",  # noqa: S106 - the emulator's BOI logon
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)
@@ -94,6 +110,10 @@ class DevStack:
             self.start(name)
         wait_http(f"{self.config.sage_url}/v1/health")
         wait_http(f"{self.config.zoho_url}/_emulator/health")
+        # The Sage side as a customer runs it: the agent reaches Sage (here the emulator's
+        # pvxcom stand-in) through BOI; tenants point at the agent.
+        self.start("mlc-sage-agent")
+        wait_http(f"{self.config.agent_url}/v1/health")
 
     def start_services(self) -> None:
         for name in SERVICES:

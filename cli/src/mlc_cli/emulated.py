@@ -55,7 +55,7 @@ async def connect_tenant(
         tenant_id=tenant_id,
         display_name=f"{tenant_id} (emulated)",
         config=TenantConfig(
-            sage=SageConfig(company_code=company, agent_url=stack.sage_url),
+            sage=SageConfig(company_code=company, agent_url=stack.agent_url),
             zoho=ZohoConfig(
                 dc=dc, accounts_url=minted["accounts_server"], client_id=DEMO_CLIENT_ID
             ),

@@ -13,10 +13,36 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from mlc_cli import db_cmd, demo, keys_cmd, tenant
+from mlc_cli import (
+    audit_cmd,
+    db_cmd,
+    demo,
+    keys_cmd,
+    mapping_cmd,
+    ping,
+    reconcile_cmd,
+    replay_cmd,
+    sage_cmd,
+    status,
+    tenant,
+    zoho_cmd,
+)
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-VERBS: list[ModuleType] = [db_cmd, keys_cmd, tenant, demo]
+VERBS: list[ModuleType] = [
+    db_cmd,
+    keys_cmd,
+    tenant,
+    demo,
+    sage_cmd,
+    zoho_cmd,
+    ping,
+    status,
+    audit_cmd,
+    replay_cmd,
+    reconcile_cmd,
+    mapping_cmd,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

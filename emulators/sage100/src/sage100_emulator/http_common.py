@@ -10,7 +10,11 @@ from starlette.responses import JSONResponse, Response
 
 from sage100_emulator.columns import RecordError
 from sage100_emulator.customers import CursorError
-from sage100_emulator.state import CompanyNotFoundError, CustomerNotFoundError
+from sage100_emulator.state import (
+    CompanyNotFoundError,
+    CustomerNotFoundError,
+    TableNotFoundError,
+)
 
 JsonObject = dict[str, object]
 
@@ -111,7 +115,13 @@ async def handle_customer_not_found(request: Request, exc: Exception) -> Respons
     return error_response(404, "not_found", f"no AR_Customer record {', '.join(exc.keys)}")
 
 
+async def handle_table_not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TableNotFoundError)
+    return error_response(404, "not_found", exc.what)
+
+
 EXCEPTION_HANDLERS = {
+    TableNotFoundError: handle_table_not_found,
     BadRequestError: handle_bad_request,
     RecordError: handle_record_error,
     CursorError: handle_cursor_error,

@@ -16,8 +16,11 @@ from sage100_emulator.columns import (
     normalize_patch,
     parse_display_key,
 )
-from sage100_emulator.customers import ChangePage, CustomerTable, SortKey, WriteStamp
+from sage100_emulator.company_gen import CompanyGenerator
+from sage100_emulator.customers import ChangePage, SortKey, WriteStamp
 from sage100_emulator.generator import CustomerGenerator
+from sage100_emulator.schema import TABLES
+from sage100_emulator.tables import CustomerTable, Key, Table
 
 DEFAULT_USER_KEY = "0000000001"
 DEFAULT_DIVISION = "01"
@@ -36,10 +39,33 @@ class CustomerNotFoundError(KeyError):
         self.keys = list(keys)
 
 
+class TableNotFoundError(KeyError):
+    """No table (or no row with this key) of that name."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def _tables() -> dict[str, Table]:
+    tables = {name: Table(spec) for name, spec in TABLES.items() if name != "AR_Customer"}
+    return {"AR_Customer": CustomerTable(), **tables}
+
+
 @dataclass
 class Company:
     code: str
-    ar_customers: CustomerTable = field(default_factory=CustomerTable)
+    tables: dict[str, Table] = field(default_factory=_tables)
+
+    @property
+    def ar_customers(self) -> Table:
+        return self.tables["AR_Customer"]
+
+    def table(self, name: str) -> Table:
+        try:
+            return self.tables[name]
+        except KeyError:
+            raise TableNotFoundError(f"no table {name!r}") from None
 
 
 def normalize_company(code: str) -> str:
@@ -139,16 +165,16 @@ class SageState:
         """Make a realistic edit to the given (or randomly chosen) customers."""
         table = self.company(code).ar_customers
         rng = random.Random(seed) if seed is not None else self._touch_rng
-        chosen = [parse_display_key(key) for key in keys]
-        missing = [f"{d}-{n}" for d, n in chosen if (d, n) not in table]
+        chosen: list[tuple[str, ...]] = [parse_display_key(key) for key in keys]
+        missing = ["-".join(key) for key in chosen if key not in table]
         if missing:
             raise CustomerNotFoundError(missing)
         existing = table.primary_keys()
         chosen += rng.sample(existing, min(random_count, len(existing)))
         generator = CustomerGenerator(rng.randrange(2**32), self.clock.now().date())
         changed: list[Row] = []
-        for division, customer_no in chosen:
-            row = table.get(division, customer_no)
+        for key in chosen:
+            row = table.get(*key)
             if row is not None:
                 patch = normalize_patch(generator.mutation(row))
                 changed.append(table.upsert(patch, self._stamp(touch_stamps, DEFAULT_USER_KEY)))
@@ -159,6 +185,62 @@ class SageState:
         if not self.company(code).ar_customers.delete(div, number):
             raise CustomerNotFoundError([f"{div}-{number}"])
         return f"{div}-{number}"
+
+    # -- any table ----------------------------------------------------------------
+
+    def write_rows(
+        self,
+        code: str,
+        table_name: str,
+        records: Sequence[Mapping[str, object]],
+        *,
+        touch_stamps: bool = True,
+        raw: bool = False,
+        user_key: str = DEFAULT_USER_KEY,
+    ) -> list[Row]:
+        """Validate every record first (unless raw), then write them all (all or nothing)."""
+        table = self.ensure_company(code).table(table_name)
+        patches = []
+        for index, record in enumerate(records):
+            try:
+                patches.append(table.normalize(record, raw_values=raw))
+            except RecordError as exc:
+                raise RecordError(exc.column, f"records[{index}]: {exc}") from exc
+        user = normalize_user_key(user_key)
+        return [table.upsert(patch, self._stamp(touch_stamps, user)) for patch in patches]
+
+    def delete_row(self, code: str, table_name: str, key: Key) -> None:
+        if not self.company(code).table(table_name).delete(*key):
+            raise TableNotFoundError(f"no {table_name} record {'-'.join(key)}")
+
+    def renumber_row(self, code: str, table_name: str, old: Key, new: Key) -> Row:
+        table = self.company(code).table(table_name)
+        if old not in table:
+            raise TableNotFoundError(f"no {table_name} record {'-'.join(old)}")
+        return table.renumber(old, new)
+
+    def generate_company(self, code: str, customers: int, seed: int) -> dict[str, int]:
+        """A realistic company: customers plus contacts, vendors, GL, orders and invoices."""
+        created = self.seed_customers(code, customers, seed)
+        gen = CompanyGenerator(seed, self.clock.now().date())
+        vendors = gen.vendors(max(3, customers // 20), DEFAULT_DIVISION)
+        orders, lines = gen.sales_orders(created, len(created) // 4)
+        plan = {
+            "AR_CustomerContact": gen.contacts(created),
+            "AP_Vendor": vendors,
+            "AP_OpenInvoice": gen.ap_invoices(vendors),
+            "GL_AccountGroup": gen.gl_groups(),
+            "GL_Account": gen.gl_accounts(normalize_company(code)),
+            "SO_SalesOrderHeader": orders,
+            "SO_SalesOrderDetail": lines,
+            "AR_InvoiceHistoryHeader": gen.invoices(created, len(created) // 2),
+        }
+        counts = {"AR_Customer": len(created)}
+        for table_name, rows in plan.items():
+            # Order lines carry no audit columns of their own; a line change stamps the header.
+            stamped = table_name != "SO_SalesOrderDetail"
+            counts[table_name] = len(self.write_rows(code, table_name, rows, touch_stamps=stamped))
+        return counts
 
     # -- helpers ----------------------------------------------------------------
 

@@ -27,6 +27,7 @@ class Topics(StrEnum):
     ZOHO_COMMANDS = "mlc.zoho.commands"
     ZOHO_OUTCOMES = "mlc.zoho.outcomes"
     DEAD_LETTERS = "mlc.deadletters"
+    SAGE_POLL_ATTEMPTS = "mlc.sage.poll_attempts"
 
 
 class Entity(StrEnum):
@@ -55,6 +56,20 @@ def record_key(tenant_id: str, entity: str, source_key: str) -> bytes:
     return f"{tenant_id}|{entity}|{source_key}".encode()
 
 
+class ReplayMarker(BaseModel):
+    """Set on an event an operator re-published (`mlc replay`, `mlc reconcile --fix`).
+
+    The replayed event has a new id and `causation_id` = the original's id; this marker says so
+    explicitly, so the audit trail shows replays as replays.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    replay_id: uuid.UUID = Field(description="one id per replay run")
+    of_event_id: uuid.UUID = Field(description="the stored event this one re-publishes")
+    reason: str = Field(default="replay", max_length=200)
+
+
 class Envelope(BaseModel):
     """Fields every event carries."""
 
@@ -66,6 +81,7 @@ class Envelope(BaseModel):
     occurred_at: datetime = Field(default_factory=utc_now)
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None = None
+    replay: ReplayMarker | None = None
 
     @property
     def kafka_key(self) -> bytes:
@@ -90,6 +106,64 @@ class SageRecordChanged(RecordEvent):
     company_code: str
     source_version: str = Field(description="Sage stamp as 'YYYYMMDD HH.hhhhhhh', sortable")
     record: dict[str, Any]
+    change: Literal["created", "updated"] | None = Field(
+        default=None,
+        description="'created' when DateCreated/TimeCreated equal the update stamp (a new "
+        "record), 'updated' otherwise; None from producers that did not tell",
+    )
+
+
+class SageRecordDeleted(RecordEvent):
+    """A record that is no longer in Sage (deleted, or renumbered: old key gone, new key added).
+
+    Stamps never show deletes, so the poller's periodic key reconciliation emits this when a key
+    it has emitted before is missing from the agent's full key set. Published on
+    `mlc.sage.changes` with the same Kafka key as the record's changes, so it stays in order.
+    """
+
+    event_type: Literal["sage.record.deleted"] = "sage.record.deleted"
+    company_code: str
+    last_version: str | None = Field(
+        default=None, description="the last source_version emitted for this key, if known"
+    )
+    reason: Literal["missing_from_key_set"] = "missing_from_key_set"
+
+
+class SagePollAttempt(Envelope):
+    """One failed or recovered attempt to poll a tenant's entity (lock, agent outage, ...).
+
+    On `mlc.sage.poll_attempts`; the audit log keeps them, so failures and recoveries are
+    visible per tenant and entity.
+    """
+
+    event_type: Literal["sage.poll.attempt"] = "sage.poll.attempt"
+    entity: Entity
+    attempt: int = Field(ge=1)
+    outcome: Literal["failed", "recovered", "gave_up"]
+    operation: str = Field(description="e.g. 'changes', 'keys', 'fetch'")
+    error_class: str | None = None
+    error_message: str | None = None
+    retryable: bool = True
+    retry_in_seconds: float | None = None
+
+
+class ZohoLookup(BaseModel):
+    """A lookup the writer resolves before writing (the mapper knows only Sage keys).
+
+    The writer finds the record of `module` whose `external_field` equals `external_value` and
+    sets `path` in the command's record to `{"id": <its Zoho id>}`. `path` is a field API name
+    ("Account_Name") or, inside a line-item subform, "<subform>.<row index>.<field>"
+    ("Ordered_Items.0.Product_Name"). Required: the write waits until the parent exists (it
+    may still be on its way). Not required: the field is left out when the parent is missing.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    module: str
+    external_field: str
+    external_value: str
+    required: bool = True
 
 
 class ZohoUpsertCommand(RecordEvent):
@@ -102,14 +176,41 @@ class ZohoUpsertCommand(RecordEvent):
     source_version: str
     record: dict[str, Any]
     trigger: list[str] | None = Field(
-        default=None, description="Zoho 'trigger' list; None lets Zoho run its defaults"
+        default_factory=list,
+        description="Zoho 'trigger' list; empty by default so writes and replays never fire"
+        " workflows, approvals or blueprints; None lets Zoho run all of them",
     )
+    lookups: list[ZohoLookup] = Field(
+        default_factory=list, description="parents to resolve into record fields first"
+    )
+
+
+class ZohoDeleteCommand(RecordEvent):
+    """A record gone from Sage: deactivate its Zoho record (default) or delete it.
+
+    Deactivate updates only an existing record (found by `external_field` = `external_value`)
+    with the `deactivate` fields, and never creates one; delete removes it. A record Zoho does
+    not have is already in the wanted state, so both then succeed without a change.
+    """
+
+    event_type: Literal["zoho.delete.requested"] = "zoho.delete.requested"
+    module: str
+    external_field: str
+    external_value: str
+    source_version: str
+    mode: Literal["deactivate", "delete"] = "deactivate"
+    deactivate: dict[str, Any] = Field(default_factory=dict)
 
 
 class OutcomeStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED_STALE = "skipped_stale"
+    # Zoho already holds exactly this content: no call, no credits.
+    SKIPPED_UNCHANGED = "skipped_unchanged"
+    # Not written yet, not failed: the tenant is paused (429, credits exhausted) or a parent
+    # record is missing; the writer keeps the command and writes it later.
+    DEFERRED = "deferred"
 
 
 class ZohoWriteOutcome(RecordEvent):
@@ -144,6 +245,9 @@ class DeadLetter(Envelope):
     retryable: bool = False
     original_topic: str
     original: dict[str, Any]
+    # Where the original sits in Kafka, when the stage consumed it from there.
+    original_partition: int | None = None
+    original_offset: int | None = None
 
     @property
     def kafka_key(self) -> bytes:
@@ -153,7 +257,13 @@ class DeadLetter(Envelope):
 
 
 Event = Annotated[
-    SageRecordChanged | ZohoUpsertCommand | ZohoWriteOutcome | DeadLetter,
+    SageRecordChanged
+    | SageRecordDeleted
+    | SagePollAttempt
+    | ZohoUpsertCommand
+    | ZohoDeleteCommand
+    | ZohoWriteOutcome
+    | DeadLetter,
     Field(discriminator="event_type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -28,6 +28,7 @@ from aiokafka.errors import CommitFailedError, TopicAlreadyExistsError
 
 from mlc_core.contracts import Envelope, Topics, encode
 from mlc_core.logging import ctx
+from mlc_core.telemetry import BATCH_RETRIES, CONSUMER_LAG, consuming, start_publish_span
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +103,22 @@ class Publisher:
         self._producer = producer
 
     async def publish_all(self, items: Sequence[tuple[str, Envelope]]) -> None:
-        futures = [
-            await self._producer.send(topic, encode(event), key=event.kafka_key)
-            for topic, event in items
-        ]
-        await asyncio.gather(*futures)
+        spans, futures = [], []
+        try:
+            for topic, event in items:
+                # Headers carry the trace context and correlation id (telemetry.py); delivery
+                # is unchanged: every send is awaited until the broker acknowledged it.
+                span, headers = start_publish_span(topic, event)
+                spans.append(span)
+                futures.append(
+                    await self._producer.send(
+                        topic, encode(event), key=event.kafka_key, headers=headers
+                    )
+                )
+            await asyncio.gather(*futures)
+        finally:
+            for span in spans:
+                span.end()
 
 
 @dataclass(frozen=True)
@@ -147,29 +159,42 @@ async def _handle_partition(
     backoff: Backoff,
 ) -> None:
     attempt = 0
-    while True:
-        try:
-            await handler(records)
-            break
-        except Exception:
-            if stop.is_set():
-                return  # not committed: redelivered to whoever owns the partition next
-            delay = backoff.delay(attempt)
-            log.exception(
-                "batch failed, retrying from the same offset",
-                extra=ctx(
-                    topic=tp.topic,
-                    partition=tp.partition,
-                    offset=records[0].offset,
-                    attempt=attempt + 1,
-                    retry_in_s=round(delay, 2),
-                ),
-            )
-            attempt += 1
-            await asyncio.sleep(delay)
+    group = str(getattr(consumer, "_group_id", ""))  # for span attributes only
+    with consuming(records, group=group):
+        while True:
+            try:
+                await handler(records)
+                break
+            except Exception:
+                if stop.is_set():
+                    return  # not committed: redelivered to whoever owns the partition next
+                delay = backoff.delay(attempt)
+                log.exception(
+                    "batch failed, retrying from the same offset",
+                    extra=ctx(
+                        topic=tp.topic,
+                        partition=tp.partition,
+                        offset=records[0].offset,
+                        attempt=attempt + 1,
+                        retry_in_s=round(delay, 2),
+                    ),
+                )
+                BATCH_RETRIES.add(1, {"topic": tp.topic, "group": group})
+                attempt += 1
+                await asyncio.sleep(delay)
     try:
         await consumer.commit({tp: records[-1].offset + 1})
+        _record_lag(consumer, tp, records[-1].offset + 1, group)
     except CommitFailedError:
         # The partition moved to another member during a rebalance; it will redo these
         # records, which is safe because every effect downstream is idempotent.
         log.warning("commit lost to a rebalance", extra=ctx(topic=tp.topic, partition=tp.partition))
+
+
+def _record_lag(consumer: AIOKafkaConsumer, tp: TopicPartition, position: int, group: str) -> None:
+    # A metric must never disturb delivery: a partition revoked meanwhile just goes unmeasured.
+    with contextlib.suppress(Exception):
+        highwater = consumer.highwater(tp)  # from the last fetch: no broker round trip
+        if highwater is not None:
+            attributes = {"topic": tp.topic, "partition": tp.partition, "group": group}
+            CONSUMER_LAG.set(max(0, highwater - position), attributes)

@@ -1,7 +1,84 @@
-"""sage-agent entry point (filled in by the Sage-side work)."""
+"""mlc-sage-agent: the on-premises agent (HTTPS JSON in front of Sage 100's BOI).
+
+Settings come from the environment (prefix MLC_AGENT_); see services/sage-agent/README.md.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import uvicorn
+from mlc_core.logging import configure_logging
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.applications import Starlette
+
+from sage_agent.app import AgentApi
+from sage_agent.boi import Boi
+from sage_agent.feed import SnapshotCache
+from sage_agent.pool import SessionPool
+from sage_agent.reader import LockRetry, SageReader
+
+
+class AgentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MLC_AGENT_", extra="ignore")
+
+    host: str = "0.0.0.0"  # noqa: S104 - an agent serves the connector over the network
+    port: int = 8443
+    token: SecretStr
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    boi: Literal["com", "emulator"] = "com"
+    sage_home: str = r"C:\Sage\Sage 100\MAS90\Home"  # ProvideX.Script.Init path (COM)
+    emulator_url: str = "http://127.0.0.1:18100"  # the emulator's /_pvx face (boi=emulator)
+    sage_user: str = ""
+    sage_password: SecretStr = SecretStr("")
+    pool_size: int = 4
+    lock_attempts: int = 6
+    lock_base_seconds: float = 0.1
+    lock_cap_seconds: float = 3.0
+    snapshot_ttl_seconds: float = 300.0
+    snapshot_max: int = 8
+    log_level: str = "INFO"
+
+
+def boi_factory(settings: AgentSettings) -> Callable[[], Boi]:
+    if settings.boi == "emulator":
+        from sage_agent.boi_remote import RemoteBoi
+
+        return lambda: RemoteBoi(settings.emulator_url)
+    from sage_agent.boi_com import ComBoi
+
+    return lambda: ComBoi(settings.sage_home)
+
+
+def create_app(settings: AgentSettings) -> Starlette:
+    pool = SessionPool(boi_factory(settings), size=settings.pool_size)
+    retry = LockRetry(settings.lock_attempts, settings.lock_base_seconds, settings.lock_cap_seconds)
+    api = AgentApi(
+        SageReader(pool, retry=retry),
+        token=settings.token.get_secret_value(),
+        default_logon=(settings.sage_user, settings.sage_password.get_secret_value()),
+        cache=SnapshotCache(
+            ttl_seconds=settings.snapshot_ttl_seconds, max_entries=settings.snapshot_max
+        ),
+    )
+    return api.app(on_shutdown=pool.close)
+
 
 def run() -> None:
-    raise SystemExit("mlc-sage-agent: not implemented yet")
+    settings = AgentSettings()
+    configure_logging("sage-agent", settings.log_level)
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise SystemExit("set both MLC_AGENT_TLS_CERT and MLC_AGENT_TLS_KEY, or neither")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )

@@ -4,30 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import asyncpg
 import httpx
+from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_core.db import create_pool
 from mlc_core.kafka import Publisher, create_producer, ensure_topics
 from mlc_core.logging import ctx
 from mlc_core.runtime import keyring_from, run_service, sleep_or_stop
 from mlc_core.sage.agent import SageAgentClient
-from mlc_core.sage.errors import SageError
+from mlc_core.sage.errors import SageError, SageRetryableError
 from mlc_core.settings import CommonSettings
-from mlc_core.tenants import list_tenants, load_tenant
+from mlc_core.tenants import Tenant, list_tenants, load_tenant
 
-from sage_poller.handlers import poll_entity
+from sage_poller.handlers import poll_entity, reconcile_entity
+from sage_poller.retry import PollGaveUp, Retrier
+from sage_poller.schedule import Schedule, SchedulePolicy
 from sage_poller.store import PollerStore
 
 log = logging.getLogger("sage_poller")
 
 
 class PollerSettings(CommonSettings):
-    poll_interval_seconds: float = 900.0
+    # One interval for every entity when set (dev stacks, tests); otherwise the per-entity
+    # defaults in schedule.py, each overridable in MLC_POLL_INTERVALS ('{"ap_vendor": 1800}').
+    poll_interval_seconds: float | None = None
+    poll_intervals: dict[str, float] = {}
+    reconcile_interval_seconds: float = 3600.0
     poll_overlap_seconds: float = 120.0
     poll_page_size: int = 500
+    poll_attempts: int = 5
     tenant_refresh_seconds: float = 30.0
+
+    def schedule_policy(self) -> SchedulePolicy:
+        return SchedulePolicy(
+            overrides=dict(self.poll_intervals),
+            every=self.poll_interval_seconds,
+            reconcile_every=self.reconcile_interval_seconds,
+        )
 
 
 async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> None:
@@ -84,42 +100,82 @@ class TenantPoller:
         await asyncio.gather(*self.loops.values(), return_exceptions=True)
 
     async def tenant_loop(self, tenant_id: str) -> None:
+        schedule = Schedule(self.settings.schedule_policy())
         while not self.stop.is_set():
-            await self.poll_once(tenant_id)
-            await sleep_or_stop(self.stop, self.settings.poll_interval_seconds)
+            entities = await self.run_due(tenant_id, schedule)
+            pause = schedule.sleep_for(
+                entities, time.monotonic(), self.settings.tenant_refresh_seconds
+            )
+            await sleep_or_stop(self.stop, max(pause, 0.2))
 
-    async def poll_once(self, tenant_id: str) -> None:
+    async def run_due(self, tenant_id: str, schedule: Schedule) -> list[Entity]:
         try:
             tenant = await load_tenant(self.pool, keyring=self.keyring, tenant_id=tenant_id)
-            agent = SageAgentClient(
-                self.http,
-                base_url=tenant.config.sage.agent_url,
-                token=tenant.secrets.sage_agent_token.get_secret_value(),
-            )
-            for entity in tenant.config.entities:
-                await poll_entity(
-                    tenant=tenant,
-                    entity=entity,
-                    agent=agent,
-                    store=self.store,
-                    publisher=self.publisher,
-                    overlap_seconds=self.settings.poll_overlap_seconds,
-                    page_size=self.settings.poll_page_size,
-                )
-        except SageError as exc:
-            log.error(
-                "poll failed: %s",
-                exc,
-                extra=ctx(tenant=tenant_id, error=type(exc).__name__, retryable=_retryable(exc)),
-            )
         except Exception:
-            log.exception("poll failed unexpectedly", extra=ctx(tenant=tenant_id))
+            log.exception("cannot load tenant", extra=ctx(tenant=tenant_id))
+            return []
+        entities = list(tenant.config.entities)
+        for entity in schedule.due_polls(entities, time.monotonic()):
+            await self.guarded(tenant, entity, "poll")
+            schedule.polled(entity, time.monotonic())
+        for entity in schedule.due_reconciles(entities, time.monotonic()):
+            await self.guarded(tenant, entity, "reconcile")
+            schedule.reconciled(entity, time.monotonic())
+        return entities
 
+    async def guarded(self, tenant: Tenant, entity: Entity, what: str) -> None:
+        """One poll or reconciliation; its failure is logged and recorded, never raised."""
+        tenant_id = tenant.tenant_id
+        try:
+            await self.run_one(tenant, entity, what)
+            await self.store.record_status(tenant_id, entity, ok=True)
+        except (SageError, PollGaveUp) as exc:
+            retryable = isinstance(exc, SageRetryableError | PollGaveUp)
+            log.error(
+                "%s failed: %s",
+                what,
+                exc,
+                extra=ctx(
+                    tenant=tenant_id, entity=entity, error=type(exc).__name__, retryable=retryable
+                ),
+            )
+            await self.store.record_status(tenant_id, entity, ok=False, error=f"{what}: {exc}")
+        except Exception as exc:
+            log.exception(
+                "%s failed unexpectedly", what, extra=ctx(tenant=tenant_id, entity=entity)
+            )
+            await self.store.record_status(tenant_id, entity, ok=False, error=f"{what}: {exc!r}")
 
-def _retryable(exc: SageError) -> bool:
-    from mlc_core.sage.errors import SageRetryableError
-
-    return isinstance(exc, SageRetryableError)
+    async def run_one(self, tenant: Tenant, entity: Entity, what: str) -> None:
+        agent = SageAgentClient(
+            self.http,
+            base_url=tenant.config.sage.agent_url,
+            token=tenant.secrets.sage_agent_token.get_secret_value(),
+        )
+        retrier = Retrier(
+            tenant.tenant_id, entity, self.publisher, attempts=self.settings.poll_attempts
+        )
+        if what == "poll":
+            await poll_entity(
+                tenant=tenant,
+                entity=entity,
+                agent=agent,
+                store=self.store,
+                publisher=self.publisher,
+                overlap_seconds=self.settings.poll_overlap_seconds,
+                retrier=retrier,
+                page_size=self.settings.poll_page_size,
+            )
+        else:
+            await reconcile_entity(
+                tenant=tenant,
+                entity=entity,
+                agent=agent,
+                store=self.store,
+                publisher=self.publisher,
+                retrier=retrier,
+                page_size=self.settings.poll_page_size,
+            )
 
 
 def run() -> None:

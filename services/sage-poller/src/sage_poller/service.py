@@ -8,31 +8,33 @@ changed since the version we last put on Kafka.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from mlc_core.contracts import DeadLetter, Entity, SageRecordChanged, Topics
+from mlc_core.contracts import (
+    DeadLetter,
+    Entity,
+    SageRecordChanged,
+    SageRecordDeleted,
+    Topics,
+)
+from mlc_core.sage.entities import STAMP_COLUMNS, content_hash
 
+from sage_poller.validation import (
+    InvalidRecord,
+    check_values,
+    customer_key,
+    shown_key,
+    source_key,
+    valid_date,
+)
+
+__all__ = ["STAMP_COLUMNS", "InvalidRecord", "content_hash", "customer_key"]
 EVENT_NAMESPACE = uuid.UUID("6f1c2a52-3d0e-4f7e-9a51-1d7b7e3c9a10")
-# Stamp columns change on every touch; leaving them out of the content hash means a re-touch
-# without a real change costs no Kafka event and no Zoho call.
-STAMP_COLUMNS = frozenset({"DateUpdated", "TimeUpdated", "UserUpdatedKey"})
-_DIVISION = re.compile(r"^\d{2}$")
-_CUSTOMER_NO = re.compile(r"^[A-Z0-9][A-Z0-9\-_.&/]{0,19}$")
-
-
-class InvalidRecord(ValueError):
-    """A Sage record the poller cannot key or stamp."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
 
 
 @dataclass(frozen=True, order=True)
@@ -60,10 +62,9 @@ class Stamp:
 
 def parse_stamp(record: dict[str, Any]) -> Stamp:
     date, hours = record.get("DateUpdated"), record.get("TimeUpdated")
-    if not isinstance(date, str) or not re.fullmatch(r"\d{8}", date):
+    if not valid_date(date):
         raise InvalidRecord("DateUpdated", f"expected YYYYMMDD, got {date!r}")
     try:
-        datetime.strptime(date, "%Y%m%d")
         value = float(str(hours).strip())
     except ValueError as exc:
         raise InvalidRecord("TimeUpdated", f"expected decimal hours, got {hours!r}") from exc
@@ -72,32 +73,45 @@ def parse_stamp(record: dict[str, Any]) -> Stamp:
     return Stamp(date, value)
 
 
-def customer_key(record: dict[str, Any]) -> str:
-    """'01-ABF': division, dash, customer number (the form integrators display)."""
-    division, number = record.get("ARDivisionNo"), record.get("CustomerNo")
-    if not isinstance(division, str) or not _DIVISION.fullmatch(division):
-        raise InvalidRecord("ARDivisionNo", f"expected two digits, got {division!r}")
-    if not isinstance(number, str) or not _CUSTOMER_NO.fullmatch(number):
-        raise InvalidRecord("CustomerNo", f"expected 1-20 upper-case characters, got {number!r}")
-    return f"{division}-{number}"
+def _key_function(entity: Entity) -> Callable[[dict[str, Any]], str]:
+    return lambda record: source_key(record, entity)
 
 
-KEY_FUNCTIONS = {Entity.AR_CUSTOMER: customer_key}
+# The source_key of a raw record, per entity; raises InvalidRecord naming the bad key column.
+KEY_FUNCTIONS: dict[Entity, Callable[[dict[str, Any]], str]] = {
+    entity: _key_function(entity) for entity in Entity
+}
 
 
 def candidate_keys(records: list[dict[str, Any]], entity: Entity) -> list[str]:
     keys = []
     for record in records:
         try:
-            keys.append(KEY_FUNCTIONS[entity](record))
+            keys.append(source_key(record, entity))
         except InvalidRecord:
             continue
     return keys
 
 
-def content_hash(record: dict[str, Any]) -> bytes:
-    body = {k: v for k, v in record.items() if k not in STAMP_COLUMNS}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).digest()
+def since_for(watermark: Stamp, overlap_seconds: float, zone: ZoneInfo, now: datetime) -> Stamp:
+    """Where the next poll starts: the watermark minus the overlap, in Sage's wall-clock time.
+
+    Stamps are local wall-clock times. After a DST fall-back, records written later carry
+    earlier-looking stamps (the hour repeats), so when the zone's UTC offset has dropped since
+    the watermark, the start moves back by that drop too.
+    """
+    start = watermark.to_datetime() - timedelta(seconds=overlap_seconds)
+    then = start.replace(tzinfo=zone, fold=0).utcoffset() or timedelta(0)
+    current = now.astimezone(zone).utcoffset() or timedelta(0)
+    drop = max(timedelta(0), then - current)
+    return Stamp.from_datetime(start - drop)
+
+
+def change_kind(record: dict[str, Any]) -> Literal["created", "updated"]:
+    """A new record carries the same created and updated stamps."""
+    created = (record.get("DateCreated"), str(record.get("TimeCreated", "")).strip())
+    updated = (record.get("DateUpdated"), str(record.get("TimeUpdated", "")).strip())
+    return "created" if created == updated else "updated"
 
 
 @dataclass(frozen=True)
@@ -137,8 +151,9 @@ def _plan_record(
     plan: PagePlan, record: dict[str, Any], *, known: dict[str, Known], poll: PollContext
 ) -> None:
     try:
+        key = source_key(record, poll.entity)
         stamp = parse_stamp(record)
-        key = KEY_FUNCTIONS[poll.entity](record)
+        check_values(record)
     except InvalidRecord as exc:
         plan.events.append((Topics.DEAD_LETTERS, invalid_record_letter(record, exc, poll)))
         return
@@ -169,13 +184,14 @@ def change_event(
         company_code=poll.company_code,
         source_version=stamp.version,
         record=record,
+        change=change_kind(record),
     )
 
 
 def invalid_record_letter(
     record: dict[str, Any], error: InvalidRecord, poll: PollContext
 ) -> DeadLetter:
-    shown = f"{record.get('ARDivisionNo', '?')}-{record.get('CustomerNo', '?')}"[:64]
+    shown = shown_key(record, poll.entity)
     event_id = uuid.uuid5(EVENT_NAMESPACE, f"invalid|{poll.tenant_id}|{content_hash(record).hex()}")
     return DeadLetter(
         event_id=event_id,
@@ -191,4 +207,20 @@ def invalid_record_letter(
         field=error.field,
         original_topic="sage:" + poll.company_code,
         original=record,
+    )
+
+
+def delete_event(key: str, known: Known | None, poll: PollContext) -> SageRecordDeleted:
+    # Deterministic per (key, last version): a crash before the store commit re-emits the same id.
+    last = known.version if known else None
+    event_id = uuid.uuid5(EVENT_NAMESPACE, f"deleted|{poll.tenant_id}|{poll.entity}|{key}|{last}")
+    return SageRecordDeleted(
+        event_id=event_id,
+        tenant_id=poll.tenant_id,
+        occurred_at=datetime.now(UTC),
+        correlation_id=event_id,
+        entity=poll.entity,
+        source_key=key,
+        company_code=poll.company_code,
+        last_version=last,
     )

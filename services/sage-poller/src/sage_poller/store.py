@@ -35,6 +35,45 @@ class PollerStore:
         )
         return {r["source_key"]: Known(r["source_version"], r["content_hash"]) for r in rows}
 
+    async def all_versions(self, tenant_id: str, entity: str) -> dict[str, Known]:
+        rows = await self._pool.fetch(
+            "SELECT source_key, source_version, content_hash FROM poller_versions"
+            " WHERE tenant_id = $1 AND entity = $2",
+            tenant_id,
+            entity,
+        )
+        return {r["source_key"]: Known(r["source_version"], r["content_hash"]) for r in rows}
+
+    async def forget(self, tenant_id: str, entity: str, keys: list[str]) -> None:
+        """Keys whose delete events Kafka has: a record re-created under one is new again."""
+        await self._pool.execute(
+            "DELETE FROM poller_versions WHERE tenant_id = $1 AND entity = $2"
+            " AND source_key = ANY($3::text[])",
+            tenant_id,
+            entity,
+            keys,
+        )
+
+    async def record_status(
+        self, tenant_id: str, entity: str, *, ok: bool, error: str | None = None
+    ) -> None:
+        """Per tenant and entity: last success, last failure and its message, failures in a row."""
+        await self._pool.execute(
+            "INSERT INTO poller_status AS s (tenant_id, entity, last_success_at, last_failure_at,"
+            " last_error, consecutive_failures)"
+            " VALUES ($1, $2, CASE WHEN $3 THEN now() END, CASE WHEN $3 THEN NULL ELSE now() END,"
+            " $4, CASE WHEN $3 THEN 0 ELSE 1 END)"
+            " ON CONFLICT (tenant_id, entity) DO UPDATE SET"
+            " last_success_at = COALESCE(EXCLUDED.last_success_at, s.last_success_at),"
+            " last_failure_at = COALESCE(EXCLUDED.last_failure_at, s.last_failure_at),"
+            " last_error = CASE WHEN $3 THEN s.last_error ELSE EXCLUDED.last_error END,"
+            " consecutive_failures = CASE WHEN $3 THEN 0 ELSE s.consecutive_failures + 1 END",
+            tenant_id,
+            entity,
+            ok,
+            error,
+        )
+
     async def commit_page(
         self, tenant_id: str, entity: str, versions: dict[str, Known], newest: Stamp | None
     ) -> None:

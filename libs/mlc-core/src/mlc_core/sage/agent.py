@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+from pydantic import SecretStr
 
+from mlc_core.sage.entities import SPECS
 from mlc_core.sage.errors import (
     SageAuthError,
     SageNotFound,
@@ -19,7 +22,7 @@ from mlc_core.sage.errors import (
     SageUnavailable,
 )
 
-ENTITY_PATHS = {"ar_customer": "ar_customers"}
+ENTITY_PATHS = {str(entity): spec.path for entity, spec in SPECS.items()}
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,43 @@ class ChangePage:
 
 
 class SageAgentClient:
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
+    """The one interface the connector uses to read Sage 100 (through the on-premises agent)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        token: str,
+        sage_logon: tuple[str, SecretStr] | None = None,
+    ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
+        if sage_logon is not None:
+            # Sage expects per-call credentials: the tenant's Sage user rides on each request
+            # (over TLS); without it the agent uses the service user it was installed with.
+            user, password = sage_logon
+            self._headers |= {"X-Sage-User": user, "X-Sage-Password": password.get_secret_value()}
+
+    def _entity_path(self, company: str, entity: str) -> str:
+        return f"/v1/companies/{company}/{ENTITY_PATHS[entity]}"
+
+    async def fetch(self, *, company: str, entity: str, source_key: str) -> dict[str, Any]:
+        """One record by source_key (docs/sage-entities.md); SageNotFound if it is not in Sage."""
+        path = f"{self._entity_path(company, entity)}/records/{quote(source_key, safe='')}"
+        return await self._get(path, {})
+
+    async def keys(self, *, company: str, entity: str) -> dict[str, str]:
+        """Every key in Sage now, with the record's content hash (hex): {source_key: hash}."""
+        body = await self._get(f"{self._entity_path(company, entity)}/keys", {})
+        items = body.get("keys")
+        if not isinstance(items, list):
+            raise SageProtocolError(f"agent key set for {company}/{entity} has no keys list")
+        try:
+            return {str(item["key"]): str(item["hash"]) for item in items}
+        except (KeyError, TypeError) as exc:
+            raise SageProtocolError(f"agent key set for {company}/{entity} is malformed") from exc
 
     async def changes(
         self,
@@ -48,7 +84,7 @@ class SageAgentClient:
             params["since_date"], params["since_time"] = since[0], f"{since[1]:.6f}"
         if cursor:
             params["cursor"] = cursor
-        body = await self._get(f"/v1/companies/{company}/{ENTITY_PATHS[entity]}/changes", params)
+        body = await self._get(f"{self._entity_path(company, entity)}/changes", params)
         records, next_cursor = body.get("records"), body.get("next_cursor")
         if not isinstance(records, list):
             raise SageProtocolError(f"agent change feed for {company}/{entity} has no records list")

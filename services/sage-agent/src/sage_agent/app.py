@@ -1,0 +1,156 @@
+"""The agent's HTTPS JSON API (docs/sage-entities.md lists it); bearer token on every route
+but /v1/health. Sage logon: the agent's configured service user, or per request the
+X-Sage-User / X-Sage-Password headers (Sage expects stateless, per-call credentials)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hmac
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from mlc_core.contracts import Entity
+from mlc_core.sage.entities import BY_PATH, SourceKeyError, content_hash
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sage_agent.boi import BoiError, BoiLocked, BoiLogonError, BoiNotFound, BoiUnavailable
+from sage_agent.feed import CursorError, SnapshotCache, decode_cursor, page, snapshot
+from sage_agent.pool import Logon
+from sage_agent.reader import SageReader
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_LIMIT = 5000
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def json_response(body: object, status: int = 200) -> Response:
+    # ASCII escapes: a record's text is never invalid UTF-8 on the wire, whatever Sage held.
+    return Response(json.dumps(body, ensure_ascii=True), status, media_type="application/json")
+
+
+def error(status: int, code: str, message: str) -> Response:
+    return json_response({"error": code, "message": message}, status)
+
+
+ERRORS: list[tuple[type[Exception], int, str]] = [
+    (BoiLocked, 423, "record_busy"),
+    (BoiNotFound, 404, "not_found"),
+    (BoiLogonError, 403, "sage_logon"),
+    (BoiUnavailable, 503, "sage_unavailable"),
+    (BoiError, 502, "sage_error"),
+    (SourceKeyError, 400, "bad_key"),
+    (CursorError, 400, "bad_cursor"),
+    (BadRequest, 400, "bad_request"),
+]
+
+
+class AgentApi:
+    def __init__(
+        self,
+        reader: SageReader,
+        *,
+        token: str,
+        default_logon: tuple[str, str],
+        cache: SnapshotCache,
+    ) -> None:
+        self._reader, self._token, self._cache = reader, token.encode(), cache
+        self._default_user, self._default_password = default_logon
+
+    def app(self, *, on_shutdown: Callable[[], Awaitable[None]] | None = None) -> Starlette:
+        base = "/v1/companies/{company}/{path}"
+        routes = [
+            Route("/v1/health", self.health),
+            Route(f"{base}/changes", self._guard(self.changes)),
+            Route(f"{base}/keys", self._guard(self.keys)),
+            Route(f"{base}/records/{{key:path}}", self._guard(self.record)),
+        ]
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            yield
+            if on_shutdown is not None:
+                await on_shutdown()
+
+        return Starlette(routes=routes, lifespan=lifespan)
+
+    def _guard(self, endpoint: Endpoint) -> Endpoint:
+        async def guarded(request: Request) -> Response:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self._token):
+                return error(401, "unauthorized", "missing or invalid bearer token")
+            if request.path_params["path"] not in BY_PATH:
+                return error(404, "unknown_entity", f"no entity {request.path_params['path']!r}")
+            try:
+                return await endpoint(request)
+            except Exception as exc:
+                for cls, status, code in ERRORS:
+                    if isinstance(exc, cls):
+                        return error(status, code, str(exc))
+                raise
+
+        return guarded
+
+    def _logon(self, request: Request) -> Logon:
+        user = request.headers.get("x-sage-user") or self._default_user
+        password = request.headers.get("x-sage-password") or self._default_password
+        return Logon(request.path_params["company"].upper(), user, password)
+
+    async def health(self, request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def changes(self, request: Request) -> Response:
+        spec = BY_PATH[request.path_params["path"]]
+        since, limit = _since(request), _limit(request)
+        raw_cursor = request.query_params.get("cursor")
+        logon = self._logon(request)
+        cache_key = (logon.company, str(spec.entity), logon.user)
+        snap = self._cache.get(cache_key) if raw_cursor else None
+        if snap is None or snap.since != since:
+            scan = await self._reader.scan(logon, spec.entity, since[0] if since else None)
+            snap = snapshot(spec, scan, since)
+            self._cache.put(cache_key, snap)
+        chosen, cursor = page(snap, decode_cursor(raw_cursor) if raw_cursor else None, limit)
+        now = dt.datetime.now().astimezone()
+        server_time = {"date": now.strftime("%Y%m%d"), "tz": str(now.tzinfo)}
+        return json_response({"records": chosen, "next_cursor": cursor, "server_time": server_time})
+
+    async def keys(self, request: Request) -> Response:
+        spec = BY_PATH[request.path_params["path"]]
+        scan = await self._reader.scan(self._logon(request), spec.entity, None)
+        keys = [{"key": spec.source_key(r), "hash": content_hash(r).hex()} for r in scan.records()]
+        return json_response({"keys": keys})
+
+    async def record(self, request: Request) -> Response:
+        spec = BY_PATH[request.path_params["path"]]
+        key = spec.key_values(request.path_params["key"])
+        found: dict[str, Any] = await self._reader.fetch(
+            self._logon(request), Entity(spec.entity), key
+        )
+        return json_response(found)
+
+
+def _since(request: Request) -> tuple[str, float] | None:
+    date, time_ = request.query_params.get("since_date"), request.query_params.get("since_time")
+    if date is None:
+        return None
+    try:
+        dt.datetime.strptime(date, "%Y%m%d")
+        hours = float(time_) if time_ else 0.0
+    except ValueError:
+        raise BadRequest("since_date must be YYYYMMDD and since_time decimal hours") from None
+    return date, hours
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit", "500")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be an integer 1..{MAX_LIMIT}")
+    return int(raw)

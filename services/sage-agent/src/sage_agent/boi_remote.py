@@ -1,0 +1,75 @@
+"""Emulated BOI backend: the proxy side of the emulator's pvxcom.exe stand-in (/_pvx).
+
+Topology: the emulator process owns the company data (tests change it through /_emulator) and
+hosts the business objects, as pvxcom.exe does on Windows; this class marshals each COM call to
+it over HTTP, as COM marshals calls to an out-of-process server. The agent code above `Boi`
+is the same for this and for pywin32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import httpx
+
+from sage_agent.boi import BoiError, BoiUnavailable
+
+
+class RemoteObject:
+    def __init__(self, handle: int) -> None:
+        self.handle = handle
+
+    def __repr__(self) -> str:
+        return f"RemoteObject({self.handle})"
+
+
+class RemoteBoi:
+    """One ProvideX.Script in the emulator."""
+
+    def __init__(self, base_url: str, *, timeout: float = 120.0) -> None:
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self.script = RemoteObject(int(self._post("/_pvx/v1/script", {})["handle"]))
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = self._http.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise BoiUnavailable(f"BOI server unreachable: {exc!r}") from exc
+        if response.status_code >= 500:
+            raise BoiUnavailable(f"BOI server error: {response.text[:200]}")
+        if response.status_code >= 400:
+            raise BoiError(f"BOI call refused: {response.text[:200]}")
+        body_out: dict[str, Any] = response.json()
+        return body_out
+
+    def _wrap(self, value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"$handle"}:
+            return RemoteObject(int(value["$handle"]))
+        if isinstance(value, list):
+            return [self._wrap(v) for v in value]
+        return value
+
+    @staticmethod
+    def _unwrap(value: Any) -> Any:
+        return {"$handle": value.handle} if isinstance(value, RemoteObject) else value
+
+    def new_object(self, name: str, session: Any = None) -> Any:
+        args = [name] if session is None else [name, session]
+        return self.call(self.script, "NewObject", *args)
+
+    def call(self, obj: Any, method: str, *args: Any) -> Any:
+        body = {"handle": obj.handle, "method": method, "args": [self._unwrap(a) for a in args]}
+        return self._wrap(self._post("/_pvx/v1/call", body)["result"])
+
+    def get(self, obj: Any, prop: str) -> Any:
+        body = {"handle": obj.handle, "method": prop, "property": True}
+        return self._wrap(self._post("/_pvx/v1/call", body)["result"])
+
+    def release(self, obj: Any) -> None:
+        self._post("/_pvx/v1/release", {"handle": obj.handle})
+
+    def close(self) -> None:
+        with contextlib.suppress(BoiError):  # the server is gone; nothing left to release
+            self.release(self.script)
+        self._http.close()

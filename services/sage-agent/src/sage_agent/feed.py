@@ -1,0 +1,109 @@
+"""Pure change-feed logic: order, inclusive filter, pages, cursors, and scan snapshots.
+
+Order is (DateUpdated, TimeUpdated as a number, source_key); `since` is inclusive. A scan is
+a full table read (Sage has no index on DateUpdated), so the sorted result is kept for a few
+minutes as a snapshot and later pages are served from it; a cursor still carries the last sort
+key, so an expired snapshot only costs a rescan, never a skipped or repeated record.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlc_core.sage.entities import EntitySpec
+
+from sage_agent.scan import ScanResult
+
+SortKey = tuple[str, float, str]
+Record = dict[str, Any]
+
+
+class CursorError(ValueError):
+    """A cursor this agent did not issue."""
+
+
+def hours(value: Any) -> float:
+    """TimeUpdated as a number; a damaged value sorts as midnight (the poller reports it)."""
+    try:
+        return float(str(value).strip() or 0)
+    except ValueError:
+        return 0.0
+
+
+def sort_key(spec: EntitySpec, record: Record) -> SortKey:
+    return (
+        str(record.get("DateUpdated", "")),
+        hours(record.get("TimeUpdated")),
+        spec.source_key(record),
+    )
+
+
+def encode_cursor(key: SortKey) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> SortKey:
+    try:
+        date, time_, key = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise CursorError(f"malformed cursor {text!r}") from exc
+    if not (isinstance(date, str) and isinstance(time_, int | float) and isinstance(key, str)):
+        raise CursorError(f"malformed cursor {text!r}")
+    return date, float(time_), key
+
+
+@dataclass
+class Snapshot:
+    """One scan, sorted; rows stay raw until a page needs them."""
+
+    since: tuple[str, float] | None
+    keys: list[SortKey]
+    rows: list[str]
+    scan: ScanResult
+    taken: float = field(default_factory=time.monotonic)
+
+
+def snapshot(spec: EntitySpec, scan: ScanResult, since: tuple[str, float] | None) -> Snapshot:
+    names = ("DateUpdated", "TimeUpdated", *spec.key_columns)
+    keyed = sorted(
+        ((sort_key(spec, scan.fields(raw, names)), raw) for raw in scan.rows),
+        key=lambda pair: pair[0],
+    )
+    if since is not None:
+        keyed = [(k, r) for k, r in keyed if (k[0], k[1]) >= since]
+    return Snapshot(since, [k for k, _ in keyed], [r for _, r in keyed], scan)
+
+
+def page(snap: Snapshot, after: SortKey | None, limit: int) -> tuple[list[Record], str | None]:
+    start = bisect.bisect_right(snap.keys, after) if after is not None else 0
+    chosen = [snap.scan.record(raw) for raw in snap.rows[start : start + limit]]
+    more = start + limit < len(snap.rows)
+    return chosen, encode_cursor(snap.keys[start + limit - 1]) if more and chosen else None
+
+
+class SnapshotCache:
+    """Recent scans, one per (company, entity): a new poll replaces the last one's; bounded in
+    count and age, so the agent's memory stays near one table's raw text per entity."""
+
+    def __init__(self, *, ttl_seconds: float, max_entries: int) -> None:
+        self._ttl, self._max = ttl_seconds, max_entries
+        self._entries: dict[tuple[str, str, Any], Snapshot] = {}
+
+    def get(self, key: tuple[str, str, Any]) -> Snapshot | None:
+        snap = self._entries.get(key)
+        if snap is not None and time.monotonic() - snap.taken > self._ttl:
+            del self._entries[key]
+            return None
+        return snap
+
+    def put(self, key: tuple[str, str, Any], snap: Snapshot) -> None:
+        while len(self._entries) >= self._max:
+            oldest = min(self._entries, key=lambda k: self._entries[k].taken)
+            del self._entries[oldest]
+        self._entries[key] = snap

@@ -1,0 +1,189 @@
+"""Reading one entity through BOI: whole-table scans (change feed, key set) and fetch by key.
+
+Scans use nGetResultSets (one call returns every row, as integrators do for bulk reads) with the
+server-side filter `DateUpdated$>="YYYYMMDD"`; the time-of-day part of the watermark is applied
+here, on numbers. Fetch by key is the canonical nSetKeyValue / nFind / nGetValue sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mlc_core.contracts import Entity
+from mlc_core.logging import ctx
+from mlc_core.sage.entities import SPECS, EntitySpec
+
+from sage_agent.boi import Boi, BoiLocked, check
+from sage_agent.pool import Logon, SessionPool
+from sage_agent.scan import SEP, ScanResult, to_record
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BoiEntity:
+    spec: EntitySpec
+    object_name: str
+    module: str
+    task: str | None = None  # _bus objects need a task context (nSetProgram)
+    lines: bool = False
+
+
+BOI_ENTITIES: dict[Entity, BoiEntity] = {
+    Entity.AR_CUSTOMER: BoiEntity(SPECS[Entity.AR_CUSTOMER], "AR_Customer_svc", "A/R"),
+    Entity.CUSTOMER_CONTACT: BoiEntity(
+        SPECS[Entity.CUSTOMER_CONTACT], "AR_CustomerContact_svc", "A/R"
+    ),
+    Entity.AP_VENDOR: BoiEntity(SPECS[Entity.AP_VENDOR], "AP_Vendor_svc", "A/P"),
+    Entity.AP_OPEN_INVOICE: BoiEntity(SPECS[Entity.AP_OPEN_INVOICE], "AP_OpenInvoice_svc", "A/P"),
+    Entity.GL_ACCOUNT: BoiEntity(SPECS[Entity.GL_ACCOUNT], "GL_Account_svc", "G/L"),
+    Entity.GL_ACCOUNT_GROUP: BoiEntity(
+        SPECS[Entity.GL_ACCOUNT_GROUP], "GL_AccountGroup_svc", "G/L"
+    ),
+    Entity.SALES_ORDER: BoiEntity(
+        SPECS[Entity.SALES_ORDER], "SO_SalesOrder_bus", "S/O", "SO_SalesOrder_ui", lines=True
+    ),
+    Entity.AR_INVOICE: BoiEntity(SPECS[Entity.AR_INVOICE], "AR_InvoiceHistoryInquiry_svc", "A/R"),
+}
+
+
+@dataclass(frozen=True)
+class LockRetry:
+    """Jittered exponential backoff on "Record/file busy".
+
+    Sage holds a record lock for as long as a user keeps the record open in a maintenance
+    screen, usually seconds; a handful of quick retries rides that out. Past the limit the
+    caller answers 423 and the poller tries again on its next cycle, so the agent never
+    holds a pooled session for minutes.
+    """
+
+    attempts: int = 6
+    base_seconds: float = 0.1
+    cap_seconds: float = 3.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.cap_seconds, self.base_seconds * 2**attempt))
+
+
+class SageReader:
+    def __init__(self, pool: SessionPool, *, retry: LockRetry) -> None:
+        self._pool, self._retry = pool, retry
+
+    async def scan(self, logon: Logon, entity: Entity, since_date: str | None) -> ScanResult:
+        target = BOI_ENTITIES[entity]
+        filter_expr = f'DateUpdated$>="{since_date}"' if since_date else ""
+        return await self._with_retry(
+            logon, entity, "scan", lambda boi, s: _scan(boi, s, target, filter_expr)
+        )
+
+    async def fetch(self, logon: Logon, entity: Entity, key: dict[str, str]) -> Record:
+        target = BOI_ENTITIES[entity]
+        return await self._with_retry(
+            logon, entity, "fetch", lambda boi, s: _fetch(boi, s, target, key)
+        )
+
+    async def _with_retry(
+        self, logon: Logon, entity: Entity, operation: str, work: Callable[[Boi, Any], T]
+    ) -> T:
+        async with self._pool.session(logon) as session:
+            for attempt in range(1, self._retry.attempts + 1):
+                try:
+                    result = await session.run(work)
+                except BoiLocked as exc:
+                    if attempt == self._retry.attempts:
+                        log.error(
+                            "record/file busy, giving up",
+                            extra=ctx(company=logon.company, entity=entity, attempt=attempt),
+                        )
+                        raise
+                    delay = self._retry.delay(attempt)
+                    log.warning(
+                        "record/file busy, retrying",
+                        extra=ctx(
+                            company=logon.company,
+                            entity=entity,
+                            operation=operation,
+                            attempt=attempt,
+                            retry_in_s=round(delay, 3),
+                            error=str(exc),
+                        ),
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                if attempt > 1:
+                    log.info(
+                        "recovered after busy",
+                        extra=ctx(company=logon.company, entity=entity, attempt=attempt),
+                    )
+                return result
+        raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _prepare(boi: Boi, session: Any, target: BoiEntity) -> Any:
+    check(boi, session, "nSetDate", target.module, dt.date.today().strftime("%Y%m%d"))
+    check(boi, session, "nSetModule", target.module)
+    if target.task is not None:
+        task_id = boi.call(session, "nLookupTask", target.task)
+        check(boi, session, "nSetProgram", task_id)
+    return boi.new_object(target.object_name, session)
+
+
+def _raw_rows(
+    boi: Boi, obj: Any, filter_expr: str, begin: str = "", end: str = ""
+) -> tuple[list[str], list[str]]:
+    columns = str(boi.call(obj, "sGetColumns", "MAIN")).split(SEP)
+    result = check(boi, obj, "nGetResultSets", ",".join(columns), "", filter_expr, begin, end)
+    return columns, list(result[1])
+
+
+def _scan(boi: Boi, session: Any, target: BoiEntity, filter_expr: str) -> ScanResult:
+    obj = _prepare(boi, session, target)
+    try:
+        scan = ScanResult(*_raw_rows(boi, obj, filter_expr))
+        if target.lines:
+            _attach_lines(boi, obj, scan)
+        return scan
+    finally:
+        boi.release(obj)
+
+
+def _attach_lines(boi: Boi, obj: Any, scan: ScanResult) -> None:
+    scan.lines = {}
+    if not scan.rows:
+        return
+    numbers = sorted(scan.fields(raw, ("SalesOrderNo",))["SalesOrderNo"] for raw in scan.rows)
+    lines_obj = boi.get(obj, "oLines")
+    try:
+        columns, raw_lines = _raw_rows(boi, lines_obj, "", numbers[0], numbers[-1] + "~")
+    finally:
+        boi.release(lines_obj)
+    scan.line_columns = columns
+    keyed = ScanResult(columns, raw_lines)
+    order = [keyed.fields(raw, ("SalesOrderNo", "LineSeqNo")) for raw in raw_lines]
+    for fields, raw in sorted(zip(order, raw_lines, strict=True), key=lambda p: p[0]["LineSeqNo"]):
+        scan.lines.setdefault(fields["SalesOrderNo"], []).append(raw)
+
+
+def _fetch(boi: Boi, session: Any, target: BoiEntity, key: dict[str, str]) -> Record:
+    obj = _prepare(boi, session, target)
+    try:
+        for column, value in key.items():
+            check(boi, obj, "nSetKeyValue", column + "$", value)
+        check(boi, obj, "nFind")
+        columns = str(boi.call(obj, "sGetColumns", "MAIN")).split(SEP)
+        values = [str(check(boi, obj, "nGetValue", column)[1]) for column in columns]
+        if not target.lines:
+            return to_record(columns, values)
+        scan = ScanResult(columns, [SEP.join(values)])
+        _attach_lines(boi, obj, scan)
+        return scan.record(scan.rows[0])
+    finally:
+        boi.release(obj)

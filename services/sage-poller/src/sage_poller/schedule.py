@@ -1,0 +1,61 @@
+"""Per tenant x entity schedule (pure): when each poll and each key reconciliation is due.
+
+Defaults follow the issue: AR customers, contacts (with customers), AR invoices, AP invoices
+and sales orders every 15 minutes, vendors hourly, GL daily. Key reconciliation (deletes,
+renumbering, stamp-less imports) is a full key scan, so it runs hourly by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlc_core.contracts import Entity
+
+DEFAULT_INTERVALS: dict[Entity, float] = {
+    Entity.AR_CUSTOMER: 900.0,
+    Entity.CUSTOMER_CONTACT: 900.0,
+    Entity.AR_INVOICE: 900.0,
+    Entity.AP_OPEN_INVOICE: 900.0,
+    Entity.SALES_ORDER: 900.0,
+    Entity.AP_VENDOR: 3600.0,
+    Entity.GL_ACCOUNT: 86400.0,
+    Entity.GL_ACCOUNT_GROUP: 86400.0,
+}
+
+
+@dataclass(frozen=True)
+class SchedulePolicy:
+    overrides: dict[str, float] = field(default_factory=dict)  # per entity, from settings
+    every: float | None = None  # one interval for all entities (dev stacks, tests)
+    reconcile_every: float = 3600.0
+
+    def interval(self, entity: Entity) -> float:
+        if entity in self.overrides:
+            return self.overrides[entity]
+        return self.every if self.every is not None else DEFAULT_INTERVALS[entity]
+
+
+@dataclass
+class Schedule:
+    """Next due times (monotonic seconds) of one tenant's polls and reconciliations."""
+
+    policy: SchedulePolicy
+    next_poll: dict[Entity, float] = field(default_factory=dict)
+    next_reconcile: dict[Entity, float] = field(default_factory=dict)
+
+    def due_polls(self, entities: list[Entity], now: float) -> list[Entity]:
+        return [e for e in entities if self.next_poll.get(e, 0.0) <= now]
+
+    def due_reconciles(self, entities: list[Entity], now: float) -> list[Entity]:
+        return [e for e in entities if self.next_reconcile.get(e, 0.0) <= now]
+
+    def polled(self, entity: Entity, now: float) -> None:
+        self.next_poll[entity] = now + self.policy.interval(entity)
+
+    def reconciled(self, entity: Entity, now: float) -> None:
+        self.next_reconcile[entity] = now + self.policy.reconcile_every
+
+    def sleep_for(self, entities: list[Entity], now: float, cap: float) -> float:
+        upcoming = [self.next_poll.get(e, 0.0) for e in entities]
+        upcoming += [self.next_reconcile.get(e, 0.0) for e in entities]
+        return max(0.0, min([cap, *(t - now for t in upcoming)]))

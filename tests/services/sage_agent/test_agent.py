@@ -1,0 +1,188 @@
+"""The agent over real HTTP against the emulator's BOI stand-in (/_pvx), for every entity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from mlc_core.contracts import Entity
+from mlc_core.sage.entities import SPECS, content_hash
+
+from tests.services.sage_agent.servers import AGENT_TOKEN, SageSide, sage_side
+
+HEADERS = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def side() -> Iterator[SageSide]:
+    with sage_side() as running:
+        with running.control() as control:
+            control.post("/_emulator/companies/ABC/generate", json={"customers": 60, "seed": 5})
+        yield running
+
+
+def agent(side: SageSide) -> httpx.Client:
+    return httpx.Client(base_url=side.agent_url, headers=HEADERS, timeout=60)
+
+
+def all_changes(client: httpx.Client, path: str, limit: int = 7, **since: str) -> list[dict]:
+    records, cursor = [], None
+    while True:
+        params = {"limit": str(limit), **since, **({"cursor": cursor} if cursor else {})}
+        body = client.get(f"/v1/companies/ABC/{path}/changes", params=params).json()
+        records += body["records"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            return records
+
+
+@pytest.mark.parametrize("entity", list(Entity))
+def test_every_entity_pages_in_stamp_then_key_order_and_matches_the_table(
+    side: SageSide, entity: Entity
+) -> None:
+    spec = SPECS[entity]
+    table = side.state.company("ABC").table(spec.table)
+    with agent(side) as client:
+        records = all_changes(client, spec.path)
+    assert len(records) == len(table) > 0
+    order = [(r["DateUpdated"], float(r["TimeUpdated"]), spec.source_key(r)) for r in records]
+    assert order == sorted(order)
+    first = records[0]
+    assert first == {**table.get(*spec.key_values(spec.source_key(first)).values()), **first}
+    assert isinstance(first["DateUpdated"], str) and len(first["DateUpdated"]) == 8
+
+
+def test_sales_orders_carry_their_lines(side: SageSide) -> None:
+    with agent(side) as client:
+        orders = all_changes(client, "sales_orders", limit=50)
+    lines = side.state.company("ABC").table("SO_SalesOrderDetail")
+    assert sum(len(o["Lines"]) for o in orders) == len(lines)
+    assert all(line["SalesOrderNo"] == o["SalesOrderNo"] for o in orders for line in o["Lines"])
+
+
+def test_fetch_by_key_and_key_set_with_hashes(side: SageSide) -> None:
+    table = side.state.company("ABC").table("AR_CustomerContact")
+    row = table.rows()[3]
+    key = SPECS[Entity.CUSTOMER_CONTACT].source_key(row)
+    with agent(side) as client:
+        fetched = client.get(f"/v1/companies/ABC/customer_contacts/records/{key}").json()
+        keys = client.get("/v1/companies/ABC/customer_contacts/keys").json()["keys"]
+        missing = client.get("/v1/companies/ABC/customer_contacts/records/01-NOPE:X")
+    assert fetched == row
+    assert {k["key"]: k["hash"] for k in keys}[key] == content_hash(row).hex()
+    assert len(keys) == len(table)
+    assert missing.status_code == 404 and "not on file" in missing.json()["message"]
+
+
+def test_inclusive_since_uses_numbers(side: SageSide) -> None:
+    rows = side.state.company("ABC").table("AP_Vendor").rows()
+    pivot = sorted((r["DateUpdated"], float(r["TimeUpdated"])) for r in rows)[len(rows) // 2]
+    with agent(side) as client:
+        got = all_changes(client, "ap_vendors", since_date=pivot[0], since_time=f"{pivot[1]:.6f}")
+    expected = [r for r in rows if (r["DateUpdated"], float(r["TimeUpdated"])) >= pivot]
+    assert len(got) == len(expected)
+
+
+def test_token_and_unknown_entity(side: SageSide) -> None:
+    with httpx.Client(base_url=side.agent_url) as client:
+        assert client.get("/v1/companies/ABC/ar_customers/keys").status_code == 401
+        assert client.get("/v1/health").status_code == 200
+    with agent(side) as client:
+        assert client.get("/v1/companies/ABC/items/keys").status_code == 404
+        bad = client.get("/v1/companies/ABC/ar_customers/records/nodash")
+        assert bad.status_code == 400 and "ARDivisionNo" in bad.json()["message"]
+
+
+def test_bad_sage_logon_is_a_clear_403(side: SageSide) -> None:
+    with agent(side) as client:
+        answer = client.get(
+            "/v1/companies/ABC/ar_customers/keys",
+            headers={"X-Sage-User": "MLCAGENT", "X-Sage-Password": "wrong"},
+        )
+    assert answer.status_code == 403 and "logon" in answer.json()["message"]
+
+
+def boi_status(side: SageSide) -> dict:
+    with side.control() as control:
+        return dict(control.get("/_emulator/boi").json())
+
+
+def set_locks(side: SageSide, **body: object) -> None:
+    with side.control() as control:
+        assert control.post("/_emulator/boi/locks", json=body).status_code == 200
+
+
+def test_named_key_lock_retries_then_423_then_recovers(side: SageSide) -> None:
+    row = side.state.company("ABC").table("AR_Customer").rows()[0]
+    key = f"{row['ARDivisionNo']}-{row['CustomerNo']}"
+    set_locks(side, keys=[["AR_Customer", row["ARDivisionNo"], row["CustomerNo"]]])
+    before = boi_status(side)["busy_answers"]
+    try:
+        with agent(side) as client:
+            locked = client.get(f"/v1/companies/ABC/ar_customers/records/{key}")
+        assert locked.status_code == 423 and "Record/file busy" in locked.json()["message"]
+        assert boi_status(side)["busy_answers"] - before == 6  # MLC_AGENT_LOCK_ATTEMPTS default
+    finally:
+        set_locks(side)
+    with agent(side) as client:
+        assert client.get(f"/v1/companies/ABC/ar_customers/records/{key}").json() == row
+
+
+def test_ten_percent_lock_rate_still_yields_every_record(side: SageSide) -> None:
+    set_locks(side, rate=0.1, seed=11)
+    before = boi_status(side)["busy_answers"]
+    try:
+        with agent(side) as client:
+            for _ in range(25):
+                records = all_changes(client, "customer_contacts", limit=500)
+                assert len(records) == len(side.state.company("ABC").table("AR_CustomerContact"))
+                fetched = client.get("/v1/companies/ABC/gl_accounts/records/000000010")
+                assert fetched.status_code == 200
+    finally:
+        set_locks(side)
+    assert boi_status(side)["busy_answers"] > before
+
+
+def test_business_objects_are_released_after_each_request(side: SageSide) -> None:
+    with agent(side) as client:
+        for path in ("ar_customers", "sales_orders", "gl_account_groups"):
+            client.get(f"/v1/companies/ABC/{path}/keys")
+    # What stays alive is the pool: a ProvideX.Script and an SY_Session per pooled session.
+    assert boi_status(side)["live_objects"] <= 2 * 4
+
+
+async def test_agent_client_fetch_keys_and_per_request_logon(side: SageSide) -> None:
+    from mlc_core.sage.agent import SageAgentClient
+    from mlc_core.sage.errors import SageAuthError, SageNotFound
+    from pydantic import SecretStr
+
+    row = side.state.company("ABC").table("SO_SalesOrderHeader").rows()[0]
+    async with httpx.AsyncClient(timeout=60) as http:
+        client = SageAgentClient(http, base_url=side.agent_url, token=AGENT_TOKEN)
+        order = await client.fetch(
+            company="ABC", entity="sales_order", source_key=row["SalesOrderNo"]
+        )
+        keys = await client.keys(company="ABC", entity="sales_order")
+        with pytest.raises(SageNotFound):
+            await client.fetch(company="ABC", entity="sales_order", source_key="9999999")
+        wrong = SageAgentClient(
+            http,
+            base_url=side.agent_url,
+            token=AGENT_TOKEN,
+            sage_logon=("MLCAGENT", SecretStr("not-the-password")),
+        )
+        with pytest.raises(SageAuthError):
+            await wrong.keys(company="ABC", entity="gl_account")
+    assert order["SalesOrderNo"] == row["SalesOrderNo"] and order["Lines"]
+    assert keys[row["SalesOrderNo"]] == content_hash({**order}).hex()
+
+
+def test_pool_keeps_at_most_pool_size_sessions_across_companies(side: SageSide) -> None:
+    codes = [f"C{n:02d}" for n in range(7)]
+    for code in codes:
+        side.state.ensure_company(code)
+    with agent(side) as client:
+        for code in codes:
+            assert client.get(f"/v1/companies/{code}/gl_accounts/keys").json() == {"keys": []}
+    assert boi_status(side)["live_objects"] <= 2 * 4  # a Script and a Session per pooled session

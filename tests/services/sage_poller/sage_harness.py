@@ -1,0 +1,139 @@
+"""A poller wired to the real Kafka and PostgreSQL and to the emulator + agent over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer
+from mlc_core.contracts import Entity, Envelope, SageRecordChanged, SageRecordDeleted, decode
+from mlc_core.crypto import KeyRing
+from mlc_core.kafka import Backoff, Publisher
+from mlc_core.sage.agent import SageAgentClient
+from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
+from pydantic import SecretStr
+from sage_poller.handlers import PollResult, ReconcileResult, poll_entity, reconcile_entity
+from sage_poller.retry import Retrier
+from sage_poller.store import PollerStore
+
+from tests.services.sage_agent.servers import AGENT_TOKEN, SageSide
+
+
+class RecordingPublisher(Publisher):
+    """The real publisher (waits for Kafka's acks) that also keeps what it sent."""
+
+    def __init__(self, inner: Publisher) -> None:
+        self._inner = inner
+        self.sent: list[tuple[str, Envelope]] = []
+
+    async def publish_all(self, items: Sequence[tuple[str, Envelope]]) -> None:
+        await self._inner.publish_all(items)
+        self.sent.extend(items)
+
+
+@dataclass
+class Harness:
+    side: SageSide
+    tenant: Tenant
+    store: PollerStore
+    publisher: RecordingPublisher
+    http: httpx.AsyncClient
+    attempts: int = 5
+    marks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def agent(self) -> SageAgentClient:
+        return SageAgentClient(self.http, base_url=self.side.agent_url, token=AGENT_TOKEN)
+
+    def retrier(self, entity: Entity) -> Retrier:
+        return Retrier(
+            self.tenant.tenant_id, entity, self.publisher, self.attempts, Backoff(0.01, 0.05)
+        )
+
+    async def poll(self, entity: Entity, page_size: int = 500) -> PollResult:
+        return await poll_entity(
+            tenant=self.tenant,
+            entity=entity,
+            agent=self.agent,
+            store=self.store,
+            publisher=self.publisher,
+            overlap_seconds=60,
+            retrier=self.retrier(entity),
+            page_size=page_size,
+        )
+
+    async def reconcile(self, entity: Entity) -> ReconcileResult:
+        return await reconcile_entity(
+            tenant=self.tenant,
+            entity=entity,
+            agent=self.agent,
+            store=self.store,
+            publisher=self.publisher,
+            retrier=self.retrier(entity),
+        )
+
+    def take(self) -> list[Envelope]:
+        """Events sent since the last take()."""
+        start = self.marks.get("sent", 0)
+        self.marks["sent"] = len(self.publisher.sent)
+        return [event for _, event in self.publisher.sent[start:]]
+
+    def control(self) -> httpx.Client:
+        return self.side.control()
+
+
+def changes(events: list[Envelope]) -> list[SageRecordChanged]:
+    return [e for e in events if isinstance(e, SageRecordChanged)]
+
+
+def deletes(events: list[Envelope]) -> list[SageRecordDeleted]:
+    return [e for e in events if isinstance(e, SageRecordDeleted)]
+
+
+async def add_sage_tenant(
+    pool: asyncpg.Pool, keyring: KeyRing, side: SageSide, time_zone: str = "UTC"
+) -> Tenant:
+    tenant = Tenant(
+        tenant_id=f"s{uuid.uuid4().hex[:8]}",
+        display_name="sage test",
+        config=TenantConfig(
+            sage=SageConfig(company_code="ABC", agent_url=side.agent_url, time_zone=time_zone),
+            zoho=ZohoConfig(accounts_url="http://127.0.0.1:9", client_id="unused"),
+            entities=list(Entity),
+        ),
+        secrets=TenantSecrets(
+            sage_agent_token=SecretStr(AGENT_TOKEN),
+            zoho_client_secret=SecretStr("unused"),
+            zoho_refresh_token=SecretStr("unused"),
+        ),
+    )
+    await add_tenant(pool, keyring=keyring, tenant=tenant)
+    return tenant
+
+
+async def read_topic(bootstrap: str, topic: str, tenant_id: str, want: int) -> list[Any]:
+    """Events of one tenant on a topic, read back from Kafka from the beginning."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        for _ in range(60):
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                events = [decode(r.value or b"") for r in records]
+                found += [e for e in events if e.tenant_id == tenant_id]
+            if len(found) >= want and not batches:
+                break
+    finally:
+        await consumer.stop()
+    return found
