@@ -100,6 +100,9 @@ async def add_sage_tenant(
     tenant = Tenant(
         tenant_id=f"s{uuid.uuid4().hex[:8]}",
         display_name="sage test",
+        # The harness drives every poll itself; disabled keeps the e2e stack's poller (same
+        # database, same session) from polling this tenant too and publishing its own events.
+        enabled=False,
         config=TenantConfig(
             sage=SageConfig(company_code="ABC", agent_url=side.agent_url, time_zone=time_zone),
             zoho=ZohoConfig(accounts_url="http://127.0.0.1:9", client_id="unused"),
