@@ -13,6 +13,8 @@ import asyncpg
 import httpx
 import pytest
 from mlc_cli.devstack import DevStack, StackConfig
+from mlc_cli.emulated import connect_tenant
+from mlc_core.crypto import KeyRing
 
 from tests.e2e.otlp_receiver import OtlpReceiver, otlp_env
 
@@ -119,3 +121,41 @@ async def audit_rows(pool: asyncpg.Pool, tenant: str, **where: str) -> list[asyn
     clauses = " AND ".join(f"{column} = ${i}" for i, column in enumerate(where, start=2))
     sql = "SELECT * FROM audit_events WHERE tenant_id = $1" + (f" AND {clauses}" if where else "")
     return list(await pool.fetch(sql + " ORDER BY recorded_at", tenant, *where.values()))
+
+
+def key_of(row: dict[str, Any]) -> str:
+    """A Sage AR_Customer row's source key, '01-ABF'."""
+    return f"{row['ARDivisionNo']}-{row['CustomerNo']}"
+
+
+async def onboard(
+    stack: DevStack,
+    pool: asyncpg.Pool,
+    keyring: KeyRing,
+    sage: httpx.AsyncClient,
+    *,
+    tenant: str,
+    company: str,
+    customers: int,
+    seed: int,
+    zoho: httpx.AsyncClient | None = None,
+    within: float = 600.0,
+) -> None:
+    """Connect a tenant to the emulators and seed its Sage company; given `zoho`, also wait
+    until the initial load is in Zoho (the shared stack may be busy with other tenants)."""
+    await connect_tenant(
+        pool=pool, keyring=keyring, stack=stack.config, tenant_id=tenant, company=company
+    )
+    seeded = await sage.post(
+        f"/_emulator/companies/{company}/seed",
+        json={"count": customers, "seed": seed, "division": "01"},
+    )
+    assert seeded.status_code == 200, seeded.text
+    if zoho is not None:
+        await eventually(
+            lambda: zoho_accounts(zoho, tenant),
+            lambda a: len(a) == customers,
+            what=f"{tenant} initial load",
+            stack=stack,
+            within=within,
+        )

@@ -9,10 +9,9 @@ import asyncpg
 import httpx
 import pytest
 from mlc_cli.devstack import DevStack
-from mlc_cli.emulated import connect_tenant
 from mlc_core.crypto import KeyRing
 
-from tests.e2e.conftest import audit_rows, eventually, zoho_accounts
+from tests.e2e.conftest import audit_rows, eventually, onboard, zoho_accounts
 
 TENANT, COMPANY = "globex", "XYZ"
 NEIGHBOUR, NEIGHBOUR_COMPANY = "initech", "INI"
@@ -27,18 +26,17 @@ async def two_tenants(
     zoho: httpx.AsyncClient,
 ) -> DevStack:
     for tenant, company in ((TENANT, COMPANY), (NEIGHBOUR, NEIGHBOUR_COMPANY)):
-        await connect_tenant(
-            pool=app_pool, keyring=keyring, stack=services.config, tenant_id=tenant, company=company
-        )
-        await sage.post(
-            f"/_emulator/companies/{company}/seed", json={"count": 20, "seed": 3, "division": "01"}
-        )
-    for tenant in (TENANT, NEIGHBOUR):
-        await eventually(
-            lambda t=tenant: zoho_accounts(zoho, t),
-            lambda a: len(a) == 20,
-            what=f"{tenant} initial load",
-            stack=services,
+        await onboard(
+            services,
+            app_pool,
+            keyring,
+            sage,
+            tenant=tenant,
+            company=company,
+            customers=20,
+            seed=3,
+            zoho=zoho,
+            within=120,
         )
     return services
 

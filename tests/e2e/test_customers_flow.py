@@ -11,16 +11,11 @@ import asyncpg
 import httpx
 import pytest
 from mlc_cli.devstack import DevStack
-from mlc_cli.emulated import connect_tenant
 from mlc_core.crypto import KeyRing
 
-from tests.e2e.conftest import audit_rows, eventually, zoho_accounts
+from tests.e2e.conftest import audit_rows, eventually, key_of, onboard, zoho_accounts
 
 TENANT, COMPANY = "acme", "ABC"
-
-
-def key_of(row: dict[str, Any]) -> str:
-    return f"{row['ARDivisionNo']}-{row['CustomerNo']}"
 
 
 async def sage_rows(sage: httpx.AsyncClient, company: str = COMPANY) -> dict[str, dict[str, Any]]:
@@ -46,13 +41,9 @@ def assert_account_matches(account: dict[str, Any], row: dict[str, Any]) -> None
 async def flowing(
     services: DevStack, app_pool: asyncpg.Pool, keyring: KeyRing, sage: httpx.AsyncClient
 ) -> DevStack:
-    await connect_tenant(
-        pool=app_pool, keyring=keyring, stack=services.config, tenant_id=TENANT, company=COMPANY
+    await onboard(
+        services, app_pool, keyring, sage, tenant=TENANT, company=COMPANY, customers=500, seed=7
     )
-    seeded = await sage.post(
-        f"/_emulator/companies/{COMPANY}/seed", json={"count": 500, "seed": 7, "division": "01"}
-    )
-    assert seeded.status_code == 200, seeded.text
     return services
 
 

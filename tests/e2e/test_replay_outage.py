@@ -17,18 +17,13 @@ import asyncpg
 import httpx
 import pytest
 from mlc_cli.devstack import DevStack
-from mlc_cli.emulated import connect_tenant
 from mlc_core.crypto import KeyRing
 
-from tests.e2e.conftest import eventually, zoho_accounts
+from tests.e2e.conftest import eventually, key_of, onboard, zoho_accounts
 from tests.e2e.replay_support import amlc, mlc_json, zoho_calls
 
 TENANT, COMPANY = "outage-co", "OUT"
 OUTAGE_SECONDS = float(os.environ.get("MLC_TEST_OUTAGE_SECONDS", "20"))
-
-
-def key_of(row: dict[str, Any]) -> str:
-    return f"{row['ARDivisionNo']}-{row['CustomerNo']}"
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +34,16 @@ async def loaded(
     sage: httpx.AsyncClient,
     zoho: httpx.AsyncClient,
 ) -> DevStack:
-    await connect_tenant(
-        pool=app_pool, keyring=keyring, stack=services.config, tenant_id=TENANT, company=COMPANY
-    )
-    await sage.post(
-        f"/_emulator/companies/{COMPANY}/seed", json={"count": 20, "seed": 11, "division": "01"}
-    )
-    await eventually(
-        lambda: zoho_accounts(zoho, TENANT),
-        lambda a: len(a) == 20,
-        what="initial load",
-        stack=services,
-        within=600,  # the shared stack may be busy with other tests' tenants
+    await onboard(
+        services,
+        app_pool,
+        keyring,
+        sage,
+        tenant=TENANT,
+        company=COMPANY,
+        customers=20,
+        seed=11,
+        zoho=zoho,
     )
     return services
 

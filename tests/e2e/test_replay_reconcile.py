@@ -11,13 +11,12 @@ import asyncpg
 import httpx
 import pytest
 from mlc_cli.devstack import DevStack
-from mlc_cli.emulated import connect_tenant
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import load_tenant
 from mlc_core.zoho.records import upsert
 from zoho_writer.tokens import TokenProvider
 
-from tests.e2e.conftest import eventually, zoho_accounts
+from tests.e2e.conftest import eventually, onboard
 from tests.e2e.replay_support import amlc
 
 TENANT, COMPANY = "recon-co", "RCN"
@@ -38,18 +37,16 @@ async def loaded(
     sage: httpx.AsyncClient,
     zoho: httpx.AsyncClient,
 ) -> DevStack:
-    await connect_tenant(
-        pool=app_pool, keyring=keyring, stack=services.config, tenant_id=TENANT, company=COMPANY
-    )
-    await sage.post(
-        f"/_emulator/companies/{COMPANY}/seed", json={"count": 30, "seed": 23, "division": "01"}
-    )
-    await eventually(
-        lambda: zoho_accounts(zoho, TENANT),
-        lambda a: len(a) == 30,
-        what="load",
-        stack=services,
-        within=600,
+    await onboard(
+        services,
+        app_pool,
+        keyring,
+        sage,
+        tenant=TENANT,
+        company=COMPANY,
+        customers=30,
+        seed=23,
+        zoho=zoho,
     )
     return services
 

@@ -12,10 +12,9 @@ import asyncpg
 import httpx
 import pytest
 from mlc_cli.devstack import DevStack
-from mlc_cli.emulated import connect_tenant
 from mlc_core.crypto import KeyRing
 
-from tests.e2e.conftest import eventually, zoho_accounts
+from tests.e2e.conftest import eventually, onboard, zoho_accounts
 from tests.e2e.otlp_receiver import OtlpReceiver, Point, Span
 
 TENANT, COMPANY = "traced", "TRC"
@@ -26,13 +25,9 @@ SERVICES = {"sage-poller", "mapper", "zoho-writer", "audit"}
 async def traced(
     services: DevStack, app_pool: asyncpg.Pool, keyring: KeyRing, sage: httpx.AsyncClient
 ) -> DevStack:
-    await connect_tenant(
-        pool=app_pool, keyring=keyring, stack=services.config, tenant_id=TENANT, company=COMPANY
+    await onboard(
+        services, app_pool, keyring, sage, tenant=TENANT, company=COMPANY, customers=20, seed=3
     )
-    seeded = await sage.post(
-        f"/_emulator/companies/{COMPANY}/seed", json={"count": 20, "seed": 3, "division": "01"}
-    )
-    assert seeded.status_code == 200, seeded.text
     return services
 
 

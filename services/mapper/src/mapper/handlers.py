@@ -7,7 +7,14 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from mlc_core.contracts import DeadLetter, Envelope, SageRecordChanged, SageRecordDeleted, decode
+from mlc_core.contracts import (
+    DeadLetter,
+    Envelope,
+    SageRecordChanged,
+    SageRecordDeleted,
+    Topics,
+    decode,
+)
 from mlc_core.kafka import Publisher, Record
 from mlc_core.logging import ctx
 from mlc_core.malformed import malformed_letter
@@ -47,7 +54,7 @@ def _decode(record: Record) -> SageEvent | Output | None:
     except ValidationError as exc:
         letter = malformed_letter(record, exc, stage="mapper")
         log.error(letter.error_message)
-        return "mlc.deadletters", letter
+        return Topics.DEAD_LETTERS, letter
     if isinstance(event, SageRecordChanged | SageRecordDeleted):
         return event
     return None  # not ours: replays may put other event types here; audit keeps them
