@@ -37,6 +37,7 @@ from mlc_core.sage.agent import SageAgentClient
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
 from pydantic import SecretStr
 from sage_poller.handlers import poll_entity
+from sage_poller.outbox import OutboxRelay
 from sage_poller.retry import Retrier
 from sage_poller.store import PollerStore
 
@@ -65,6 +66,31 @@ def wait(url: str, timeout: float = 600) -> None:
         except httpx.HTTPError:
             time.sleep(0.5)
     raise SystemExit(f"{url} did not come up")
+
+
+class CpuMeter:
+    """CPU seconds each process spent in a poll. On a shared, loaded machine wall time mostly
+    measures the neighbours; CPU time per record says what the code costs, and records per
+    CPU second of the busiest process is the rate with one free core per process."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        return {n: sum(p.cpu_times()[:2]) for n, p in self.processes.items()}
+
+    def start(self) -> None:
+        self.before = self._now()
+
+    def report(self, records: int, wall: float) -> str:
+        spent = {n: t - self.before[n] for n, t in self._now().items()}
+        parts = ", ".join(f"{n} {s:.1f}s" for n, s in spent.items())
+        busiest = max(spent.values()) or 1e-9
+        return (
+            f"CPU: {parts} (sum {sum(spent.values()):.1f}s over {wall:.1f}s wall);"
+            f" {records / busiest:,.0f} records per CPU-second of the busiest process"
+        )
 
 
 class PeakRss:
@@ -106,7 +132,8 @@ async def bench(args: argparse.Namespace) -> None:
         wait(f"http://127.0.0.1:{sage_port}/v1/health")
         wait(f"http://127.0.0.1:{agent_port}/v1/health")
         print(f"emulator seeded with {args.customers} customers in {time.monotonic() - t0:.1f}s")
-        await run_polls(args, name, admin_url, bootstrap, sage_port, agent_port, agent.pid)
+        pids = {"poller": os.getpid(), "agent": agent.pid, "emulator": emulator.pid}
+        await run_polls(args, name, admin_url, bootstrap, sage_port, agent_port, pids)
     finally:
         for proc in (agent, emulator):
             proc.terminate()
@@ -123,7 +150,7 @@ async def run_polls(
     bootstrap: str,
     sage_port: int,
     agent_port: int,
-    agent_pid: int,
+    pids: dict[str, int],
 ) -> None:
     admin = await asyncpg.connect(admin_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -153,19 +180,21 @@ async def run_polls(
     producer = create_producer(bootstrap, client_id="bench-sage-poller")
     await producer.start()
     publisher = Publisher(producer)
-    rss = PeakRss(agent_pid)
+    rss = PeakRss(pids["agent"])
+    cpu = CpuMeter(pids)
     sampler = asyncio.create_task(rss.run())
     async with httpx.AsyncClient(timeout=600) as http:
         client = SageAgentClient(http, base_url=tenant.config.sage.agent_url, token=TOKEN)
 
         async def poll(label: str) -> None:
             started = time.monotonic()
+            cpu.start()
             result = await poll_entity(
                 tenant=tenant,
                 entity=Entity.AR_CUSTOMER,
                 agent=client,
                 store=PollerStore(pool),
-                publisher=publisher,
+                outbox=OutboxRelay(pool, publisher),
                 overlap_seconds=120,
                 retrier=Retrier(tenant.tenant_id, Entity.AR_CUSTOMER, publisher),
                 page_size=args.page,
@@ -176,6 +205,7 @@ async def run_polls(
                 f"{label}: {result.seen} read, {result.emitted} emitted in {spent:.1f}s"
                 f" = {read:,.0f} records/s read, {emitted:,.0f}/s emitted"
             )
+            print(f"  {cpu.report(result.seen, spent)}; load average {os.getloadavg()[0]:.1f}")
 
         await poll("initial poll")
         changed = int(args.customers * args.changed)

@@ -99,6 +99,22 @@ def test_get_value_needs_dollar_on_strings_only(state: SageState, locks: LockPol
     assert cust.nGetValue("NoSuchColumn$")[0] == 0
 
 
+def test_get_record_returns_the_whole_record_and_its_columns(
+    state: SageState, locks: LockPolicy
+) -> None:
+    script, oss = session(state, locks)
+    cust: Any = script.NewObject("AR_Customer_svc", oss)
+    assert cust.nGetRecord("", "")[0] == 0  # no current record yet
+    row = state.list_customers("ABC")[0]
+    assert cust.nFind(f"{row['ARDivisionNo']}{row['CustomerNo']}") == 1
+    code, record, columns = cust.nGetRecord("", "")
+    assert code == 1 and columns == cust.sGetColumns("MAIN")
+    values = dict(zip(columns.split(SEP), record.split(SEP), strict=True))
+    assert values["CustomerName$"] == row["CustomerName"]
+    assert float(values["CreditLimit"]) == row["CreditLimit"]
+    assert len(values) == len(columns.split(SEP)) > 30
+
+
 def test_keys_find_and_set_key(state: SageState, locks: LockPolicy) -> None:
     script, oss = session(state, locks)
     contact: Any = script.NewObject("AR_CustomerContact_svc", oss)

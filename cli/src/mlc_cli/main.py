@@ -24,6 +24,7 @@ from mlc_cli import (
     replay_cmd,
     sage_cmd,
     status,
+    sync_cmd,
     tenant,
     zoho_cmd,
 )
@@ -42,6 +43,7 @@ VERBS: list[ModuleType] = [
     replay_cmd,
     reconcile_cmd,
     mapping_cmd,
+    sync_cmd,
 ]
 
 

@@ -69,10 +69,41 @@ def test_fetch_by_key_and_key_set_with_hashes(side: SageSide) -> None:
         fetched = client.get(f"/v1/companies/ABC/customer_contacts/records/{key}").json()
         keys = client.get("/v1/companies/ABC/customer_contacts/keys").json()["keys"]
         missing = client.get("/v1/companies/ABC/customer_contacts/records/01-NOPE:X")
-    assert fetched == row
-    assert {k["key"]: k["hash"] for k in keys}[key] == content_hash(row).hex()
+    flagged = {**row, "PrimaryContact": expected_flag(side, row)}
+    assert fetched == flagged
+    assert {k["key"]: k["hash"] for k in keys}[key] == content_hash(flagged).hex()
     assert len(keys) == len(table)
     assert missing.status_code == 404 and "not on file" in missing.json()["message"]
+
+
+def expected_flag(side: SageSide, contact: dict) -> str:
+    customers = side.state.company("ABC").table("AR_Customer")
+    customer = customers.get(contact["ARDivisionNo"], contact["CustomerNo"])
+    return "Y" if customer and customer["ContactCode"] == contact["ContactCode"] else "N"
+
+
+def test_contacts_carry_primary_flag_from_the_customers_contact_code(side: SageSide) -> None:
+    table = side.state.company("ABC").table("AR_CustomerContact")
+    with agent(side) as client:
+        records = all_changes(client, "customer_contacts", limit=40)
+        orphan = {"ARDivisionNo": "01", "CustomerNo": "NOSUCH", "ContactCode": "X"}
+        with side.control() as control:
+            control.post(
+                "/_emulator/companies/ABC/tables/AR_CustomerContact",
+                json={"records": [{**orphan, "ContactName": "Lost Soul"}]},
+            )
+        fetched = client.get("/v1/companies/ABC/customer_contacts/records/01-NOSUCH:X").json()
+        with side.control() as control:
+            control.post(
+                "/_emulator/companies/ABC/tables/AR_CustomerContact/delete",
+                json={"key": ["01", "NOSUCH", "X"]},
+            )
+    flags = {SPECS[Entity.CUSTOMER_CONTACT].source_key(r): r["PrimaryContact"] for r in records}
+    assert flags == {
+        SPECS[Entity.CUSTOMER_CONTACT].source_key(r): expected_flag(side, r) for r in table.rows()
+    }
+    assert set(flags.values()) == {"Y", "N"}  # defaults and second contacts both present
+    assert fetched["PrimaryContact"] == "N"  # no customer: nobody's default
 
 
 def test_inclusive_since_uses_numbers(side: SageSide) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from mlc_core.sage.agent import SageAgentClient
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
 from pydantic import SecretStr
 from sage_poller.handlers import PollResult, ReconcileResult, poll_entity, reconcile_entity
+from sage_poller.outbox import OutboxRelay
 from sage_poller.retry import Retrier
 from sage_poller.store import PollerStore
 
@@ -49,6 +52,10 @@ class Harness:
     def agent(self) -> SageAgentClient:
         return SageAgentClient(self.http, base_url=self.side.agent_url, token=AGENT_TOKEN)
 
+    @property
+    def outbox(self) -> OutboxRelay:
+        return OutboxRelay(self.store.pool, self.publisher)
+
     def retrier(self, entity: Entity) -> Retrier:
         return Retrier(
             self.tenant.tenant_id, entity, self.publisher, self.attempts, Backoff(0.01, 0.05)
@@ -60,7 +67,7 @@ class Harness:
             entity=entity,
             agent=self.agent,
             store=self.store,
-            publisher=self.publisher,
+            outbox=self.outbox,
             overlap_seconds=60,
             retrier=self.retrier(entity),
             page_size=page_size,
@@ -72,7 +79,7 @@ class Harness:
             entity=entity,
             agent=self.agent,
             store=self.store,
-            publisher=self.publisher,
+            outbox=self.outbox,
             retrier=self.retrier(entity),
         )
 
@@ -118,19 +125,30 @@ async def add_sage_tenant(
     return tenant
 
 
-async def read_topic(bootstrap: str, topic: str, tenant_id: str, want: int) -> list[Any]:
-    """Events of one tenant on a topic, read back from Kafka from the beginning."""
+async def read_topic(
+    bootstrap: str, topic: str, tenant_id: str, want: int, *, since: float | None = None
+) -> list[Any]:
+    """Events of one tenant on a topic, read back from Kafka (from `since`, a time.time(), when
+    given, else from the beginning).
+
+    No consumer group (every partition, read directly): a loaded machine then cannot stall the
+    read in group joins and heartbeats; `since` skips what earlier tests and benchmarks left on
+    the shared broker. Reads until `want` events arrived and the topic is drained, or two
+    minutes passed."""
     consumer = AIOKafkaConsumer(
-        topic,
+        str(topic),
         bootstrap_servers=bootstrap,
-        group_id=f"test-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
+        group_id=None,  # every partition, no group coordinator
         enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     found: list[Any] = []
     try:
-        for _ in range(60):
+        deadline = time.monotonic() + 120
+        if since is not None:
+            await _seek_to_time(consumer, since, deadline)
+        while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
                 events = [decode(r.value or b"") for r in records]
@@ -140,3 +158,14 @@ async def read_topic(bootstrap: str, topic: str, tenant_id: str, want: int) -> l
     finally:
         await consumer.stop()
     return found
+
+
+async def _seek_to_time(consumer: AIOKafkaConsumer, since: float, deadline: float) -> None:
+    while not consumer.assignment() and time.monotonic() < deadline:  # noqa: ASYNC110 - aiokafka offers no event for its assignment
+        await asyncio.sleep(0.1)
+    partitions = list(consumer.assignment())
+    offsets = await consumer.offsets_for_times({tp: int(since * 1000) for tp in partitions})
+    ends = await consumer.end_offsets(partitions)
+    for tp in partitions:
+        found = offsets.get(tp)
+        consumer.seek(tp, found.offset if found is not None else ends[tp])

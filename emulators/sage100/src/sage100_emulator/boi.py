@@ -236,6 +236,17 @@ class BusinessObject(BoiBase):
             for c in self._table.spec.columns
         )
 
+    def nGetRecord(  # noqa: N802 - byref (record, columns): the inputs are placeholders
+        self, record: str = "", columns: str = ""
+    ) -> tuple[int, str, str]:
+        """The whole current record in one call: values joined by SEP in sGetColumns order,
+        and the column names (as integrators call it after nFind / nMoveNext)."""
+        if self._current is None:
+            return self._fail("No current record."), "", ""
+        names = self.sGetColumns()
+        values = [_text(self._current.get(n.rstrip("$"), "")) for n in names.split(SEP)]
+        return 1, SEP.join(values), names
+
     def nGetResultSets(  # noqa: N802 - the COM method's shape
         self, columns: str, key_columns: str, filter_expr: str = "", begin: str = "", end: str = ""
     ) -> tuple[int, list[str], list[str]]:
@@ -247,18 +258,23 @@ class BusinessObject(BoiBase):
         if self._locks.busy(self._table.spec.name):
             return self._fail(BUSY), [], []
         rows, keys = [], []
+        ranged = bool(begin or end)
         for row in self._table.rows():
-            joined = "".join(self._table.key_of(row))
-            if (begin and joined < begin) or (end and joined > end):
-                continue
+            if ranged:
+                joined = "".join(self._table.key_of(row))
+                if (begin and joined < begin) or (end and joined > end):
+                    continue
             if match and str(row.get(match.group(1), "")) < match.group(2):
                 continue
-            rows.append(SEP.join(_text(row.get(name, "")) for name in wanted))
-            keys.append(SEP.join(_text(row.get(name, "")) for name in key_names))
+            rows.append(SEP.join([_text(row.get(name, "")) for name in wanted]))
+            if key_names:
+                keys.append(SEP.join([_text(row.get(name, "")) for name in key_names]))
         return 1, rows, keys
 
 
 def _text(value: object) -> str:
+    if type(value) is str:  # most columns: no formatting
+        return value
     return f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
 
 

@@ -21,7 +21,8 @@ class SageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     company_code: str = Field(min_length=1, max_length=3)
-    agent_url: str
+    # Empty: no on-premises agent (SOAP only); the poller then says what it cannot poll.
+    agent_url: str = ""
     time_zone: str = "UTC"
     # Sage 100's eBusiness Web Services (SOAP), where the customer runs them; the logon user's
     # password is a secret (TenantSecrets.sage_password).

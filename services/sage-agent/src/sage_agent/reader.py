@@ -2,7 +2,8 @@
 
 Scans use nGetResultSets (one call returns every row, as integrators do for bulk reads) with the
 server-side filter `DateUpdated$>="YYYYMMDD"`; the time-of-day part of the watermark is applied
-here, on numbers. Fetch by key is the canonical nSetKeyValue / nFind / nGetValue sequence.
+here, on numbers. Fetch by key is nSetKeyValue / nFind, then nGetRecord (the whole record and
+its column names in one call, SEP-separated, as integrators read it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from mlc_core.contracts import Entity
 from mlc_core.logging import ctx
 from mlc_core.sage.entities import SPECS, EntitySpec
 
-from sage_agent.boi import Boi, BoiLocked, check
+from sage_agent.boi import Boi, BoiLocked, BoiNotFound, check
 from sage_agent.pool import Logon, SessionPool
 from sage_agent.scan import SEP, ScanResult, to_record
 
@@ -35,12 +36,13 @@ class BoiEntity:
     module: str
     task: str | None = None  # _bus objects need a task context (nSetProgram)
     lines: bool = False
+    primary_flag: bool = False  # contacts: add PrimaryContact from AR_Customer.ContactCode
 
 
 BOI_ENTITIES: dict[Entity, BoiEntity] = {
     Entity.AR_CUSTOMER: BoiEntity(SPECS[Entity.AR_CUSTOMER], "AR_Customer_svc", "A/R"),
     Entity.CUSTOMER_CONTACT: BoiEntity(
-        SPECS[Entity.CUSTOMER_CONTACT], "AR_CustomerContact_svc", "A/R"
+        SPECS[Entity.CUSTOMER_CONTACT], "AR_CustomerContact_svc", "A/R", primary_flag=True
     ),
     Entity.AP_VENDOR: BoiEntity(SPECS[Entity.AP_VENDOR], "AP_Vendor_svc", "A/P"),
     Entity.AP_OPEN_INVOICE: BoiEntity(SPECS[Entity.AP_OPEN_INVOICE], "AP_OpenInvoice_svc", "A/P"),
@@ -150,6 +152,8 @@ def _scan(boi: Boi, session: Any, target: BoiEntity, filter_expr: str) -> ScanRe
         scan = ScanResult(*_raw_rows(boi, obj, filter_expr))
         if target.lines:
             _attach_lines(boi, obj, scan)
+        if target.primary_flag:
+            add_primary_flags(scan, _primary_codes(boi, session))
         return scan
     finally:
         boi.release(obj)
@@ -178,12 +182,68 @@ def _fetch(boi: Boi, session: Any, target: BoiEntity, key: dict[str, str]) -> Re
         for column, value in key.items():
             check(boi, obj, "nSetKeyValue", column + "$", value)
         check(boi, obj, "nFind")
-        columns = str(boi.call(obj, "sGetColumns", "MAIN")).split(SEP)
-        values = [str(check(boi, obj, "nGetValue", column)[1]) for column in columns]
+        # nGetRecord: the whole record in one call (one COM round trip, not one per column).
+        _, raw, column_text = check(boi, obj, "nGetRecord", "", "")
+        columns, values = str(column_text).split(SEP), str(raw).split(SEP)
+        if target.primary_flag:
+            record = to_record(columns, values)
+            code = _primary_code_of(boi, session, key["ARDivisionNo"], key["CustomerNo"])
+            return record | {PRIMARY_FLAG: primary_flag(record.get("ContactCode"), code)}
         if not target.lines:
             return to_record(columns, values)
         scan = ScanResult(columns, [SEP.join(values)])
         _attach_lines(boi, obj, scan)
         return scan.record(scan.rows[0])
+    finally:
+        boi.release(obj)
+
+
+# AR_CustomerContact has no flag of its own: the customer's default contact is
+# AR_Customer.ContactCode (sage100.md §3). The agent joins it in, Sage flag style.
+PRIMARY_FLAG = "PrimaryContact"
+CustomerCodes = dict[tuple[str, str], str]
+
+
+def primary_flag(contact_code: object, customer_code: str | None) -> str:
+    return "Y" if customer_code and str(contact_code or "").rstrip() == customer_code else "N"
+
+
+def add_primary_flags(scan: ScanResult, codes: CustomerCodes) -> None:
+    """Append a `PrimaryContact$` column to every raw contact row (rows stay compact)."""
+    names = ("ARDivisionNo", "CustomerNo", "ContactCode")
+    flags = []
+    for raw in scan.rows:
+        found = scan.fields(raw, names)
+        code = codes.get((found["ARDivisionNo"], found["CustomerNo"]))
+        flags.append(raw + SEP + primary_flag(found["ContactCode"], code))
+    scan.rows = flags
+    scan.columns = [*scan.columns, PRIMARY_FLAG + "$"]
+
+
+def _primary_codes(boi: Boi, session: Any) -> CustomerCodes:
+    """Every customer's default contact, in one nGetResultSets call on AR_Customer_svc."""
+    obj = boi.new_object("AR_Customer_svc", session)
+    try:
+        wanted = "ARDivisionNo$,CustomerNo$,ContactCode$"
+        result = check(boi, obj, "nGetResultSets", wanted, "", "", "", "")
+    finally:
+        boi.release(obj)
+    codes: CustomerCodes = {}
+    for raw in result[1]:
+        division, customer, code = ([*str(raw).split(SEP), "", ""])[:3]
+        codes[(division.rstrip(), customer.rstrip())] = code.rstrip()
+    return codes
+
+
+def _primary_code_of(boi: Boi, session: Any, division: str, customer: str) -> str | None:
+    obj = boi.new_object("AR_Customer_svc", session)
+    try:
+        check(boi, obj, "nSetKeyValue", "ARDivisionNo$", division)
+        check(boi, obj, "nSetKeyValue", "CustomerNo$", customer)
+        try:
+            check(boi, obj, "nFind")
+        except BoiNotFound:
+            return None  # an orphaned contact: it cannot be anyone's default
+        return str(check(boi, obj, "nGetValue", "ContactCode$")[1]).rstrip()
     finally:
         boi.release(obj)

@@ -16,6 +16,8 @@ Record = dict[str, Any]
 
 def text_value(raw: str) -> str | dict[str, str]:
     value = raw.rstrip()
+    if value.isascii():  # the common case, checked in C: no encode attempt needed
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -24,18 +26,27 @@ def text_value(raw: str) -> str | dict[str, str]:
     return value
 
 
-def to_record(columns: list[str], values: list[str]) -> Record:
+def number_value(raw: str) -> float | str | dict[str, str]:
+    try:
+        return float(raw)
+    except ValueError:
+        return 0.0 if not raw.strip() else text_value(raw)
+
+
+Plan = list[tuple[str, bool]]  # (record field name, is a text column)
+
+
+def column_plan(columns: list[str]) -> Plan:
+    return [(c[:-1], True) if c.endswith("$") else (c, False) for c in columns]
+
+
+def to_record(columns: list[str], values: list[str], plan: Plan | None = None) -> Record:
     """Columns as sGetColumns names them: `Name$` is text, `Name` is numeric."""
-    record: Record = {}
-    for column, raw in zip(columns, values, strict=False):
-        if column.endswith("$"):
-            record[column[:-1]] = text_value(raw)
-        else:
-            try:
-                record[column] = float(raw) if raw.strip() else 0.0
-            except ValueError:
-                record[column] = text_value(raw)
-    return record
+    plan = column_plan(columns) if plan is None else plan
+    return {
+        name: text_value(raw) if text else number_value(raw)
+        for (name, text), raw in zip(plan, values, strict=False)
+    }
 
 
 @dataclass
@@ -44,12 +55,14 @@ class ScanResult:
     rows: list[str]
     line_columns: list[str] = field(default_factory=list)
     lines: dict[str, list[str]] | None = None  # SalesOrderNo -> raw lines in LineSeqNo order
+    _plan_cache: Plan = field(default_factory=list, repr=False)
+    _plan_for: list[str] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def record(self, raw: str) -> Record:
-        record = to_record(self.columns, raw.split(SEP))
+        record = to_record(self.columns, raw.split(SEP), self._plan)
         if self.lines is not None:
             order = str(record.get("SalesOrderNo", ""))
             record["Lines"] = [
@@ -62,6 +75,13 @@ class ScanResult:
         values, index = raw.split(SEP), self._index
         found = {n: index[n] for n in names if n in index and index[n] < len(values)}
         return {n: values[found[n]].rstrip() if n in found else "" for n in names}
+
+    @property
+    def _plan(self) -> Plan:
+        # Not cached: add_primary_flags may extend the columns after the scan.
+        if self._plan_for != self.columns:
+            self._plan_cache, self._plan_for = column_plan(self.columns), list(self.columns)
+        return self._plan_cache
 
     @functools.cached_property
     def _index(self) -> dict[str, int]:

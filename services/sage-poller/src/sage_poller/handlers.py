@@ -1,25 +1,28 @@
 """One poll of one tenant's entity: page through the change feed, emit, then move the watermark.
 
-The order is what makes the watermark safe: events are acknowledged by Kafka (acks=all) before
-the page's versions and watermark are committed in PostgreSQL. A crash in between re-emits the
-page on the next poll; the events carry deterministic ids, so downstream sees duplicates only as
-redeliveries of the same event.
+Each page's events, versions and new watermark are committed in one PostgreSQL transaction
+(the outbox, outbox.py); the relay then publishes them and removes them after Kafka's acks. A
+crash anywhere in between loses nothing: queued events go out on the next drain, with their
+deterministic ids, so downstream sees duplicates only as redeliveries of the same event.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from mlc_core.contracts import DeadLetter, Entity, Topics
-from mlc_core.kafka import Publisher
 from mlc_core.logging import ctx
 from mlc_core.sage.agent import SageAgentClient
 from mlc_core.tenants import Tenant
 
+from sage_poller.outbox import OutboxRelay
+from sage_poller.pages import change_pages
 from sage_poller.retry import Retrier
 from sage_poller.service import (
     PollContext,
@@ -42,38 +45,44 @@ class PollResult:
     invalid: int = 0
 
 
+Progress = Callable[["PollResult"], Awaitable[None]]
+
+
 async def poll_entity(
     *,
     tenant: Tenant,
     entity: Entity,
     agent: SageAgentClient,
     store: PollerStore,
-    publisher: Publisher,
+    outbox: OutboxRelay,
     overlap_seconds: float,
     retrier: Retrier,
     page_size: int = 500,
+    resync: int | None = None,
+    progress: Progress | None = None,
 ) -> PollResult:
-    poll = poll_context(tenant, entity)
-    watermark = await store.watermark(tenant.tenant_id, entity)
+    """A poll from the watermark; with `resync` (a sync request id) a full re-sync instead:
+    every record from the start, re-emitted whatever its hash, the watermark left alone."""
+    poll = replace(poll_context(tenant, entity), resync=resync)
+    watermark = None if resync is not None else await store.watermark(tenant.tenant_id, entity)
     # The overlap re-reads recent stamps: rows committed late in Sage, or sharing the last stamp.
     now = datetime.now(UTC)
     since = since_for(watermark, overlap_seconds, poll.time_zone, now) if watermark else None
-    result, cursor = PollResult(), None
-    while True:
-        page = await retrier.call(
-            "changes",
-            lambda c=cursor: agent.changes(  # type: ignore[misc]
-                company=poll.company_code,
-                entity=entity,
-                since=(since.date, since.hours) if since else None,
-                cursor=c,
-                limit=page_size,
-            ),
-        )
-        await _handle_page(page.records, poll=poll, store=store, publisher=publisher, result=result)
-        cursor = page.next_cursor
-        if not cursor:
-            break
+    result = PollResult()
+    async with contextlib.aclosing(
+        change_pages(agent, retrier, poll, since=since, page_size=page_size)
+    ) as pages:
+        async for page in pages:
+            await _handle_page(
+                page.records,
+                poll=poll,
+                store=store,
+                outbox=outbox,
+                result=result,
+                move_watermark=resync is None,
+            )
+            if progress is not None:
+                await progress(result)
     log.info("poll done", extra=ctx(tenant=tenant.tenant_id, entity=entity, **vars(result)))
     return result
 
@@ -99,7 +108,7 @@ async def reconcile_entity(
     entity: Entity,
     agent: SageAgentClient,
     store: PollerStore,
-    publisher: Publisher,
+    outbox: OutboxRelay,
     retrier: Retrier,
     page_size: int = 500,
 ) -> ReconcileResult:
@@ -117,10 +126,9 @@ async def reconcile_entity(
     known = await store.all_versions(tenant.tenant_id, entity)
     gone = sorted(set(known) - set(in_sage))
     if gone:
-        await publisher.publish_all(
-            [(Topics.SAGE_CHANGES, delete_event(k, known[k], poll)) for k in gone]
-        )
-        await store.forget(tenant.tenant_id, entity, gone)
+        deletes = [(Topics.SAGE_CHANGES, delete_event(k, known[k], poll)) for k in gone]
+        await store.forget(tenant.tenant_id, entity, gone, deletes)
+        await outbox.drain(tenant.tenant_id)
     stale = {
         k
         for k, digest in in_sage.items()
@@ -128,7 +136,7 @@ async def reconcile_entity(
     }
     result = ReconcileResult(deleted=len(gone))
     if stale:
-        result.refreshed = await _refresh(stale, poll, agent, store, publisher, retrier, page_size)
+        result.refreshed = await _refresh(stale, poll, agent, store, outbox, retrier, page_size)
     log.info("reconciled", extra=ctx(tenant=poll.tenant_id, entity=entity, **vars(result)))
     return result
 
@@ -138,32 +146,27 @@ async def _refresh(
     poll: PollContext,
     agent: SageAgentClient,
     store: PollerStore,
-    publisher: Publisher,
+    outbox: OutboxRelay,
     retrier: Retrier,
     page_size: int,
 ) -> int:
     """Re-read the whole feed (no watermark) and plan only the stale keys."""
-    cursor, result = None, PollResult()
-    while True:
-        page = await retrier.call(
-            "changes",
-            lambda c=cursor: agent.changes(  # type: ignore[misc]
-                company=poll.company_code, entity=poll.entity, since=None, cursor=c, limit=page_size
-            ),
-        )
-        wanted = [r for r in page.records if _key_or_none(r, poll.entity) in stale]
-        if wanted:
-            await _handle_page(
-                wanted,
-                poll=poll,
-                store=store,
-                publisher=publisher,
-                result=result,
-                move_watermark=False,
-            )
-        cursor = page.next_cursor
-        if not cursor:
-            return result.emitted
+    result = PollResult()
+    async with contextlib.aclosing(
+        change_pages(agent, retrier, poll, since=None, page_size=page_size)
+    ) as pages:
+        async for page in pages:
+            wanted = [r for r in page.records if _key_or_none(r, poll.entity) in stale]
+            if wanted:
+                await _handle_page(
+                    wanted,
+                    poll=poll,
+                    store=store,
+                    outbox=outbox,
+                    result=result,
+                    move_watermark=False,
+                )
+    return result.emitted
 
 
 def _key_or_none(record: dict[str, Any], entity: Entity) -> str | None:
@@ -176,15 +179,15 @@ async def _handle_page(
     *,
     poll: PollContext,
     store: PollerStore,
-    publisher: Publisher,
+    outbox: OutboxRelay,
     result: PollResult,
     move_watermark: bool = True,
 ) -> None:
     known = await store.known(poll.tenant_id, poll.entity, candidate_keys(records, poll.entity))
     plan = plan_page(records, known=known, poll=poll)
-    await publisher.publish_all(plan.events)
     newest = plan.newest if move_watermark else None
-    await store.commit_page(poll.tenant_id, poll.entity, plan.versions, newest)
+    await store.commit_page(poll.tenant_id, poll.entity, plan.versions, newest, plan.events)
+    await outbox.drain(poll.tenant_id)
     letters = [event for topic, event in plan.events if isinstance(event, DeadLetter)]
     for letter in letters:
         log.error(

@@ -20,9 +20,12 @@ from mlc_core.settings import CommonSettings
 from mlc_core.tenants import Tenant, list_tenants, load_tenant
 
 from sage_poller.handlers import poll_entity, reconcile_entity
+from sage_poller.outbox import OutboxRelay
+from sage_poller.requests import SyncRunner, soap_only_cycle
 from sage_poller.retry import PollGaveUp, Retrier
 from sage_poller.schedule import Schedule, SchedulePolicy
 from sage_poller.store import PollerStore
+from sage_poller.sync import SyncStore
 
 log = logging.getLogger("sage_poller")
 
@@ -87,11 +90,26 @@ class TenantPoller:
     ) -> None:
         self.settings, self.pool, self.keyring, self.http = settings, pool, keyring, http
         self.store, self.publisher, self.stop = store, publisher, stop
+        self.outbox = OutboxRelay(pool, publisher)
+        self.requests = SyncRunner(
+            overlap_seconds=settings.poll_overlap_seconds,
+            page_size=settings.poll_page_size,
+            attempts=settings.poll_attempts,
+            http=http,
+            store=store,
+            outbox=self.outbox,
+            publisher=publisher,
+            sync_store=SyncStore(pool),
+        )
         self.loops: dict[str, asyncio.Task[None]] = {}
 
     async def supervise(self) -> None:
         while not self.stop.is_set():
-            tenants = {t.tenant_id for t in await list_tenants(self.pool, keyring=self.keyring)}
+            try:
+                tenants = {t.tenant_id for t in await list_tenants(self.pool, keyring=self.keyring)}
+            except Exception:  # PostgreSQL restarting: keep the running loops, look again later
+                log.exception("cannot list tenants")
+                tenants = set(self.loops)
             for tenant_id in tenants - self.loops.keys():
                 self.loops[tenant_id] = asyncio.create_task(self.tenant_loop(tenant_id))
             for tenant_id in self.loops.keys() - tenants:
@@ -115,6 +133,12 @@ class TenantPoller:
             log.exception("cannot load tenant", extra=ctx(tenant=tenant_id))
             return []
         entities = list(tenant.config.entities)
+        if not await self.relay_leftovers(tenant_id):
+            return entities
+        await self.requests.run_pending(tenant)
+        if not tenant.config.sage.agent_url:
+            await soap_only_cycle(tenant, schedule, self.store)
+            return entities
         for entity in schedule.due_polls(entities, time.monotonic()):
             await self.guarded(tenant, entity, "poll")
             schedule.polled(entity, time.monotonic())
@@ -122,6 +146,16 @@ class TenantPoller:
             await self.guarded(tenant, entity, "reconcile")
             schedule.reconciled(entity, time.monotonic())
         return entities
+
+    async def relay_leftovers(self, tenant_id: str) -> bool:
+        """Events a crash left in the outbox go out before anything newer; False while Kafka
+        refuses them (polling on would only queue more behind them)."""
+        try:
+            await self.outbox.drain(tenant_id)
+        except Exception:
+            log.exception("outbox relay failed", extra=ctx(tenant=tenant_id))
+            return False
+        return True
 
     async def guarded(self, tenant: Tenant, entity: Entity, what: str) -> None:
         """One poll or reconciliation; its failure is logged and recorded, never raised."""
@@ -139,12 +173,20 @@ class TenantPoller:
                     tenant=tenant_id, entity=entity, error=type(exc).__name__, retryable=retryable
                 ),
             )
-            await self.store.record_status(tenant_id, entity, ok=False, error=f"{what}: {exc}")
+            await self.note_failure(tenant_id, entity, f"{what}: {exc}")
         except Exception as exc:
             log.exception(
                 "%s failed unexpectedly", what, extra=ctx(tenant=tenant_id, entity=entity)
             )
-            await self.store.record_status(tenant_id, entity, ok=False, error=f"{what}: {exc!r}")
+            await self.note_failure(tenant_id, entity, f"{what}: {exc!r}")
+
+    async def note_failure(self, tenant_id: str, entity: Entity, error: str) -> None:
+        # Best effort: when PostgreSQL itself is what failed, raising here would end this
+        # tenant's loop for good (nothing restarts it) while the process lives on.
+        try:
+            await self.store.record_status(tenant_id, entity, ok=False, error=error)
+        except Exception:
+            log.exception("cannot record the failure", extra=ctx(tenant=tenant_id, entity=entity))
 
     async def run_one(self, tenant: Tenant, entity: Entity, what: str) -> None:
         agent = SageAgentClient(
@@ -161,7 +203,7 @@ class TenantPoller:
                 entity=entity,
                 agent=agent,
                 store=self.store,
-                publisher=self.publisher,
+                outbox=self.outbox,
                 overlap_seconds=self.settings.poll_overlap_seconds,
                 retrier=retrier,
                 page_size=self.settings.poll_page_size,
@@ -172,7 +214,7 @@ class TenantPoller:
                 entity=entity,
                 agent=agent,
                 store=self.store,
-                publisher=self.publisher,
+                outbox=self.outbox,
                 retrier=retrier,
                 page_size=self.settings.poll_page_size,
             )

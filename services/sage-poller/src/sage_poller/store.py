@@ -1,11 +1,14 @@
-"""The poller's durable state in PostgreSQL: watermarks and last emitted versions."""
+"""The poller's durable state in PostgreSQL: watermarks, last emitted versions, the outbox."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import asyncpg
+from mlc_core.contracts import Envelope
 
+from sage_poller.outbox import enqueue
 from sage_poller.service import Known, Stamp
 
 if TYPE_CHECKING:
@@ -15,6 +18,10 @@ if TYPE_CHECKING:
 class PollerStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
 
     async def watermark(self, tenant_id: str, entity: str) -> Stamp | None:
         row = await self._pool.fetchrow(
@@ -44,15 +51,24 @@ class PollerStore:
         )
         return {r["source_key"]: Known(r["source_version"], r["content_hash"]) for r in rows}
 
-    async def forget(self, tenant_id: str, entity: str, keys: list[str]) -> None:
-        """Keys whose delete events Kafka has: a record re-created under one is new again."""
-        await self._pool.execute(
-            "DELETE FROM poller_versions WHERE tenant_id = $1 AND entity = $2"
-            " AND source_key = ANY($3::text[])",
-            tenant_id,
-            entity,
-            keys,
-        )
+    async def forget(
+        self,
+        tenant_id: str,
+        entity: str,
+        keys: list[str],
+        events: Sequence[tuple[str, Envelope]] = (),
+    ) -> None:
+        """Deleted keys, with their delete events queued in the same transaction: a record
+        re-created under one of them is new again."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, tenant_id, entity, events)
+            await conn.execute(
+                "DELETE FROM poller_versions WHERE tenant_id = $1 AND entity = $2"
+                " AND source_key = ANY($3::text[])",
+                tenant_id,
+                entity,
+                keys,
+            )
 
     async def record_status(
         self, tenant_id: str, entity: str, *, ok: bool, error: str | None = None
@@ -75,17 +91,30 @@ class PollerStore:
         )
 
     async def commit_page(
-        self, tenant_id: str, entity: str, versions: dict[str, Known], newest: Stamp | None
+        self,
+        tenant_id: str,
+        entity: str,
+        versions: dict[str, Known],
+        newest: Stamp | None,
+        events: Sequence[tuple[str, Envelope]] = (),
     ) -> None:
-        """Record what reached Kafka and move the watermark, in one transaction."""
+        """Queue a page's events in the outbox, record their versions and move the watermark,
+        in one transaction (the outbox relay publishes them afterwards)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.executemany(
+            await enqueue(conn, tenant_id, entity, events)
+            # One statement for the whole page (unnest), not one round trip per record.
+            await conn.execute(
                 "INSERT INTO poller_versions AS v"
                 " (tenant_id, entity, source_key, source_version, content_hash)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, entity, source_key)"
+                " SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bytea[])"
+                " ON CONFLICT (tenant_id, entity, source_key)"
                 " DO UPDATE SET source_version = EXCLUDED.source_version,"
                 " content_hash = EXCLUDED.content_hash",
-                [(tenant_id, entity, k, v.version, v.digest) for k, v in versions.items()],
+                tenant_id,
+                entity,
+                list(versions),
+                [v.version for v in versions.values()],
+                [v.digest for v in versions.values()],
             )
             if newest is not None:
                 await _advance_watermark(conn, tenant_id, entity, newest)
