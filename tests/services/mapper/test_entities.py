@@ -52,6 +52,20 @@ def test_primary_contact_flag_when_the_customer_default_is_joined() -> None:
     assert cmd.record["Sage_Is_Primary_Contact"] is False
 
 
+def test_primary_contact_flag_from_the_agent() -> None:
+    def flag(**row: object) -> object:
+        [cmd] = to_commands(event(Entity.CUSTOMER_CONTACT, rows.contact_row(**row)))
+        return cmd.record.get("Sage_Is_Primary_Contact", "not set")
+
+    assert flag(PrimaryContact="Y") is True and flag(PrimaryContact="n") is False
+    assert flag() == "not set" and flag(PrimaryContact="") == "not set"
+    # The agent's flag wins over an older agent's joined code.
+    assert flag(PrimaryContact="N", CustomerContactCode="ARTIE") is False
+    bad = _letter(Entity.CUSTOMER_CONTACT, rows.contact_row(PrimaryContact="maybe"))
+    assert bad.field == "PrimaryContact" and "expected Y or N" in bad.error_message
+    assert "01-ABF:ARTIE" in bad.error_message
+
+
 def test_contact_with_bad_email_or_no_name_is_a_dead_letter() -> None:
     bad = _letter(Entity.CUSTOMER_CONTACT, rows.contact_row(EmailAddress="artie at abf"))
     assert bad.field == "EmailAddress" and "not an e-mail address" in bad.error_message

@@ -48,7 +48,7 @@ def test_created_when_created_stamp_equals_updated_stamp() -> None:
         ({"CustomerName": {"$undecodable_hex": "e9"}}, "CustomerName"),
         ({"DateEstablished": "20260230"}, "DateEstablished"),
         ({"InvoiceDueDate": "2026-01-01"}, "InvoiceDueDate"),
-        ({"Lines": [{"PromiseDate": "99999999"}]}, "PromiseDate"),
+        ({"Lines": [{"PromiseDate": "99999999"}]}, "Lines[0].PromiseDate"),
     ],
 )
 def test_value_checks_name_the_field(record: dict[str, object], field: str) -> None:

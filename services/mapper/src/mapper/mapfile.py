@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from mapper.mapcheck import typos
 from mapper.profile import ZOHO_NAME, TenantMap
 
 ZOHO_NAME_RULE = "letters, digits, single underscores; starts with a letter"
@@ -83,7 +84,8 @@ def parse_map(text: str) -> TenantMap:
         tenant_map = TenantMap.model_validate(data)
     except ValidationError as exc:
         raise MapFileError([_problem(e, lines) for e in exc.errors()]) from None
-    problems = tenant_map.problems()
+    problems = tenant_map.problems() + typos(tenant_map)
     if problems:
-        raise MapFileError([_at(path, message, lines) for path, message in problems])
+        ordered = sorted(problems, key=lambda problem: _line_of(problem[0], lines))
+        raise MapFileError([_at(path, message, lines) for path, message in ordered])
     return tenant_map

@@ -7,6 +7,7 @@ not the entity's own record and are left as they are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -103,6 +104,11 @@ class TenantMap(_Strict):
     def switched_off(self) -> frozenset[Entity]:
         return frozenset(self.settings.disabled) | frozenset(self.settings.unavailable)
 
+    @cached_property
+    def plans(self) -> dict[Entity, Any]:
+        """Compiled field plans per entity (mapper.plan), filled on first use by the service."""
+        return {}
+
     def enabled(self, entity: Entity) -> bool:
         return entity not in self.switched_off
 
@@ -121,7 +127,7 @@ class TenantMap(_Strict):
         for name, added in spec.fields.items():
             self._add(record, sources, name, added, row)
         for name, table in spec.codes.items():
-            record[name] = self._translate(record.get(name), table)
+            record[name] = translate(record.get(name), self.codes[table])
         for name, value in spec.defaults.items():
             if record.get(name) in (None, ""):
                 record[name] = value
@@ -135,19 +141,20 @@ class TenantMap(_Strict):
         added: AddedField,
         row: Row,
     ) -> None:
-        value = added.value if added.column is None else _READERS[added.type](row, added.column)
+        value = added.value if added.column is None else READERS[added.type](row, added.column)
         if added.codes is not None:
-            value = self._translate(value, added.codes)
+            value = translate(value, self.codes[added.codes])
         if added.column is not None:
             sources[name] = added.column
         if value is not None:
             record[name] = value
 
-    def _translate(self, value: Any, table: str) -> Any:
-        """Values the table does not list pass unchanged (a table need not be complete)."""
-        if value is None or isinstance(value, dict | list):
-            return value
-        return self.codes[table].get(str(value), value)
+
+def translate(value: Any, table: Mapping[str, Scalar]) -> Any:
+    """Values the table does not list pass unchanged (a table need not be complete)."""
+    if value is None or isinstance(value, dict | list):
+        return value
+    return table.get(str(value), value)
 
 
 def _text(row: Row, column: str) -> Any:
@@ -157,7 +164,7 @@ def _text(row: Row, column: str) -> Any:
     return v.text(row, column)
 
 
-_READERS: dict[str, Any] = {
+READERS: dict[str, Any] = {
     "text": _text,
     "number": v.number,
     "date": v.sage_date,

@@ -7,10 +7,12 @@ event whole so it can be replayed after the record (or the tenant's map) is fixe
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 
 from mlc_core.contracts import (
+    SCHEMA_VERSION,
     DeadLetter,
     Entity,
     Envelope,
@@ -23,20 +25,27 @@ from mlc_core.contracts import (
 )
 
 from mapper import masters, orders, reference
+from mapper.construct import trusted
 from mapper.drafts import DELETED_STATUS, EXTERNAL_FIELDS, STATUS_FIELD, Draft, Options
 from mapper.limits import check_record
+from mapper.plan import EntitySpec, Plan, compile_plan
 from mapper.profile import DEFAULT_MAP, TenantMap
 from mapper.values import MappingError, Row
 
 COMMAND_NAMESPACE = uuid.UUID("0b6d8e43-55a1-4c0a-8f55-2f3b0f1b7c21")
+_NAMESPACE_BYTES = COMMAND_NAMESPACE.bytes
 ACCOUNT_EXTERNAL_FIELD = EXTERNAL_FIELDS["Accounts"]
 Output = tuple[str, Envelope]
 EntityMapping = Callable[[Row, str, Options], list[Draft]]
 
+# Master data: field lists compiled with each tenant's map into flat plans (mapper.plan).
+SPECS: dict[Entity, EntitySpec] = {
+    Entity.AR_CUSTOMER: masters.CUSTOMER,
+    Entity.CUSTOMER_CONTACT: masters.CONTACT,
+    Entity.AP_VENDOR: masters.VENDOR,
+}
+# Documents and reference data: code, then the tenant's map, then Zoho's limits.
 MAPPINGS: dict[Entity, EntityMapping] = {
-    Entity.AR_CUSTOMER: masters.customer,
-    Entity.CUSTOMER_CONTACT: masters.contact,
-    Entity.AP_VENDOR: masters.vendor,
     Entity.SALES_ORDER: orders.sales_order,
     Entity.AR_INVOICE: orders.ar_invoice,
     Entity.AP_OPEN_INVOICE: reference.ap_invoice,
@@ -56,30 +65,56 @@ MODULES: dict[Entity, str] = {
 }
 
 
+def plan_for(entity: Entity, tenant_map: TenantMap) -> Plan | None:
+    """The tenant's compiled plan for a master-data entity, compiled on first use."""
+    plan: Plan | None = tenant_map.plans.get(entity)
+    if plan is None and entity in SPECS:
+        plan = compile_plan(SPECS[entity], tenant_map.entities.get(entity), tenant_map.codes)
+        tenant_map.plans[entity] = plan
+    return plan
+
+
 def drafts_for(event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP) -> list[Draft]:
     """The checked Zoho records for one raw event; raises MappingError on the first problem."""
-    mapping = MAPPINGS[event.entity]
-    drafts = mapping(event.record, event.source_key, tenant_map.options)
+    plan = plan_for(event.entity, tenant_map)
+    if plan is not None:
+        return [plan.draft(event.record, event.source_key)]
+    drafts = MAPPINGS[event.entity](event.record, event.source_key, tenant_map.options)
     for draft in drafts:
         tenant_map.apply(event.entity, draft, event.record)
         check_record(draft.module, draft.record, draft.sources)
     return drafts
 
 
+def _command_id(event: SageRecordChanged, draft: Draft) -> uuid.UUID:
+    """uuid5(COMMAND_NAMESPACE, ...) as uuid.uuid5 computes it, without re-deriving the
+    namespace's bytes for every command."""
+    name = f"{event.event_id}:command:{draft.module}:{draft.external_value}"
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)
+
+
 def _command(event: SageRecordChanged, draft: Draft) -> ZohoUpsertCommand:
-    return ZohoUpsertCommand(
+    return trusted(
+        ZohoUpsertCommand,
+        event_type="zoho.upsert.requested",
+        schema_version=SCHEMA_VERSION,
         # Deterministic: redelivering the raw event yields the same commands.
-        event_id=uuid.uuid5(
-            COMMAND_NAMESPACE, f"{event.event_id}:command:{draft.module}:{draft.external_value}"
-        ),
-        **caused_by(event),
+        event_id=_command_id(event, draft),
+        tenant_id=event.tenant_id,
         # The change's time, not the mapping's: a redelivered event maps to the same command.
         occurred_at=event.occurred_at,
+        correlation_id=event.correlation_id,
+        causation_id=event.event_id,
+        replay=None,
+        entity=event.entity,
+        source_key=event.source_key,
         module=draft.module,
         external_field=draft.external_field,
         external_value=draft.external_value,
         source_version=event.source_version,
         record=draft.record,
+        trigger=[],
         lookups=draft.lookups,
     )
 

@@ -46,10 +46,15 @@ def text(row: Row, column: str) -> str | None:
         raise MappingError(column, f"expected text, got {type(value).__name__}")
     stripped = value.strip()
     # isprintable() is the fast path; only text that fails it is searched for the bad parts.
-    clean = stripped.isprintable() and "\ufffd" not in stripped
-    if not clean and _BROKEN.search(stripped):
-        raise MappingError(column, "broken encoding (replacement or control characters)")
+    if not stripped.isprintable() or "\ufffd" in stripped:
+        check_encoding(column, stripped)
     return stripped or None
+
+
+def check_encoding(column: str, value: str) -> None:
+    """Tabs and newlines pass; replacement characters, surrogates and controls do not."""
+    if _BROKEN.search(value):
+        raise MappingError(column, "broken encoding (replacement or control characters)")
 
 
 def required_text(row: Row, column: str, zoho_field: str) -> str:

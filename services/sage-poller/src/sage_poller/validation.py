@@ -7,6 +7,7 @@ the rest of the page.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import Any, TypeGuard
 
@@ -28,6 +29,35 @@ KEY_LENGTHS = {
     "SalesOrderNo": 7,
 }
 UNDECODABLE = "$undecodable_hex"
+# Text lengths Sage stores (sage100.md §3, the wider DDL lengths where they differ). A longer
+# value is not something Sage holds: a corrupt read, or bytes decoded with the wrong code page.
+_LENGTHS = {
+    Entity.AR_CUSTOMER: "CustomerName:50 AddressLine1:40 AddressLine2:40 AddressLine3:40"
+    " City:30 State:2 ZipCode:10 CountryCode:3 TelephoneNo:20 TelephoneExt:6 FaxNo:20"
+    " EmailAddress:250 URLAddress:50 ContactCode:10 SalespersonDivisionNo:2 SalespersonNo:4"
+    " TermsCode:2 TaxSchedule:9 CustomerType:4 PriceLevel:1 SortField:10 Comment:30"
+    " DefaultPaymentType:5 CreditHold:1 CustomerStatus:1 InactiveReasonCode:5",
+    Entity.CUSTOMER_CONTACT: "ContactName:50 AddressLine1:40 AddressLine2:40 AddressLine3:40"
+    " City:30 State:2 ZipCode:10 CountryCode:3 Salutation:10 ContactTitle:15 TelephoneNo1:20"
+    " TelephoneExt1:6 TelephoneNo2:20 TelephoneExt2:6 FaxNo:20 EmailAddress:50"
+    " ContactNotes:2048 PrimaryContact:1",
+    Entity.AP_VENDOR: "VendorName:30 AddressLine1:30 AddressLine2:30 AddressLine3:30 City:20"
+    " State:2 ZipCode:10 CountryCode:3 PrimaryContact:10 TelephoneNo:17 TelephoneExt:5"
+    " FaxNo:17 EmailAddress:250 URLAddress:50 TermsCode:2 Reference:15 VendorStatus:1"
+    " HoldPayment:1 TaxpayerIDSocialSecurityNo:9 Comment:30 Sort:10",
+    Entity.GL_ACCOUNT: "AccountDesc:50 Account:41 RawAccount:32 MainAccountCode:15 Status:1"
+    " AccountType:2 AccountCategory:1 CompanyCode:3",
+    Entity.GL_ACCOUNT_GROUP: "AccountGroupDesc:40 AccountCategory:1 AccountType:2 CashFlowsType:1",
+    Entity.SALES_ORDER: "OrderType:1 OrderStatus:1 BillToName:50 ShipToCode:4 ShipVia:15"
+    " CustomerPONo:30 WarehouseCode:3 TermsCode:2 SalespersonDivisionNo:2 SalespersonNo:4",
+}
+TEXT_LENGTHS: dict[Entity, dict[str, int]] = {
+    entity: {name: int(n) for name, _, n in (pair.partition(":") for pair in spec.split())}
+    for entity, spec in _LENGTHS.items()
+}
+# Any other text column (memo fields, UDFs, detail lines): beyond this, a value is not data
+# but a fault or an attack, and it should not travel through Kafka into the audit log.
+MAX_TEXT_LENGTH = 65_536
 
 
 class InvalidRecord(ValueError):
@@ -73,17 +103,54 @@ def shown_key(record: dict[str, Any], entity: Entity) -> str:
     return spec.source_key({c: record.get(c, "?") for c in spec.key_columns})[:64]
 
 
-def check_values(record: dict[str, Any]) -> None:
-    """Dates are YYYYMMDD or blank; text decodes (the agent marks undecodable bytes)."""
+def check_values(record: dict[str, Any], entity: Entity | None = None) -> None:
+    """Dates are YYYYMMDD or blank; text decodes (the agent marks undecodable bytes) and fits
+    the Sage column. Detail lines are checked too, named `Lines[3].ItemCode`."""
+    lengths = TEXT_LENGTHS.get(entity, {}) if entity is not None else {}
     for name, value in record.items():
-        if isinstance(value, dict) and UNDECODABLE in value:
+        if isinstance(value, str):
+            _check_text(name, value, lengths)
+        elif isinstance(value, dict) and UNDECODABLE in value:
             raise InvalidRecord(name, f"text is not valid UTF-8 (bytes {value[UNDECODABLE]})")
-        if isinstance(value, list):
-            for line in value:
-                if isinstance(line, dict):
-                    check_values(line)
-        elif _is_date_column(name) and value not in ("", None) and not _valid_date(value):
+        elif isinstance(value, list):
+            _check_lines(name, value)
+        elif value is not None and _is_date_column(name):
             raise InvalidRecord(name, f"expected a YYYYMMDD date, got {value!r}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            # JSON has no NaN or infinity: Kafka's encoding would turn it into null, a blank.
+            raise InvalidRecord(name, f"not a finite number: {value!r}")
+
+
+def _check_text(name: str, value: str, lengths: dict[str, int]) -> None:
+    limit = lengths.get(name, MAX_TEXT_LENGTH)
+    if len(value) > limit:
+        raise InvalidRecord(name, f"{len(value)} characters; Sage holds at most {limit}")
+    if not value.isascii():
+        _check_unicode(name, value)
+    if _is_date_column(name) and value and not _valid_date(value):
+        raise InvalidRecord(name, f"expected a YYYYMMDD date, got {value!r}")
+
+
+def _check_unicode(name: str, value: str) -> None:
+    if "\ufffd" in value:
+        # The agent decodes strictly; a replacement character was already in Sage's bytes
+        # or was put there by a lossy decode on the way.
+        raise InvalidRecord(name, "text is not valid UTF-8 (replacement character U+FFFD)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON "\udc80"): no event holding it can be encoded for Kafka.
+        raise InvalidRecord(name, "text is not valid UTF-8 (lone surrogate)") from None
+
+
+def _check_lines(name: str, lines: list[Any]) -> None:
+    for index, line in enumerate(lines):
+        if isinstance(line, dict):
+            try:
+                check_values(line)
+            except InvalidRecord as error:
+                inner = str(error).removeprefix(f"{error.field}: ")
+                raise InvalidRecord(f"{name}[{index}].{error.field}", inner) from None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -6,6 +6,7 @@ formats (YYYYMMDD dates, TimeUpdated as decimal hours in the server's local time
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from mlc_core.sage.errors import (
 )
 
 ENTITY_PATHS = {str(entity): spec.path for entity, spec in SPECS.items()}
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,24 +87,49 @@ class SageAgentClient:
         if cursor:
             params["cursor"] = cursor
         body = await self._get(f"{self._entity_path(company, entity)}/changes", params)
-        records, next_cursor = body.get("records"), body.get("next_cursor")
-        if not isinstance(records, list):
-            raise SageProtocolError(f"agent change feed for {company}/{entity} has no records list")
-        return ChangePage(records=records, next_cursor=next_cursor)
+        return _change_page(body, f"{company}/{entity}")
 
     async def _get(self, path: str, params: dict[str, str | int]) -> dict[str, Any]:
+        url = self._base + path
         try:
-            response = await self._http.get(self._base + path, params=params, headers=self._headers)
+            async with self._http.stream("GET", url, params=params, headers=self._headers) as got:
+                _raise_for_status(got, path)
+                content = await _read_limited(got, path)
         except httpx.HTTPError as exc:
             raise SageUnavailable(f"agent {self._base} unreachable: {exc!r}") from exc
-        _raise_for_status(response, path)
         try:
-            body = response.json()
+            body = json.loads(content)
         except ValueError as exc:
             raise SageProtocolError(f"agent sent non-JSON for {path}") from exc
         if not isinstance(body, dict):
             raise SageProtocolError(f"agent sent a non-object for {path}")
         return body
+
+
+async def _read_limited(response: httpx.Response, path: str) -> bytes:
+    """The body, refused beyond MAX_RESPONSE_BYTES: a page is at most a few MB of records,
+    so a bigger answer is a fault, and reading it whole could exhaust the poller's memory."""
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise SageProtocolError(f"agent answer for {path} exceeds {MAX_RESPONSE_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _change_page(body: dict[str, Any], where: str) -> ChangePage:
+    records, next_cursor = body.get("records"), body.get("next_cursor")
+    if not isinstance(records, list):
+        raise SageProtocolError(f"agent change feed for {where} has no records list")
+    if not all(isinstance(record, dict) for record in records):
+        raise SageProtocolError(f"agent change feed for {where} has a record that is no object")
+    if next_cursor is not None and not isinstance(next_cursor, str):
+        raise SageProtocolError(f"agent change feed for {where}: next_cursor is not text")
+    if next_cursor and not records:
+        # A page that promises more but carries nothing would have the poller loop on it.
+        raise SageProtocolError(f"agent change feed for {where} claims more pages but is empty")
+    return ChangePage(records=records, next_cursor=next_cursor)
 
 
 def _raise_for_status(response: httpx.Response, path: str) -> None:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from pydantic import SecretStr
 from zeep import AsyncClient, Settings
 from zeep.exceptions import Error as ZeepError
@@ -35,6 +39,14 @@ from mlc_core.sage.errors import (
 NOT_FOUND = {"CI_NoKey", "CI_NOF"}
 AUTH = {"WS_InvalidLogon", "WS_NoAccess"}
 NULL_DATE = dt.datetime(1, 1, 1)
+
+
+class SageCompanyNotOnFile(SageNotFound):
+    """CI_NOF: the company code is unknown: a setup error, unlike a record that is missing."""
+
+
+class SageSoapNoAccess(SageAuthError):
+    """WS_NoAccess: the logon is valid but lacks the right for the operation."""
 
 
 class SageSoapFault(SagePermanentError):
@@ -65,10 +77,28 @@ class SageSoapClient:
         password: SecretStr,
         company: str,
         http: httpx.AsyncClient,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._wsdl_url, self._company, self._http = wsdl_url, company, http
         self._logon = {"Username": username, "Password": password}
         self._client: Any = None
+        self._tracer = tracer or trace.get_tracer("mlc_core.sage.soap")
+
+    @contextlib.contextmanager
+    def _span(self, operation: str) -> Iterator[trace.Span]:
+        """A CLIENT span per SOAP operation (zeep has no instrumentation of its own). The logon
+        travels in the body: only the operation, the company and the server are recorded."""
+        attributes = {
+            "rpc.system": "soap",
+            "rpc.service": "eBusinessWebServices",
+            "rpc.method": operation,
+            "server.address": urlsplit(self._wsdl_url).hostname or "",
+            "mlc.sage.company": self._company,
+        }
+        with self._tracer.start_as_current_span(
+            f"SOAP {operation}", kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            yield span
 
     async def _service(self) -> Any:
         if self._client is None:
@@ -91,24 +121,26 @@ class SageSoapClient:
 
     async def _call(self, operation: str, **parts: Any) -> Any:
         service = await self._service()
-        try:
-            return await getattr(service, operation)(
-                logon=self._logon_part(), companyCode=self._company, **parts
-            )
-        except Fault as fault:
-            raise fault_error(operation, fault) from fault
-        except (httpx.HTTPError, TransportError) as exc:
-            raise SageUnavailable(f"SOAP {operation}: {exc}") from exc
-        except ZeepError as exc:
-            raise SageProtocolError(f"SOAP {operation}: {exc}") from exc
+        with self._span(operation):
+            try:
+                return await getattr(service, operation)(
+                    logon=self._logon_part(), companyCode=self._company, **parts
+                )
+            except Fault as fault:
+                raise fault_error(operation, fault) from fault
+            except (httpx.HTTPError, TransportError) as exc:
+                raise SageUnavailable(f"SOAP {operation}: {exc}") from exc
+            except ZeepError as exc:
+                raise SageProtocolError(f"SOAP {operation}: {exc}") from exc
 
     async def contract_information(self) -> dict[str, Any]:
         """The connectivity check's first step (needs no logon)."""
         service = await self._service()
-        try:
-            info = await service.GetContractInformation()
-        except (httpx.HTTPError, TransportError) as exc:
-            raise SageUnavailable(f"SOAP GetContractInformation: {exc}") from exc
+        with self._span("GetContractInformation"):
+            try:
+                info = await service.GetContractInformation()
+            except (httpx.HTTPError, TransportError) as exc:
+                raise SageUnavailable(f"SOAP GetContractInformation: {exc}") from exc
         return dict(serialize_object(info))  # type: ignore[no-untyped-call]
 
     async def check_logon(self) -> None:
@@ -118,8 +150,12 @@ class SageSoapClient:
         Sage's counter): "not found" proves the logon; a bad logon raises SageAuthError.
         """
         await self.contract_information()
-        with contextlib.suppress(SageNotFound):
+        try:
             await self.get_customer("00", "MLCPROBE")
+        except SageCompanyNotOnFile:
+            raise
+        except SageNotFound:
+            pass  # CI_NoKey: logon, rights and company were all accepted
 
     async def get_customer(self, division: str, customer_no: str) -> dict[str, Any]:
         result = await self._call("GetCustomer", arDivisionNo=division, customerNo=customer_no)
@@ -141,12 +177,21 @@ def _record(result: Any) -> dict[str, Any]:
     if result is None:
         raise SageProtocolError("SOAP answered without a result")
     fields = dict(serialize_object(result))  # type: ignore[no-untyped-call]
-    return {k: plain(v) for k, v in fields.items()}
+    record = {k: plain(v) for k, v in fields.items()}
+    if not any(value != "" for value in record.values()):
+        # zeep skips elements outside the WSDL's namespace: an answer in another namespace
+        # (or an empty result) reads as a record with every column blank.
+        raise SageProtocolError("SOAP answer holds no record (empty, or in another namespace)")
+    return record
 
 
 def fault_error(operation: str, fault: Fault) -> SageError:
     code, message = "", str(fault.message)
     detail = fault.detail
+    if detail is not None and not hasattr(detail, "xpath"):
+        # zeep puts a body that is not XML here: an HTTP error page from IIS or a proxy (a
+        # restart, an overload), not a MasFault; retried like any unreachable server.
+        return SageUnavailable(f"SOAP {operation}: the server answered an error page, not SOAP")
     if detail is not None:
         found = detail.xpath("//*[local-name()='ErrorCode']/text()")
         code = str(found[0]) if found else ""
@@ -155,8 +200,12 @@ def fault_error(operation: str, fault: Fault) -> SageError:
     if not code and isinstance(fault.code, str):
         code = fault.code.rsplit(":", 1)[-1]
     full = f"SOAP {operation}: {code or 'fault'}: {message}"
+    if code == "CI_NOF":
+        return SageCompanyNotOnFile(full)
     if code in NOT_FOUND:
         return SageNotFound(full)
+    if code == "WS_NoAccess":
+        return SageSoapNoAccess(full)
     if code in AUTH:
         return SageAuthError(full)
     if message == "An exception occurred.":
