@@ -72,3 +72,14 @@ def test_auto_prefers_the_command_of_the_newest_version_else_the_raw_event() -> 
         [(c.event_id, payload_of(c)) for c in (mapped_cmd, older_cmd)],
     )
     assert [event_id for event_id, _ in picked] == [mapped_cmd.event_id, newer.event_id]
+
+
+def test_force_marks_replayed_commands_only() -> None:
+    cmd, raw = command(), raw_event()
+    run = uuid.uuid4()
+    plain = replayed(cmd.event_id, payload_of(cmd), replay_id=run, reason="replay")[1]
+    forced = replayed(cmd.event_id, payload_of(cmd), replay_id=run, reason="fix", force=True)[1]
+    assert isinstance(plain, ZohoUpsertCommand) and plain.force is False
+    assert isinstance(forced, ZohoUpsertCommand) and forced.force is True
+    raw_again = replayed(raw.event_id, payload_of(raw), replay_id=run, reason="fix", force=True)
+    assert isinstance(raw_again[1], SageRecordChanged)  # the mapper makes its command anew

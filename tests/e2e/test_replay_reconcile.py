@@ -16,8 +16,8 @@ from mlc_core.tenants import load_tenant
 from mlc_core.zoho.records import upsert
 from zoho_writer.tokens import TokenProvider
 
-from tests.e2e.conftest import eventually, onboard
-from tests.e2e.replay_support import amlc
+from tests.e2e.conftest import eventually, onboard, zoho_accounts
+from tests.e2e.replay_support import amlc, mlc_json
 
 TENANT, COMPANY = "recon-co", "RCN"
 
@@ -154,3 +154,77 @@ async def test_reconcile_reports_writes_nothing_and_fix_converges(
         stack=loaded,
         within=300,
     )
+
+
+async def hand_edit(
+    pool: asyncpg.Pool, keyring: KeyRing, zoho: httpx.AsyncClient, **by_key: Any
+) -> None:
+    """Someone edits records directly in Zoho (the connector's writer knows nothing of it)."""
+    tenant = await load_tenant(pool, keyring=keyring, tenant_id=TENANT)
+    token = await TokenProvider(pool=pool, keyring=keyring, http=zoho).token(tenant)
+    reply = await upsert(
+        zoho,
+        api_domain=token.api_domain,
+        access_token=token.value,
+        module="Accounts",
+        records=[{"Sage_Customer_No": key, **fields} for key, fields in by_key.items()],
+        duplicate_check_fields=["Sage_Customer_No"],
+        trigger=[],
+    )
+    assert all(r.ok for r in reply.results)
+
+
+@pytest.mark.timeout(900)
+async def test_reconcile_uses_the_tenant_map_pages_with_tokens_and_fix_repairs_a_hand_edit(
+    loaded: DevStack,
+    app_pool: asyncpg.Pool,
+    keyring: KeyRing,
+    zoho: httpx.AsyncClient,
+    tmp_path: Path,
+) -> None:
+    """After the test above: 31 records in both, one only in Zoho."""
+    accounts = {a["Sage_Customer_No"]: a for a in await zoho_accounts(zoho, TENANT)}
+    skipped_key, edited_key = sorted(k for k in accounts if k != "99-GHOST")[:2]
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("version: 1\nentities:\n  ar_customer:\n    skip: [Fax]\n")
+    await amlc(loaded, "mapping", "set", TENANT, str(mapping))
+    await hand_edit(
+        app_pool, keyring, zoho,
+        **{skipped_key: {"Fax": "(999) 555-0000"}, edited_key: {"Billing_City": "Handville"}},
+    )  # fmt: skip
+    # `page` reaches only the first 10 records now: the rest needs page_token.
+    limit = {"discrete_page_limit": 10}
+    assert (await zoho.post(f"/_emulator/orgs/{TENANT}/settings", json=limit)).status_code == 200
+    report = tmp_path / "after-edit.csv"
+    found = await amlc(loaded, "reconcile", TENANT, "--zoho-page-size", "7", "--csv", str(report))
+    assert summary(found.stdout) == {
+        "equal": 30,  # the Fax edit is no difference: the tenant's map does not send Fax
+        "different": 1,
+        "only_in_sage": 0,
+        "only_in_zoho": 1,
+    }, found.stdout
+    with report.open() as handle:
+        rows = {r["key"]: r for r in csv.DictReader(handle)}
+    assert rows[edited_key]["status"] == "different"
+    assert rows[edited_key]["fields"] == "Billing_City"
+
+    fixed = await amlc(loaded, "reconcile", TENANT, "--zoho-page-size", "7", "--fix")
+    assert "re-published 1 record(s)" in fixed.stdout
+
+    async def repaired() -> dict[str, Any]:
+        return {a["Sage_Customer_No"]: a for a in await zoho_accounts(zoho, TENANT)}
+
+    now = await eventually(
+        repaired,
+        lambda a: a[edited_key]["Billing_City"] == accounts[edited_key]["Billing_City"],
+        what="the hand edit repaired by --fix",
+        stack=loaded,
+        within=300,
+    )
+    assert now[skipped_key]["Fax"] == "(999) 555-0000"  # not the connector's field any more
+    again = await amlc(loaded, "reconcile", TENANT, "--zoho-page-size", "7")
+    assert summary(again.stdout)["different"] == 0
+    trail = await mlc_json(loaded, "audit", "trail", TENANT, "ar_customer", edited_key)
+    forced = [e for e in trail["events"] if "forced" in e["summary"]]
+    assert forced and all(e["kind"] == "replay" for e in forced)
+    assert "reconcile --fix" in forced[-1]["summary"]

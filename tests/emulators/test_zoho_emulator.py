@@ -425,3 +425,17 @@ def test_main_seeds_clients_and_orgs(monkeypatch: pytest.MonkeyPatch) -> None:
         "eu", {"client_id": "cid", "client_secret": "sec:ret", "code": code.code}
     )
     assert issued.expires_in == 60
+
+
+async def test_workflows_run_only_when_trigger_is_omitted_or_lists_workflow(
+    client: httpx.AsyncClient, state: ZohoState
+) -> None:
+    session = await connect(client)
+    record = {"Account_Name": "Summit Supply", "Sage_Customer_No": "01-0000012"}
+    for trigger in ([], ["approval"]):
+        reply = await upsert(client, session, [record], trigger=trigger)
+        assert reply.status_code in (200, 201), reply.text
+    assert state.stats(ORG)["workflow_runs"] == 0
+    await upsert(client, session, [record])  # omitted: Zoho runs every trigger
+    await upsert(client, session, [record, {"Account_Name": "Two"}], trigger=["workflow"])
+    assert state.stats(ORG)["workflow_runs"] == 3

@@ -3,6 +3,7 @@ per-record projection kept in the same transaction as the events."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -131,3 +132,18 @@ async def test_audit_tables_and_partitions_cannot_be_truncated(
                 await conn.execute(f"TRUNCATE {table}")
     finally:
         await conn.close()
+
+
+async def test_a_nul_in_sage_text_is_stored_not_retried_forever(
+    app_pool: asyncpg.Pool, tenant_id: str
+) -> None:
+    # jsonb refuses U+0000; before jsonb_safe such a batch failed at the same offset forever.
+    hostile = command(tenant=tenant_id, Description="line one\x00line two")
+    value = encode(hostile)
+    [row] = rows_of(("mlc.zoho.commands", hostile))
+    assert await store_rows(app_pool, [row]) == 1
+    stored = await app_pool.fetchval(
+        "SELECT payload FROM audit_events WHERE event_id = $1", hostile.event_id
+    )
+    assert stored["record"]["Description"] == "line one\u2400line two"
+    assert base64.b64decode(stored["_mlc_nul_replaced"]["value_b64"]) == value

@@ -1,9 +1,14 @@
 """Reading both sides for `mlc reconcile`: every Sage record through the agent, every Zoho
 record of the target module by its external key. Nothing here writes.
 
-Sage: the agent has no key-set endpoint yet (SageAgentClient offers the change feed), so the
-full set is read as the change feed from the beginning, which holds every record once, at its
-current version.
+Sage: the agent's key set says which records exist now (the authority: a record deleted or
+added while we read is not misreported). Their rows come in bulk from the change feed read
+from the beginning (one call per 5,000 records, where fetching each key would be one call per
+record); a key the feed did not return (added meanwhile) is fetched by key, and a feed row
+whose key is no longer in the set is dropped.
+
+Zoho: the list API, 200 records a call, continued with `page_token` (past 2,000 records
+`page` is refused).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 import httpx
 from mlc_core.contracts import Entity, SageRecordChanged, ZohoUpsertCommand, new_id
 from mlc_core.sage.agent import SageAgentClient
+from mlc_core.sage.errors import SageNotFound
 from mlc_core.tenants import Tenant
 
 SAGE_PAGE = 5000
@@ -30,8 +36,27 @@ class ZohoReadError(RuntimeError):
 
 
 async def sage_records(
-    client: SageAgentClient, *, company: str, entity: str
+    client: SageAgentClient, *, company: str, entity: str, key_of: KeyOf
 ) -> list[dict[str, Any]]:
+    """Every record in Sage now: the key set's keys, with their rows."""
+    keys = await client.keys(company=company, entity=entity)
+    rows: dict[str, dict[str, Any]] = {}
+    for row in await _feed(client, company=company, entity=entity):
+        try:
+            key = key_of(row)
+        except ValueError:
+            continue  # a row without a usable key is not in the key set either
+        if key in keys:
+            rows[key] = row
+    for key in sorted(keys.keys() - rows.keys()):
+        try:
+            rows[key] = await client.fetch(company=company, entity=entity, source_key=key)
+        except SageNotFound:
+            continue  # deleted since the key set was read
+    return [rows[key] for key in sorted(rows)]
+
+
+async def _feed(client: SageAgentClient, *, company: str, entity: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
@@ -88,13 +113,14 @@ async def zoho_records(
     module: str,
     external_field: str,
     fields: list[str],
+    page_size: int = ZOHO_PAGE,
 ) -> dict[str, dict[str, Any]]:
     """Every record of `module` that has an external key, by that key (list API, paged)."""
     wanted = [external_field, *sorted(set(fields) - {external_field})][:MAX_FIELDS]
     url = f"{api_domain.rstrip('/')}/crm/v8/{module}"
     headers = {"Authorization": f"Zoho-oauthtoken {access_token}"}
     found: dict[str, dict[str, Any]] = {}
-    params: dict[str, str | int] = {"fields": ",".join(wanted), "per_page": ZOHO_PAGE, "page": 1}
+    params: dict[str, str | int] = {"fields": ",".join(wanted), "per_page": page_size, "page": 1}
     while True:
         body = await _list_page(http, url, headers, params, module)
         for record in body.get("data", []):

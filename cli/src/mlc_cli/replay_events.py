@@ -35,9 +35,16 @@ def original_id(stored_id: uuid.UUID, payload: Mapping[str, Any]) -> uuid.UUID:
 
 
 def replayed(
-    stored_id: uuid.UUID, payload: Mapping[str, Any], *, replay_id: uuid.UUID, reason: str
+    stored_id: uuid.UUID,
+    payload: Mapping[str, Any],
+    *,
+    replay_id: uuid.UUID,
+    reason: str,
+    force: bool = False,
 ) -> tuple[str, Envelope]:
-    """The stored event as a new one, ready to publish, with the topic it goes to."""
+    """The stored event as a new one, ready to publish, with the topic it goes to. `force`
+    marks a command to be written even when the writer's store says Zoho has its content (a
+    record changed by hand in Zoho); a raw event goes through the mapper, which decides anew."""
     event = EVENT_ADAPTER.validate_python(dict(payload))
     marker = ReplayMarker(
         replay_id=replay_id, of_event_id=original_id(stored_id, payload), reason=reason
@@ -53,14 +60,19 @@ def replayed(
         return Topics.SAGE_CHANGES, event.model_copy(update=update)
     if isinstance(event, ZohoUpsertCommand):
         # Replays must not re-fire Zoho workflows (e-mails, approvals): no triggers at all.
-        return Topics.ZOHO_COMMANDS, event.model_copy(update=update | {"trigger": []})
+        forced = {"force": True} if force else {}
+        return Topics.ZOHO_COMMANDS, event.model_copy(update=update | {"trigger": []} | forced)
     raise ValueError(f"event {stored_id} is a {event.event_type}, which is not replayable")
 
 
 def replay_batch(
-    stored: Iterable[tuple[uuid.UUID, Mapping[str, Any]]], *, replay_id: uuid.UUID, reason: str
+    stored: Iterable[tuple[uuid.UUID, Mapping[str, Any]]],
+    *,
+    replay_id: uuid.UUID,
+    reason: str,
+    force: bool = False,
 ) -> list[tuple[str, Envelope]]:
-    return [replayed(i, p, replay_id=replay_id, reason=reason) for i, p in stored]
+    return [replayed(i, p, replay_id=replay_id, reason=reason, force=force) for i, p in stored]
 
 
 def _record(payload: Mapping[str, Any]) -> tuple[str, str]:

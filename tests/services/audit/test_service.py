@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+
 from audit.service import to_row
 from mlc_core.contracts import encode
 
@@ -20,3 +22,17 @@ def test_malformed_message_is_kept_with_a_stable_id() -> None:
     again = to_row(FakeRecord(value=b"not json", key=b"acme|x", offset=5))
     assert first.event_type == "mlc.undecodable" and first.event_id == again.event_id
     assert first.payload["value_b64"] == "bm90IGpzb24="
+
+
+def test_nul_characters_are_replaced_and_the_exact_message_kept() -> None:
+    cmd = command(Description="a\x00b", **{"Odd\x00Name": ["x\x00"]})
+    value = encode(cmd)
+    row = to_row(FakeRecord(value=value))
+    assert row.payload["record"]["Description"] == "a\u2400b"
+    assert row.payload["record"]["Odd\u2400Name"] == ["x\u2400"]
+    assert base64.b64decode(row.payload["_mlc_nul_replaced"]["value_b64"]) == value
+
+
+def test_payload_without_nul_is_left_as_it_is() -> None:
+    row = to_row(FakeRecord(value=encode(command())))
+    assert "_mlc_nul_replaced" not in row.payload

@@ -108,3 +108,19 @@ def test_a_replayed_command_shows_as_a_replay_and_its_outcome_as_the_recovery() 
         ("recovered", True),
     ]
     assert "replay --failed-only" in trail[2].summary and "trigger=[]" in trail[2].summary
+
+
+def test_a_write_that_rode_out_failures_shows_as_a_recovery_naming_them() -> None:
+    cmd = command()
+    plain = result(cmd, OutcomeStatus.SUCCEEDED, zoho_id="7", action="insert")
+    ridden = result(
+        cmd.model_copy(update={"event_id": uuid.uuid4()}),
+        OutcomeStatus.SUCCEEDED,
+        zoho_id="7",
+        action="update",
+        recovered_from="attempt 1: INTERNAL_ERROR (503); 401 INVALID_TOKEN: access token refreshed",
+    )
+    trail = build_trail([stored(plain, "mlc.zoho.outcomes"), stored(ridden, "mlc.zoho.outcomes")])
+    assert [e.kind for e in trail] == ["written", "recovered"]
+    assert "after attempt 1: INTERNAL_ERROR (503)" in trail[1].summary
+    assert "INVALID_TOKEN" in trail[1].summary

@@ -127,6 +127,10 @@ class Writer:
         self.offsets[partition] = start + len(records)
         await handle_batch(records, deps=self.deps)
 
+    async def drain_once(self) -> int:
+        """One pass of the writer's drain loop; how many parked commands it finished."""
+        return await drain_once(self.deps)
+
     async def drain_until_empty(self, tenant: str, *, within: float = 60.0) -> None:
         """Run drain passes (as the writer's loop does) until the tenant has nothing parked."""
         deadline = time.monotonic() + within

@@ -116,3 +116,16 @@ def test_failed_and_succeeded_outcomes_of_one_command_have_distinct_ids() -> Non
     bad = failed(cmd, Failure("ZohoUnavailable", "down", True))[0][1]
     good = outcomes_for([cmd], [RecordResult(ok=True, zoho_id="1", action="insert")])[0][1]
     assert bad.event_id != good.event_id
+
+
+def test_a_forced_command_is_written_even_when_the_store_says_zoho_has_it() -> None:
+    same = command(key="B", version="5")
+    forced = same.model_copy(update={"force": True})
+    older_forced = command(key="C", version="3").model_copy(update={"force": True})
+    applied = {
+        ("Accounts", "B"): Applied("5", "z", content_hash(same)),
+        ("Accounts", "C"): Applied("4", "z", content_hash(command(key="C", version="4"))),
+    }
+    assert triage([same], applied).stale == [same]
+    assert triage([forced], applied).write == [forced]  # reconcile --fix after a hand edit
+    assert triage([older_forced], applied).stale == [older_forced]  # never an older version

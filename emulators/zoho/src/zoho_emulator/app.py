@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from zoho_emulator.accounts_api import AccountsApi
+from zoho_emulator.consent import ConsentPage
 from zoho_emulator.control_api import ControlApi
 from zoho_emulator.crm_api import CrmApi
 from zoho_emulator.errors import ApiError
@@ -50,6 +51,7 @@ def create_app(state: ZohoState) -> Starlette:
     """Accounts servers, CRM API (all DCs by path prefix) and control API over `state`."""
     routes = [
         *AccountsApi(state).routes(),
+        *ConsentPage(state).routes(),
         *SettingsApi(state).routes(),
         *CrmApi(state).routes(),
         *ControlApi(state).routes(),

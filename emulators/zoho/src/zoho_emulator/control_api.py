@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -53,10 +54,12 @@ class ControlApi:
             Route(f"{org}/grant-codes", self.grant_code, methods=["POST"]),
             Route(f"{org}/records/{{module}}", self.records, methods=["GET"]),
             Route(f"{org}/records/{{module}}", self.clear_records, methods=["DELETE"]),
+            Route(f"{org}/records/{{module}}/modified", self.modified, methods=["GET"]),
             Route(f"{org}/stats", self.stats, methods=["GET"]),
             Route(f"{org}/move", self.move, methods=["POST"]),
             Route(f"{org}/settings", self.org_settings, methods=["POST"]),
             Route(f"{org}/expire-tokens", self.expire_tokens, methods=["POST"]),
+            Route(f"{org}/fields/{{module}}/{{field}}", self.field_rule, methods=["POST"]),
             Route("/_emulator/faults", self.add_fault, methods=["POST"]),
             Route("/_emulator/faults", self.list_faults, methods=["GET"]),
             Route("/_emulator/faults", self.clear_faults, methods=["DELETE"]),
@@ -125,6 +128,31 @@ class ControlApi:
         ]
         return JSONResponse({"data": data})
 
+    async def modified(self, request: Request) -> Response:
+        """Records written at or after ?since= (epoch seconds, emulated clock): id, the value of
+        the ?key= field, modified time and write count. Lets a benchmark time each write
+        without fetching every record's values."""
+        org = self._state.org(request.path_params["org"])
+        module = org.module(request.path_params["module"])
+        if module is None:
+            return JSONResponse({"error": "module_not_found", "message": "unknown module"}, 404)
+        try:
+            since = float(request.query_params.get("since", "0"))
+        except ValueError:
+            raise BodyError("since must be a number (epoch seconds)") from None
+        key = request.query_params.get("key", "")
+        data = [
+            {
+                "id": record.id,
+                "key": record.values.get(key) if key else None,
+                "modified_time": record.modified_time,
+                "write_count": record.write_count,
+            }
+            for record in org.store(module).all()
+            if record.modified_time >= since
+        ]
+        return JSONResponse({"data": data})
+
     async def clear_records(self, request: Request) -> Response:
         org = self._state.org(request.path_params["org"])
         module = org.module(request.path_params["module"])
@@ -148,7 +176,8 @@ class ControlApi:
 
     async def org_settings(self, request: Request) -> Response:
         """Body with any of {"edition", "users", "credits_per_day", "concurrency",
-        "search_lag_seconds"}; null resets an override to the edition's value."""
+        "search_lag_seconds", "discrete_page_limit"} (the last: records reachable with `page`
+        before page_token is needed, 2000 as in Zoho); null resets an override."""
         body = await read_json_object(request)
         org = self._state.org(request.path_params["org"])
         if "edition" in body:
@@ -163,7 +192,24 @@ class ControlApi:
             org.limits.concurrency_override = None if concurrency is None else int(concurrency)
         if "search_lag_seconds" in body:
             org.search_lag_seconds = _optional_number(body, "search_lag_seconds") or 0.0
+        if "discrete_page_limit" in body:
+            org.discrete_limit = int(_optional_number(body, "discrete_page_limit") or 2000)
         return JSONResponse(org.summary() | {"limits": org.limits.describe()})
+
+    async def field_rule(self, request: Request) -> Response:
+        """Body {"mandatory": true}: an administrator changes a field's layout rule (Zoho
+        then refuses inserts without it: MANDATORY_NOT_FOUND, per record)."""
+        body = await read_json_object(request)
+        org = self._state.org(request.path_params["org"])
+        module = org.module(request.path_params["module"])
+        found = module.field(request.path_params["field"]) if module else None
+        if module is None or found is None:
+            return JSONResponse({"error": "not_found", "message": "unknown module or field"}, 404)
+        mandatory = body.get("mandatory")
+        if not isinstance(mandatory, bool):
+            raise BodyError("give mandatory: true or false")
+        module.fields[found.api_name] = replace(found, mandatory=mandatory)
+        return JSONResponse({"module": module.api_name, "field": found.api_name, **body})
 
     async def expire_tokens(self, request: Request) -> Response:
         """A token-expiry storm: every live access token of the org becomes INVALID_TOKEN."""

@@ -24,12 +24,13 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 Run = Callable[[BatchWriter], WriteOutcome]
 
 
-def _check_trigger(trigger: object) -> None:
-    """`trigger` is accepted and validated; no workflow is emulated (the call is counted)."""
+def _check_trigger(trigger: object) -> bool:
+    """Validates `trigger`; True when the write runs workflow rules (omitted, or listed)."""
     if trigger is None:
-        return
+        return True
     if not isinstance(trigger, list) or any(t not in TRIGGERS for t in trigger):
         raise ApiError(400, "INVALID_DATA", "invalid data", {"api_name": "trigger"})
+    return "workflow" in trigger
 
 
 def external_field(module: ModuleDef, header: str) -> str:
@@ -69,35 +70,37 @@ class CrmApi:
         body = await json_body(request)
         data = check_batch(body.get("data"))
         order = duplicate_check_order(call.module, body.get("duplicate_check_fields"))
-        _check_trigger(body.get("trigger"))
-        return await self._write(call, len(data), lambda w: w.upsert(data, order))
+        fires = _check_trigger(body.get("trigger"))
+        return await self._write(call, len(data), fires, lambda w: w.upsert(data, order))
 
     async def insert(self, request: Request) -> Response:
         call = await self._gate.open_module(request, "CREATE")
         body = await json_body(request)
         data = check_batch(body.get("data"))
-        _check_trigger(body.get("trigger"))
-        return await self._write(call, len(data), lambda w: w.insert(data))
+        fires = _check_trigger(body.get("trigger"))
+        return await self._write(call, len(data), fires, lambda w: w.insert(data))
 
     async def update(self, request: Request) -> Response:
         """PUT /{module}: every record carries its `id`."""
         call = await self._gate.open_module(request, "UPDATE")
         body = await json_body(request)
         data = check_batch(body.get("data"))
-        _check_trigger(body.get("trigger"))
-        return await self._write(call, len(data), lambda w: w.update(data))
+        fires = _check_trigger(body.get("trigger"))
+        return await self._write(call, len(data), fires, lambda w: w.update(data))
 
     async def update_one(self, request: Request) -> Response:
         """PUT /{module}/{id}, or /{module}/{external value} with X-EXTERNAL (§3.1, §4.3)."""
         call = await self._gate.open_module(request, "UPDATE")
         body = await json_body(request)
         data = check_batch(body.get("data"))
-        _check_trigger(body.get("trigger"))
+        fires = _check_trigger(body.get("trigger"))
         header = request.headers.get("x-external")
         key = external_field(call.module, header) if header else "id"
         first = data[0] if isinstance(data[0], dict) else {}
         record = [first | {key: request.path_params["record_id"]}]
-        return await self._write(call, 1, lambda w: w.update(record, key if header else None))
+        return await self._write(
+            call, 1, fires, lambda w: w.update(record, key if header else None)
+        )
 
     async def search(self, request: Request) -> Response:
         call = await self._gate.open_module(request, "READ")
@@ -154,10 +157,12 @@ class CrmApi:
     async def unknown_url(self, request: Request) -> Response:
         raise invalid_url()
 
-    async def _write(self, call: CrmCall, count: int, run: Run) -> Response:
+    async def _write(self, call: CrmCall, count: int, fires: bool, run: Run) -> Response:
         heavy = count > HEAVY_WRITE_RECORDS
         async with self._gate.admitted(call.org, write_cost(count), heavy=heavy):
             outcome = run(BatchWriter(call.org, call.module, self._now()))
+        if fires:
+            call.org.stats.workflow_runs += sum(r.get("status") == "success" for r in outcome.data)
         return self._gate.respond(call.org, JSONResponse(outcome.body(), outcome.status))
 
     def _now(self) -> float:

@@ -1,4 +1,5 @@
-"""GET /crm/v8/{module}: minimal list with fields, paging, sorting (zoho-crm.md §3.2)."""
+"""GET /crm/v8/{module}: list with fields, paging (page, then page_token past the first 2000
+records), sorting, If-Modified-Since (zoho-crm.md §3.2)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from starlette.responses import JSONResponse, Response
 from zoho_emulator.errors import ApiError
 from zoho_emulator.metadata import ModuleDef
 from zoho_emulator.orgs import Org
+from zoho_emulator.paging import ambiguous
 from zoho_emulator.records import StoredRecord
 
 MAX_FIELDS = 50
 MAX_PER_PAGE = 200
-MAX_DISCRETE_RECORDS = 2000
 SORT_KEYS: dict[str, Callable[[StoredRecord], tuple[float, int]]] = {
     "id": lambda r: (0.0, int(r.id)),
     "Created_Time": lambda r: (r.created_time, int(r.id)),
@@ -40,6 +41,12 @@ class ListQuery:
     sort_by: str
     descending: bool
     if_modified_since: str | None
+    page_token: str | None = None
+
+    def bound_to(self, module: ModuleDef) -> tuple[object, ...]:
+        """What a page token is bound to: the same listing, continued."""
+        order = (self.sort_by, self.descending, self.per_page, self.if_modified_since)
+        return (module.api_name, tuple(self.fields), *order)
 
     @classmethod
     def parse(cls, params: Mapping[str, str], if_modified_since: str | None) -> ListQuery:
@@ -62,8 +69,12 @@ class ListQuery:
         sort_order = params.get("sort_order", "desc")
         if sort_by not in SORT_KEYS or sort_order not in ("asc", "desc"):
             raise ApiError(400, "INVALID_DATA", "invalid data", {"param": "sort_by"})
+        token = params.get("page_token")
+        if token and "page" in params:
+            raise ambiguous()
         page = _int_param(params, "page", 1)
-        return cls(fields, page, per_page, sort_by, sort_order == "desc", if_modified_since)
+        descending = sort_order == "desc"
+        return cls(fields, page, per_page, sort_by, descending, if_modified_since, token or None)
 
 
 def _since(header: str | None, org: Org) -> float | None:
@@ -82,13 +93,8 @@ def _since(header: str | None, org: Org) -> float | None:
 
 def list_records(org: Org, module: ModuleDef, query: ListQuery) -> Response:
     """204 for an empty module, 304 when If-Modified-Since filters everything out."""
-    if query.page * query.per_page > MAX_DISCRETE_RECORDS:
-        raise ApiError(
-            400,
-            "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-            "You can only get the first 2000 records without using page_token param",
-            {"limit": MAX_DISCRETE_RECORDS},
-        )
+    now = org.limits.clock.now()
+    start = _start(org, module, query, now)
     records = org.store(module).all()
     if not records:
         return Response(status_code=204)
@@ -99,25 +105,50 @@ def list_records(org: Org, module: ModuleDef, query: ListQuery) -> Response:
         if not records:
             return Response(status_code=304)
     records.sort(key=SORT_KEYS[query.sort_by], reverse=query.descending)
-    start = (query.page - 1) * query.per_page
     page = records[start : start + query.per_page]
     if not page:
         return Response(status_code=204)
+    more = start + len(page) < len(records)
     data = [_pick(org.record_view(module, r), query.fields) for r in page]
-    info = {
+    return JSONResponse({"data": data, "info": _info(org, module, query, start, len(page), more)})
+
+
+def _start(org: Org, module: ModuleDef, query: ListQuery, now: float) -> int:
+    """Where this page starts: from `page` within the discrete limit, else from the token."""
+    if query.page_token:
+        return org.page_tokens.offset(query.page_token, query.bound_to(module), now)
+    if query.page * query.per_page > org.discrete_limit:
+        raise ApiError(
+            400,
+            "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+            f"You can only get the first {org.discrete_limit} records without using page_token"
+            " param",
+            {"limit": org.discrete_limit},
+        )
+    return (query.page - 1) * query.per_page
+
+
+def _info(
+    org: Org, module: ModuleDef, query: ListQuery, start: int, count: int, more: bool
+) -> dict[str, object]:
+    token, expiry = None, None
+    if more:
+        now = org.limits.clock.now()
+        token, expires_at = org.page_tokens.issue(query.bound_to(module), start + count, now)
+        expiry = org.format_time(expires_at)
+    return {
         "per_page": query.per_page,
-        "count": len(page),
-        "page": query.page,
+        "count": count,
+        "page": start // query.per_page + 1,
         "sort_by": query.sort_by,
         "sort_order": "desc" if query.descending else "asc",
-        "more_records": start + len(page) < len(records),
-        "next_page_token": None,
+        "more_records": more,
+        "next_page_token": token,
         "previous_page_token": None,
-        "page_token_expiry": None,
+        "page_token_expiry": expiry,
         "call": False,
         "email": False,
     }
-    return JSONResponse({"data": data, "info": info})
 
 
 def _pick(view: dict[str, object], fields: list[str]) -> dict[str, object]:

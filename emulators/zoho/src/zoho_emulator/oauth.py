@@ -63,6 +63,7 @@ class GrantCode:
     scopes: tuple[str, ...]
     expires_at: float
     used: bool = False
+    offline: bool = True  # access_type=offline: the exchange also issues a refresh token
 
 
 @dataclass
@@ -135,12 +136,25 @@ class OAuthServer:
     def has_client(self, client_id: str) -> bool:
         return client_id in self._clients
 
-    def mint_code(self, client_id: str, org_id: str, dc: str, scopes: Iterable[str]) -> GrantCode:
+    def client(self, client_id: str) -> Client | None:
+        return self._clients.get(client_id)
+
+    def mint_code(
+        self,
+        client_id: str,
+        org_id: str,
+        dc: str,
+        scopes: Iterable[str],
+        *,
+        offline: bool = True,
+    ) -> GrantCode:
         """A single-use grant code, as the self-client console or a consent hands out."""
         if client_id not in self._clients:
             raise KeyError(client_id)
         expires = self._clock.now() + self.code_ttl
-        code = GrantCode(new_token(), client_id, org_id, dc, tuple(scopes), expires)
+        code = GrantCode(
+            new_token(), client_id, org_id, dc, tuple(scopes), expires, offline=offline
+        )
         self._codes[code.code] = code
         return code
 
@@ -166,7 +180,9 @@ class OAuthServer:
         )
         self._refresh_tokens[refresh.token] = refresh
         access = self._mint_access(refresh)
-        return IssuedTokens(access.token, self.token_ttl, refresh.api_dc, refresh.token)
+        # Without access_type=offline Zoho issues no refresh token (zoho-crm.md §6.1, 2).
+        kept = refresh.token if grant.offline else None
+        return IssuedTokens(access.token, self.token_ttl, refresh.api_dc, kept)
 
     def refresh(self, dc: str, params: Mapping[str, str]) -> IssuedTokens:
         client = self._client(dc, params)

@@ -13,6 +13,7 @@ from zoho_emulator.catalog import EDITIONS, custom_module, edition_has, standard
 from zoho_emulator.clock import Clock
 from zoho_emulator.limits import OrgLimits
 from zoho_emulator.metadata import DataType, ModuleDef
+from zoho_emulator.paging import PageTokens
 from zoho_emulator.records import RecordStore, StoredRecord, User
 
 __all__ = ["EDITIONS", "Org", "OrgStats"]
@@ -24,6 +25,9 @@ class OrgStats:
     calls: Counter[str] = field(default_factory=Counter)
     records_written: Counter[str] = field(default_factory=Counter)
     faulted_calls: int = 0
+    # Records whose write ran the org's workflow rules: Zoho runs them when a write omits
+    # `trigger` or lists "workflow" (CRM-INS7); a replay must leave this unchanged.
+    workflow_runs: int = 0
 
 
 class Org:
@@ -42,6 +46,9 @@ class Org:
         self.zone = ZoneInfo(tz)
         self.limits = OrgLimits(clock or Clock(), edition, users)
         self.search_lag_seconds = 0.0
+        # Records reachable with `page` (2000 in Zoho; smaller in tests, to page with tokens).
+        self.discrete_limit = 2000
+        self.page_tokens = PageTokens()
         # Real ids are 19 digits: an org-specific prefix and a sequence.
         self._prefix = str(zlib.crc32(org_id.encode()) % 9_000_000 + 1_000_000)
         self._sequence = itertools.count(_FIRST_RECORD_SEQ)

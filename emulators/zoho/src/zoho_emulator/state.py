@@ -95,12 +95,17 @@ class ZohoState:
         return [self._orgs[key] for key in sorted(self._orgs)]
 
     def mint_grant_code(
-        self, org_id: str, client_id: str, scopes: Iterable[str] = DEFAULT_SCOPES
+        self,
+        org_id: str,
+        client_id: str,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        *,
+        offline: bool = True,
     ) -> GrantCode:
         org = self.org(org_id)
         if not self.oauth.has_client(client_id):
             raise ClientNotFoundError(client_id)
-        return self.oauth.mint_code(client_id, org.org_id, org.dc, scopes)
+        return self.oauth.mint_code(client_id, org.org_id, org.dc, scopes, offline=offline)
 
     def stats(self, org_id: str) -> dict[str, object]:
         org = self.org(org_id)
@@ -114,5 +119,6 @@ class ZohoState:
             "refreshes_throttled": self.oauth.throttled_counts[org_id],
             "live_access_tokens": self.oauth.live_tokens(org_id),
             "faulted_calls": org.stats.faulted_calls,
+            "workflow_runs": org.stats.workflow_runs,
             "limits": org.limits.describe(),
         }

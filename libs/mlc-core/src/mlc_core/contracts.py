@@ -183,6 +183,11 @@ class ZohoUpsertCommand(RecordEvent):
     lookups: list[ZohoLookup] = Field(
         default_factory=list, description="parents to resolve into record fields first"
     )
+    force: bool = Field(
+        default=False,
+        description="write even when the writer's store says Zoho already has this content"
+        " (`mlc reconcile --fix`: the record was changed in Zoho by hand)",
+    )
 
 
 class ZohoDeleteCommand(RecordEvent):
@@ -227,6 +232,11 @@ class ZohoWriteOutcome(RecordEvent):
     error_field: str | None = None
     error_message: str | None = None
     retryable: bool = False
+    recovered_from: str | None = Field(
+        default=None,
+        description="what the writer rode out before this answer: 5xx or timeouts retried,"
+        " an access token refused and refreshed, the org's api_domain moved",
+    )
 
 
 class DeadLetter(Envelope):

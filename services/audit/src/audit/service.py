@@ -55,7 +55,7 @@ def to_row(record: Record) -> AuditRow:
         event = decode(record.value or b"")
     except ValidationError as exc:
         return _undecodable(record, exc)
-    payload = json.loads(event.model_dump_json())
+    payload = jsonb_safe(json.loads(event.model_dump_json()), record)
     return AuditRow(
         event_id=event.event_id,
         event_type=event.event_type,
@@ -71,6 +71,37 @@ def to_row(record: Record) -> AuditRow:
         offset=record.offset,
         payload=payload,
     )
+
+
+def jsonb_safe(payload: dict[str, Any], record: Record) -> dict[str, Any]:
+    """PostgreSQL's jsonb cannot hold U+0000, and a Sage text with a NUL in it (the poller
+    dead-letters it) must still be stored, or the audit batch fails forever at that offset.
+    NULs become U+2400 (the visible NUL symbol) and the exact message is kept beside them."""
+    if not _has_nul(payload):
+        return payload
+    safe: dict[str, Any] = _without_nul(payload)
+    safe["_mlc_nul_replaced"] = {"value_b64": base64.b64encode(record.value or b"").decode()}
+    return safe
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\u2400")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _undecodable(record: Record, error: ValidationError) -> AuditRow:
@@ -89,9 +120,11 @@ def _undecodable(record: Record, error: ValidationError) -> AuditRow:
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
-        payload={
-            "error": str(error)[:2000],
-            "key": (record.key or b"").decode(errors="replace"),
-            "value_b64": base64.b64encode(record.value or b"").decode(),
-        },
+        payload=_without_nul(
+            {
+                "error": str(error)[:2000],
+                "key": (record.key or b"").decode(errors="replace"),
+                "value_b64": base64.b64encode(record.value or b"").decode(),
+            }
+        ),
     )

@@ -100,6 +100,7 @@ def describe(event_type: str, payload: Mapping[str, Any], *, failing: bool) -> t
         return "command", (
             f"upsert {payload.get('module')} on {payload.get('external_field')}="
             f"{payload.get('external_value')}, trigger={'default' if trigger is None else trigger}"
+            f"{', forced (Zoho changed by hand)' if payload.get('force') else ''}"
         )
     if event_type == "zoho.delete.requested":
         return "command", f"delete {payload.get('module')} {payload.get('external_value')}"
@@ -121,8 +122,10 @@ def _describe_change(payload: Mapping[str, Any]) -> tuple[str, str]:
 def _describe_outcome(payload: Mapping[str, Any], *, failing: bool) -> tuple[str, str]:
     status = payload.get("status")
     if status == "succeeded":
-        kind = "recovered" if failing else "written"
-        return kind, f"Zoho {payload.get('action')} ok, id {payload.get('zoho_id')}"
+        ridden_out = payload.get("recovered_from")
+        kind = "recovered" if failing or ridden_out else "written"
+        summary = f"Zoho {payload.get('action')} ok, id {payload.get('zoho_id')}"
+        return kind, summary + (f", after {ridden_out}" if ridden_out else "")
     if status in ("skipped_stale", "skipped_unchanged"):
         return "skipped", f"no Zoho call ({status}): {payload.get('error_message') or ''}".strip()
     if status == "deferred":

@@ -45,20 +45,76 @@ class Blocked:
     message: str
 
 
-async def with_token(tenant: Tenant, deps: WriterDeps, call: Call[T]) -> T:
+async def with_token(
+    tenant: Tenant, deps: WriterDeps, call: Call[T], notes: list[str] | None = None
+) -> T:
     """Run `call` with the tenant's access token; on 401 INVALID_TOKEN refresh once and retry
-    (another replica may already have refreshed: then its token is used, no new refresh)."""
+    (another replica may already have refreshed: then its token is used, no new refresh).
+    What was ridden out goes to `notes`, so the outcome (and the audit trail) shows it."""
     token = await deps.tokens.token(tenant)
     try:
         return await call(token.value, token.api_domain)
     except ZohoTokenInvalid:
-        token = await deps.tokens.after_rejection(tenant, token)
-        return await call(token.value, token.api_domain)
+        fresh = await deps.tokens.after_rejection(tenant, token)
+        if notes is not None:
+            notes.append("401 INVALID_TOKEN: access token refreshed")
+            if fresh.api_domain != token.api_domain:
+                notes.append(f"org moved: api_domain now {fresh.api_domain}")
+        return await call(fresh.value, fresh.api_domain)
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The refresh token (or client) is refused: the tenant must reconnect Zoho."""
+
+    error: ZohoAuthError
+
+
+Answer = Failure | RateLimited | Blocked | Disconnected
+
+
+async def attempt(
+    tenant: Tenant, deps: WriterDeps, call: Call[T], notes: list[str] | None = None
+) -> T | Answer:
+    """`call` with the shared token and a few jittered retries on 5xx and timeouts; what time or
+    a person fixes (429, throttle, revoked access, missing module) comes back as a value."""
+    last = Failure("UNATTEMPTED", "no attempt made", retryable=True)
+    for attempt_no in range(deps.retry.attempts):
+        try:
+            return await with_token(tenant, deps, call, notes)
+        except ZohoRateLimited as exc:
+            return RateLimited(exc.credits_remaining)
+        except ZohoTokenThrottled:
+            # Zoho (or our own refresh budget) refuses new tokens for now: waiting is the fix.
+            return RateLimited(None)
+        except ZohoModuleUnavailable as exc:
+            return Blocked(exc.code or "INVALID_MODULE", str(exc))
+        except ZohoRetryableError as exc:
+            last = Failure(exc.code or type(exc).__name__, str(exc), retryable=True)
+            if notes is not None:
+                notes.append(f"attempt {attempt_no + 1}: {last.code} ({exc.status or 'no answer'})")
+            log.warning(
+                "Zoho call attempt failed",
+                extra=ctx(
+                    tenant=tenant.tenant_id, attempt=attempt_no + 1, error=type(exc).__name__
+                ),
+            )
+            if attempt_no + 1 < deps.retry.attempts:
+                await asyncio.sleep(deps.retry.backoff.delay(attempt_no))
+        except ZohoAuthError as exc:
+            return Disconnected(exc)
+        except ZohoPermanentError as exc:
+            return Failure(exc.code or type(exc).__name__, str(exc), retryable=False)
+    return last
 
 
 async def attempt_chunk(
-    tenant: Tenant, external_field: str, chunk: list[ZohoUpsertCommand], deps: WriterDeps
-) -> WriteReply | Failure | RateLimited | Blocked:
+    tenant: Tenant,
+    external_field: str,
+    chunk: list[ZohoUpsertCommand],
+    deps: WriterDeps,
+    notes: list[str] | None = None,
+) -> WriteReply | Answer:
     async def call(token: str, domain: str) -> WriteReply:
         return await upsert(
             deps.http,
@@ -70,34 +126,4 @@ async def attempt_chunk(
             trigger=chunk[0].trigger,
         )
 
-    last = Failure("UNATTEMPTED", "no attempt made", retryable=True)
-    for attempt in range(deps.retry.attempts):
-        try:
-            return await with_token(tenant, deps, call)
-        except ZohoRateLimited as exc:
-            return RateLimited(exc.credits_remaining)
-        except ZohoTokenThrottled:
-            # Zoho refuses new tokens for the rest of its 10-minute window: waiting is the fix.
-            return RateLimited(None)
-        except ZohoModuleUnavailable as exc:
-            return Blocked(exc.code or "INVALID_MODULE", str(exc))
-        except ZohoRetryableError as exc:
-            last = Failure(exc.code or type(exc).__name__, str(exc), retryable=True)
-            log.warning(
-                "Zoho write attempt failed",
-                extra=ctx(tenant=tenant.tenant_id, attempt=attempt + 1, error=type(exc).__name__),
-            )
-            if attempt + 1 < deps.retry.attempts:
-                await asyncio.sleep(deps.retry.backoff.delay(attempt))
-        except ZohoAuthError as exc:
-            return Failure(exc.code or type(exc).__name__, _reconnect(tenant, exc), False)
-        except ZohoPermanentError as exc:
-            return Failure(exc.code or type(exc).__name__, str(exc), retryable=False)
-    return last
-
-
-def _reconnect(tenant: Tenant, exc: ZohoAuthError) -> str:
-    return (
-        f"{exc}; the connector's Zoho access is gone (revoked or replaced): run"
-        f" `mlc zoho connect {tenant.tenant_id} --dc {tenant.config.zoho.dc}`, then replay"
-    )
+    return await attempt(tenant, deps, call, notes)

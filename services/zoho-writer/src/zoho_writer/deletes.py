@@ -2,23 +2,23 @@
 
 Rare, so one record per call: find it by its external key, then PUT or DELETE by id. A record
 Zoho does not have is already as wanted (success, no change). The stale guard applies: a delete
-older than what was last applied (the record came back) is skipped. Any Zoho trouble, 429
-included, gets the usual quick retries and then a retryable failed outcome and a dead letter.
+older than what was last applied (the record came back) is skipped. Like upserts, deletes wait
+(parked) while the tenant is paused (429, exhausted credits) or must reconnect Zoho; 5xx get
+the usual quick retries and then a retryable failed outcome and a dead letter.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from mlc_core.contracts import OutcomeStatus, Topics, ZohoDeleteCommand, ZohoWriteOutcome, caused_by
 from mlc_core.tenants import Tenant, TenantNotFound, load_tenant
-from mlc_core.zoho.errors import ZohoError, ZohoPermanentError
 from mlc_core.zoho.records import RecordResult, delete_one, find_by_external, update_one
 
-from zoho_writer.calls import with_token
+from zoho_writer.calls import Blocked, Disconnected, RateLimited, attempt
 from zoho_writer.deps import WriterDeps
-from zoho_writer.service import OUTCOME_NAMESPACE, Failure, Origin, Output, failed, skipped
+from zoho_writer.holding import TenantRun, awaiting_reconnect, disconnect, park, pause
+from zoho_writer.service import OUTCOME_NAMESPACE, Failure, Origin, failed, skipped
 
 
 async def write_deletes(
@@ -26,44 +26,59 @@ async def write_deletes(
     commands: list[ZohoDeleteCommand],
     deps: WriterDeps,
     origins: dict[uuid.UUID, Origin],
-) -> list[Output]:
+    *,
+    from_parking: bool = False,
+) -> TenantRun:
+    run = TenantRun(tenant_id, origins, {}, from_parking)
     try:
         tenant = await load_tenant(deps.pool, keyring=deps.keyring, tenant_id=tenant_id)
     except TenantNotFound as exc:
         failure = Failure("TENANT_UNKNOWN", str(exc), retryable=False)
-        return [o for c in commands for o in failed(c, failure, origins.get(c.event_id))]
-    keys = [(c.module, c.external_value) for c in commands]
-    applied = await deps.store.applied(tenant_id, keys)
-    outputs: list[Output] = []
+        run.outputs += [o for c in commands for o in failed(c, failure, origins.get(c.event_id))]
+        return run
+    applied = await deps.store.applied(tenant_id, [(c.module, c.external_value) for c in commands])
+    todo: list[ZohoDeleteCommand] = []
     for cmd in commands:
         done = applied.get((cmd.module, cmd.external_value))
         if done is not None and cmd.source_version < done.version:
-            outputs.append((Topics.ZOHO_OUTCOMES, skipped(cmd, done.version)))
+            run.outputs.append((Topics.ZOHO_OUTCOMES, skipped(cmd, done.version)))
         else:
-            outputs += await _apply(tenant, cmd, deps, origins.get(cmd.event_id))
-    return outputs
+            todo.append(cmd)
+    if todo and await awaiting_reconnect(run, tenant, deps):
+        await park(run, todo, deps, reason=run.hold_reason, delay=0)
+        return run
+    if todo and await deps.state.paused_until(tenant_id) is not None:
+        run.paused = True
+    for cmd in todo:
+        await _apply(run, tenant, cmd, deps)
+    return run
 
 
-async def _apply(
-    tenant: Tenant, cmd: ZohoDeleteCommand, deps: WriterDeps, origin: Origin | None
-) -> list[Output]:
-    last: Failure | None = None
-    for attempt in range(deps.retry.attempts):
-        try:
-            result = await with_token(tenant, deps, lambda t, d: _call(cmd, deps, t, d))
-        except ZohoPermanentError as exc:
-            return failed(cmd, Failure(exc.code or type(exc).__name__, str(exc), False), origin)
-        except ZohoError as exc:
-            last = Failure(exc.code or type(exc).__name__, str(exc), retryable=True)
-            if attempt + 1 < deps.retry.attempts:
-                await asyncio.sleep(deps.retry.backoff.delay(attempt))
-            continue
-        if not result.ok:
-            failure = Failure(result.code or "UNKNOWN", result.message or "", False, result.field)
-            return failed(cmd, failure, origin)
-        return [(Topics.ZOHO_OUTCOMES, _done(cmd, result))]
-    assert last is not None
-    return failed(cmd, last, origin)
+async def _apply(run: TenantRun, tenant: Tenant, cmd: ZohoDeleteCommand, deps: WriterDeps) -> None:
+    if run.paused:  # an earlier delete (or upsert) paused the tenant: wait like the rest
+        await park(run, [cmd], deps, reason=run.hold_reason, delay=0)
+        return
+    answer = await attempt(tenant, deps, lambda t, d: _call(cmd, deps, t, d))
+    origin = run.origins.get(cmd.event_id)
+    if isinstance(answer, RecordResult):
+        if answer.ok:
+            run.outputs.append((Topics.ZOHO_OUTCOMES, _done(cmd, answer)))
+        else:
+            failure = Failure(answer.code or "UNKNOWN", answer.message or "", False, answer.field)
+            run.outputs += failed(cmd, failure, origin)
+    elif isinstance(answer, RateLimited):
+        out_of_credits = answer.credits_remaining == 0
+        reason = "API credits exhausted (429)" if out_of_credits else "Zoho answered 429"
+        base = deps.policy.credit_pause_seconds if out_of_credits else deps.policy.pause_seconds
+        await pause(run, deps, reason, base)
+        await park(run, [cmd], deps, reason=run.hold_reason, delay=0)
+    elif isinstance(answer, Disconnected):
+        await disconnect(run, tenant, answer.error, deps)
+        await park(run, [cmd], deps, reason=run.hold_reason, delay=0)
+    elif isinstance(answer, Blocked):
+        run.outputs += failed(cmd, Failure(answer.code, answer.message, False), origin)
+    else:
+        run.outputs += failed(cmd, answer, origin)
 
 
 async def _call(cmd: ZohoDeleteCommand, deps: WriterDeps, token: str, domain: str) -> RecordResult:

@@ -18,12 +18,14 @@ from mlc_core.contracts import (
 from mlc_core.kafka import Record
 from mlc_core.logging import ctx
 from mlc_core.malformed import malformed_letter
+from mlc_core.tenants import TenantNotFound, load_tenant
 from pydantic import ValidationError
 
 from zoho_writer.deletes import write_deletes
 from zoho_writer.deps import WriterDeps
+from zoho_writer.holding import TenantRun, awaiting_reconnect
 from zoho_writer.service import Origin, Output
-from zoho_writer.writing import TenantRun, write_tenant
+from zoho_writer.writing import write_tenant
 
 log = logging.getLogger(__name__)
 DRAIN_BATCH = 1000
@@ -48,12 +50,14 @@ async def handle_batch(records: Sequence[Record], *, deps: WriterDeps) -> None:
             commands[event.tenant_id].append(event)
         elif isinstance(event, ZohoDeleteCommand):
             deletes[event.tenant_id].append(event)
-    runs = await asyncio.gather(
-        *(write_tenant(t, c, deps, origins=origins) for t, c in commands.items())
+    runs = list(
+        await asyncio.gather(
+            *(write_tenant(t, c, deps, origins=origins) for t, c in commands.items())
+        )
     )
     # After the upserts: a record deleted in the same batch ends deleted.
     for tenant_id, gone in deletes.items():
-        outputs += await write_deletes(tenant_id, gone, deps, origins)
+        runs.append(await write_deletes(tenant_id, gone, deps, origins))
     await _finish(outputs, runs, deps)
 
 
@@ -68,26 +72,47 @@ async def drain_once(deps: WriterDeps) -> int:
 
 
 async def _drain_tenant(tenant_id: str, deps: WriterDeps) -> int:
+    if await deps.state.reconnect_state(tenant_id) is not None and not await _reconnected(
+        tenant_id, deps
+    ):
+        return 0  # still the refused credentials: nothing to try until `mlc zoho connect`
     parked = await deps.parking.take(tenant_id, limit=DRAIN_BATCH)
     if not parked:
         return 0
+    origins = {p.command.event_id: p.origin for p in parked if p.origin}
+    upserts = [p.command for p in parked if isinstance(p.command, ZohoUpsertCommand)]
+    gone = [p.command for p in parked if isinstance(p.command, ZohoDeleteCommand)]
     run = await write_tenant(
         tenant_id,
-        [p.command for p in parked],
+        upserts,
         deps,
-        origins={p.command.event_id: p.origin for p in parked if p.origin},
+        origins=origins,
         attempts={p.command.event_id: p.attempts for p in parked},
         from_parking=True,
     )
-    await _finish([], [run], deps)
-    await deps.parking.release(run.finished)
-    if not run.paused:
+    runs = [run]
+    if gone:  # after the upserts, as in a consumed batch
+        runs.append(await write_deletes(tenant_id, gone, deps, origins, from_parking=True))
+    await _finish([], runs, deps)
+    finished = [e for r in runs for e in r.finished]
+    await deps.parking.release(finished)
+    if not any(r.paused for r in runs):
         await deps.state.resume(tenant_id)
     log.info(
         "drained parked commands",
-        extra=ctx(tenant=tenant_id, taken=len(parked), finished=len(run.finished)),
+        extra=ctx(tenant=tenant_id, taken=len(parked), finished=len(finished)),
     )
-    return len(run.finished)
+    return len(finished)
+
+
+async def _reconnected(tenant_id: str, deps: WriterDeps) -> bool:
+    """A tenant in the reconnect state drains again once its credentials changed."""
+    try:
+        tenant = await load_tenant(deps.pool, keyring=deps.keyring, tenant_id=tenant_id)
+    except TenantNotFound:
+        return True  # let the drain pass fail its commands with the usual clear error
+    probe = TenantRun(tenant_id, {}, {}, from_parking=True)
+    return not await awaiting_reconnect(probe, tenant, deps)
 
 
 async def _finish(outputs: list[Output], runs: Sequence[TenantRun], deps: WriterDeps) -> None:

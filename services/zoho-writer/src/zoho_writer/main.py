@@ -48,6 +48,8 @@ class WriterSettings(CommonSettings):
     # and more of them in flight at once (up to the org's concurrency).
     writer_max_poll_records: int = 5000
     zoho_timeout_seconds: float = 60.0
+    # Token refreshes per tenant per 10 minutes, all replicas together (Zoho allows 10).
+    writer_refresh_budget: int = 8
 
     def policy(self) -> WritePolicy:
         if self.writer_default_edition not in CONCURRENCY:
@@ -94,7 +96,9 @@ async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> 
         pool=pool,
         keyring=keyring,
         http=http,
-        tokens=TokenProvider(pool=pool, keyring=keyring, http=http),
+        tokens=TokenProvider(
+            pool=pool, keyring=keyring, http=http, refresh_budget=settings.writer_refresh_budget
+        ),
         store=WriterStore(pool),
         state=TenantState(pool),
         parking=ParkingStore(pool),

@@ -14,16 +14,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
-from mlc_core.contracts import ZohoUpsertCommand
+from mlc_core.contracts import ZohoDeleteCommand, ZohoUpsertCommand
 
-from zoho_writer.service import Origin
+from zoho_writer.service import Origin, WriteCommand
 
 DRAIN_LOCK_PREFIX = "zoho-writer-drain:"
 
 
 @dataclass(frozen=True)
 class Parked:
-    command: ZohoUpsertCommand
+    command: WriteCommand
     origin: Origin | None
     attempts: int
 
@@ -34,7 +34,7 @@ class ParkingStore:
 
     async def park(
         self,
-        commands: list[ZohoUpsertCommand],
+        commands: list[WriteCommand],
         origins: dict[uuid.UUID, Origin],
         *,
         reason: str,
@@ -70,6 +70,20 @@ class ParkingStore:
         )
         return [_parked(r) for r in rows]
 
+    async def parked_records(
+        self, tenant_id: str, records: list[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Which of these (module, external value) records have a command parked now."""
+        rows = await self._pool.fetch(
+            "SELECT DISTINCT p.module, p.external_value FROM writer_parked p"
+            " JOIN unnest($2::text[], $3::text[]) AS r(module, external_value)"
+            " USING (module, external_value) WHERE p.tenant_id = $1",
+            tenant_id,
+            [module for module, _ in records],
+            [value for _, value in records],
+        )
+        return {(r["module"], r["external_value"]) for r in rows}
+
     async def release(self, event_ids: list[uuid.UUID]) -> None:
         """Forget commands that reached a final outcome (written, skipped or failed)."""
         await self._pool.execute("DELETE FROM writer_parked WHERE event_id = ANY($1)", event_ids)
@@ -93,9 +107,7 @@ class ParkingStore:
                     await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
 
 
-def _row(
-    cmd: ZohoUpsertCommand, origin: Origin | None, reason: str, delay: float
-) -> tuple[object, ...]:
+def _row(cmd: WriteCommand, origin: Origin | None, reason: str, delay: float) -> tuple[object, ...]:
     return (
         cmd.tenant_id,
         cmd.event_id,
@@ -112,7 +124,12 @@ def _row(
 
 def _parked(row: asyncpg.Record) -> Parked:
     raw = row["command"]
-    command = ZohoUpsertCommand.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
+    body = json.loads(raw) if isinstance(raw, str) else raw
+    command: WriteCommand
+    if body.get("event_type") == "zoho.delete.requested":  # deletes are parked like upserts
+        command = ZohoDeleteCommand.model_validate(body)
+    else:
+        command = ZohoUpsertCommand.model_validate(body)
     origin = None
     if row["kafka_topic"] is not None:
         origin = Origin(row["kafka_topic"], row["kafka_partition"], row["kafka_offset"])

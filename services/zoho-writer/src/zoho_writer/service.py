@@ -76,8 +76,9 @@ class Triage:
 
 def triage(commands: list[ZohoUpsertCommand], applied: dict[tuple[str, str], Applied]) -> Triage:
     """Older than what Zoho has: stale (replays converge). Same content as last written:
-    unchanged (no call, no credits). The same version with new content (a replay after a
-    mapping fix) is written; without a stored hash the same version counts as stale."""
+    unchanged (no call, no credits), unless the command is forced (reconcile --fix). The same
+    version with new content (a replay after a mapping fix) is written; without a stored hash
+    the same version counts as stale."""
     sorted_ = Triage([], [], [])
     for cmd in commands:
         getattr(sorted_, _verdict(cmd, applied.get((cmd.module, cmd.external_value)))).append(cmd)
@@ -89,6 +90,8 @@ def _verdict(cmd: ZohoUpsertCommand, done: Applied | None) -> str:
         return "write"
     if cmd.source_version < done.version:
         return "stale"
+    if cmd.force:  # `mlc reconcile --fix`: Zoho was changed by hand, our store cannot know
+        return "write"
     same_version = cmd.source_version == done.version
     if done.content_hash is None:
         return "stale" if same_version else "write"
@@ -119,7 +122,9 @@ def _outcome_id(cmd: WriteCommand, status: str, detail: str | None) -> uuid.UUID
     return uuid.uuid5(OUTCOME_NAMESPACE, f"{cmd.event_id}:{status}:{detail}")
 
 
-def success(cmd: ZohoUpsertCommand, result: RecordResult) -> ZohoWriteOutcome:
+def success(
+    cmd: ZohoUpsertCommand, result: RecordResult, recovered_from: str | None = None
+) -> ZohoWriteOutcome:
     return ZohoWriteOutcome(
         event_id=_outcome_id(cmd, "ok", result.zoho_id),
         **caused_by(cmd),
@@ -129,6 +134,7 @@ def success(cmd: ZohoUpsertCommand, result: RecordResult) -> ZohoWriteOutcome:
         status=OutcomeStatus.SUCCEEDED,
         zoho_id=result.zoho_id,
         action="update" if result.action == "update" else "insert",
+        recovered_from=recovered_from,
     )
 
 
@@ -144,7 +150,7 @@ def skipped(cmd: WriteCommand, applied_version: str) -> ZohoWriteOutcome:
     )
 
 
-def _plain(cmd: ZohoUpsertCommand, status: OutcomeStatus, detail: str, message: str) -> Output:
+def _plain(cmd: WriteCommand, status: OutcomeStatus, detail: str, message: str) -> Output:
     outcome = ZohoWriteOutcome(
         event_id=_outcome_id(cmd, status.value, detail),
         **caused_by(cmd),
@@ -162,7 +168,7 @@ def unchanged(cmd: ZohoUpsertCommand) -> Output:
     return _plain(cmd, OutcomeStatus.SKIPPED_UNCHANGED, "same", "Zoho already holds this content")
 
 
-def deferred(cmd: ZohoUpsertCommand, reason: str) -> Output:
+def deferred(cmd: WriteCommand, reason: str) -> Output:
     """The command is kept (parked) and written later: not a failure, visible in the audit."""
     message = f"tenant {cmd.tenant_id}, {cmd.entity} {cmd.source_key}: deferred, {reason}"
     return _plain(cmd, OutcomeStatus.DEFERRED, reason, message)
@@ -225,11 +231,12 @@ def outcomes_for(
     commands: list[ZohoUpsertCommand],
     results: list[RecordResult],
     origins: dict[uuid.UUID, Origin] | None = None,
+    recovered_from: str | None = None,
 ) -> list[tuple[str, ZohoWriteOutcome | DeadLetter]]:
     produced: list[tuple[str, ZohoWriteOutcome | DeadLetter]] = []
     for cmd, result in zip(commands, results, strict=True):
         if result.ok:
-            produced.append((Topics.ZOHO_OUTCOMES, success(cmd, result)))
+            produced.append((Topics.ZOHO_OUTCOMES, success(cmd, result, recovered_from)))
         else:
             failure = Failure(result.code or "UNKNOWN", result.message or "", False, result.field)
             produced.extend(failed(cmd, failure, (origins or {}).get(cmd.event_id)))

@@ -1,5 +1,5 @@
 """Per-tenant writer state in PostgreSQL, shared by every replica: pauses, credits, edition,
-and modules the org lacks."""
+modules the org lacks, and the "reconnect Zoho" state of a tenant whose access is gone."""
 
 from __future__ import annotations
 
@@ -51,6 +51,41 @@ class TenantState:
             " WHERE tenant_id = $1 AND (paused_until IS NULL OR paused_until <= now())",
             tenant_id,
         )
+
+    async def reconnect_state(self, tenant_id: str) -> tuple[bytes, str] | None:
+        """(fingerprint of the refused credentials, error) while the tenant must reconnect."""
+        row = await self._pool.fetchrow(
+            "SELECT reconnect_fingerprint, reconnect_error FROM writer_tenant_state"
+            " WHERE tenant_id = $1 AND reconnect_since IS NOT NULL",
+            tenant_id,
+        )
+        return None if row is None else (row["reconnect_fingerprint"], row["reconnect_error"])
+
+    async def must_reconnect(self, tenant_id: str, *, fingerprint: bytes, error: str) -> bool:
+        """Enter the reconnect state; True only for the replica that entered it (one error)."""
+        entered: bool | None = await self._pool.fetchval(
+            "INSERT INTO writer_tenant_state AS s"
+            " (tenant_id, reconnect_since, reconnect_error, reconnect_fingerprint)"
+            " VALUES ($1, now(), $2, $3) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " reconnect_since = now(), reconnect_error = $2, reconnect_fingerprint = $3,"
+            " updated_at = now()"
+            " WHERE s.reconnect_since IS NULL OR s.reconnect_fingerprint IS DISTINCT FROM $3"
+            " RETURNING true",
+            tenant_id,
+            error,
+            fingerprint,
+        )
+        return bool(entered)
+
+    async def reconnected(self, tenant_id: str) -> bool:
+        """Leave the reconnect state (a new refresh token is stored); True if it was set."""
+        left: bool | None = await self._pool.fetchval(
+            "UPDATE writer_tenant_state SET reconnect_since = NULL, reconnect_error = NULL,"
+            " reconnect_fingerprint = NULL, updated_at = now()"
+            " WHERE tenant_id = $1 AND reconnect_since IS NOT NULL RETURNING true",
+            tenant_id,
+        )
+        return bool(left)
 
     async def note_credits(self, tenant_id: str, remaining: int) -> None:
         await self._pool.execute(

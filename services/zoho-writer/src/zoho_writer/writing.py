@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
 
 from mlc_core.contracts import Topics, ZohoLookup, ZohoUpsertCommand, ZohoWriteOutcome
 from mlc_core.logging import ctx
@@ -18,17 +17,16 @@ from mlc_core.tenants import Tenant, TenantNotFound, load_tenant
 from mlc_core.zoho.errors import ZohoError, ZohoScopeError
 from mlc_core.zoho.records import WriteReply, find_by_external, org_edition
 
-from zoho_writer.calls import Blocked, RateLimited, attempt_chunk, with_token
+from zoho_writer.calls import Answer, Blocked, Disconnected, RateLimited, attempt_chunk, with_token
 from zoho_writer.deps import WriterDeps
+from zoho_writer.holding import TenantRun, awaiting_reconnect, disconnect, park, pause
 from zoho_writer.limiter import known_edition
 from zoho_writer.lookups import Resolution, Resolver
 from zoho_writer.service import (
     Failure,
     Origin,
-    Output,
     chunks,
     content_hash,
-    deferred,
     failed,
     latest_per_record,
     module_unavailable,
@@ -40,29 +38,6 @@ from zoho_writer.service import (
 
 log = logging.getLogger(__name__)
 WAVES = 3  # parents written in one wave resolve their children in the next
-
-
-@dataclass
-class TenantRun:
-    """What one tenant's share of a batch produced."""
-
-    tenant_id: str
-    origins: dict[uuid.UUID, Origin]
-    attempts: dict[uuid.UUID, int]
-    from_parking: bool
-    outputs: list[Output] = field(default_factory=list)
-    parked: set[uuid.UUID] = field(default_factory=set)
-    paused: bool = False
-    hashes: dict[uuid.UUID, bytes] = field(default_factory=dict)
-    known: dict[tuple[str, str], str] = field(default_factory=dict)
-    # Commands as they arrived (before parents were filled in): what gets parked.
-    originals: dict[uuid.UUID, ZohoUpsertCommand] = field(default_factory=dict)
-
-    @property
-    def finished(self) -> list[uuid.UUID]:
-        """Commands with a final outcome (parked ones are not)."""
-        done = {o.causation_id for _, o in self.outputs if isinstance(o, ZohoWriteOutcome)}
-        return [e for e in done if e is not None and e not in self.parked]
 
 
 async def write_tenant(
@@ -83,13 +58,40 @@ async def write_tenant(
             o for c in commands for o in failed(c, failure, run.origins.get(c.event_id))
         ]
         return run
+    if not from_parking:
+        commands = await _behind_parked(run, commands, deps)
     todo = await _triage(run, commands, deps)
-    if todo and await deps.state.paused_until(tenant_id) is not None:
-        await _park(run, todo, deps, reason="tenant paused (Zoho limits)", delay=0)
+    if todo and await _held(run, tenant, deps):
+        await park(run, todo, deps, reason=run.hold_reason, delay=0)
         return run
     if todo:
         await _write_waves(run, tenant, todo, deps)
     return run
+
+
+async def _behind_parked(
+    run: TenantRun, todo: list[ZohoUpsertCommand], deps: WriterDeps
+) -> list[ZohoUpsertCommand]:
+    """A record with an older version parked (waiting for its parent, or its tenant paused)
+    waits behind it, before triage. Written now, the newer version could land first and the
+    drain, on any replica, then write the older one over it (the stale-version guard cannot
+    see a write still in flight); and a newer version equal to what Zoho holds would be
+    skipped as unchanged, so the drain would then write the parked older one over it (A, B,
+    A). The drain triages a record's parked versions together: the newest wins."""
+    parked = await deps.parking.parked_records(
+        run.tenant_id, [(c.module, c.external_value) for c in todo]
+    )
+    behind = [c for c in todo if (c.module, c.external_value) in parked]
+    if behind:
+        await park(run, behind, deps, reason="an older version of this record is parked", delay=0)
+    return [c for c in todo if (c.module, c.external_value) not in parked]
+
+
+async def _held(run: TenantRun, tenant: Tenant, deps: WriterDeps) -> bool:
+    """The tenant waits: for new Zoho credentials, or for its pause (429, credits) to end."""
+    if await awaiting_reconnect(run, tenant, deps):
+        return True
+    return await deps.state.paused_until(tenant.tenant_id) is not None
 
 
 async def _triage(
@@ -160,25 +162,33 @@ async def _write_chunk(
     gate: asyncio.Semaphore,
     deps: WriterDeps,
 ) -> None:
+    notes: list[str] = []
     async with gate:
         if run.paused:  # a sibling chunk hit the limit while this one queued
-            answer: WriteReply | Failure | RateLimited | Blocked = RateLimited(None)
+            answer: WriteReply | Answer = RateLimited(None)
         else:
-            answer = await attempt_chunk(tenant, external_field, chunk, deps)
+            answer = await attempt_chunk(tenant, external_field, chunk, deps, notes)
     if isinstance(answer, WriteReply):
-        await _written(run, chunk, answer, deps)
+        await _written(run, chunk, answer, deps, "; ".join(notes) or None)
     elif isinstance(answer, RateLimited):
         await _rate_limited(run, chunk, answer, deps)
     elif isinstance(answer, Blocked):
         await _blocked(run, chunk, answer, deps)
+    elif isinstance(answer, Disconnected):
+        await disconnect(run, tenant, answer.error, deps)
+        await park(run, chunk, deps, reason=run.hold_reason, delay=0)
     else:
         _failed(run, chunk, answer)
 
 
 async def _written(
-    run: TenantRun, chunk: list[ZohoUpsertCommand], reply: WriteReply, deps: WriterDeps
+    run: TenantRun,
+    chunk: list[ZohoUpsertCommand],
+    reply: WriteReply,
+    deps: WriterDeps,
+    recovered_from: str | None,
 ) -> None:
-    produced = outcomes_for(chunk, reply.results, run.origins)
+    produced = outcomes_for(chunk, reply.results, run.origins, recovered_from)
     run.outputs += produced
     for _, out in produced:
         if isinstance(out, ZohoWriteOutcome) and out.zoho_id:
@@ -187,7 +197,7 @@ async def _written(
         return
     await deps.state.note_credits(run.tenant_id, reply.credits_remaining)
     if reply.credits_remaining < deps.policy.credit_reserve:
-        await _pause(run, deps, "API credits nearly exhausted", deps.policy.credit_pause_seconds)
+        await pause(run, deps, "API credits nearly exhausted", deps.policy.credit_pause_seconds)
 
 
 async def _rate_limited(
@@ -199,18 +209,8 @@ async def _rate_limited(
         out_of_credits = answer.credits_remaining == 0
         reason = "API credits exhausted (429)" if out_of_credits else "Zoho answered 429"
         base = deps.policy.credit_pause_seconds if out_of_credits else deps.policy.pause_seconds
-        await _pause(run, deps, reason, base)
-    await _park(run, chunk, deps, reason="tenant paused (Zoho limits)", delay=0)
-
-
-async def _pause(run: TenantRun, deps: WriterDeps, reason: str, base: float) -> None:
-    run.paused = True
-    until = await deps.state.pause(
-        run.tenant_id, base=base, cap=deps.policy.pause_cap_seconds, reason=reason
-    )
-    log.warning(
-        "tenant paused", extra=ctx(tenant=run.tenant_id, reason=reason, until=until.isoformat())
-    )
+        await pause(run, deps, reason, base)
+    await park(run, chunk, deps, reason=run.hold_reason, delay=0)
 
 
 async def _blocked(
@@ -253,24 +253,11 @@ async def _wait_for_parents(run: TenantRun, resolution: Resolution, deps: Writer
             run.outputs += failed(cmd, failure, run.origins.get(cmd.event_id))
             continue
         delay = min(policy.parent_retry_cap_seconds, policy.parent_retry_seconds * 2**tries)
-        await _park(run, [cmd], deps, reason=f"waiting for parent {parent}", delay=delay)
+        await park(run, [cmd], deps, reason=f"waiting for parent {parent}", delay=delay)
     if resolution.ready:  # parents resolved only now (another wave would be needed)
-        await _park(run, resolution.ready, deps, reason="parent written in this batch", delay=0)
-
-
-async def _park(
-    run: TenantRun,
-    commands: list[ZohoUpsertCommand],
-    deps: WriterDeps,
-    *,
-    reason: str,
-    delay: float,
-) -> None:
-    commands = [run.originals.get(c.event_id, c) for c in commands]
-    await deps.parking.park(commands, run.origins, reason=reason, delay_seconds=delay)
-    run.parked |= {c.event_id for c in commands}
-    if not run.from_parking:
-        run.outputs += [deferred(c, reason) for c in commands]
+        await park(
+            run, list(resolution.ready), deps, reason="parent written in this batch", delay=0
+        )
 
 
 async def _edition(tenant: Tenant, deps: WriterDeps) -> str:

@@ -99,7 +99,7 @@ async def find_by_external(
     data = body.get("data") if isinstance(body, dict) else None
     if response.status_code == 200 and isinstance(data, list) and data:
         return str(data[0]["id"])
-    raise _request_error(response.status_code, body if isinstance(body, dict) else {})
+    raise _response_error(response, body)
 
 
 async def update_one(
@@ -146,7 +146,7 @@ async def org_edition(http: httpx.AsyncClient, *, api_domain: str, access_token:
     body = _json_or_none(response)
     orgs = body.get("org") if isinstance(body, dict) else None
     if response.status_code != 200 or not isinstance(orgs, list) or not orgs:
-        raise _request_error(response.status_code, body if isinstance(body, dict) else {})
+        raise _response_error(response, body)
     return str(orgs[0].get("license_details", {}).get("paid_type") or "").lower()
 
 
@@ -158,10 +158,7 @@ def parse_write_response(response: httpx.Response, *, expected: int) -> list[Rec
         if not isinstance(data, list) or len(data) != expected:
             raise ZohoError(f"Zoho write answered {status} without one result per record")
         return [_record_result(item) for item in data]
-    error = _request_error(status, body if isinstance(body, dict) else {})
-    if isinstance(error, ZohoRateLimited):
-        error.credits_remaining = credits_remaining(response)
-    raise error
+    raise _response_error(response, body)
 
 
 def _record_result(item: dict[str, Any]) -> RecordResult:
@@ -179,6 +176,14 @@ def _record_result(item: dict[str, Any]) -> RecordResult:
 def _error_message(item: dict[str, Any], details: dict[str, Any]) -> str:
     extra = {k: v for k, v in details.items() if k in ("maximum_length", "expected_data_type")}
     return f"{item.get('message', 'error')}{' ' + str(extra) if extra else ''}"
+
+
+def _response_error(response: httpx.Response, body: Any) -> ZohoError:
+    """The error for a whole-request failure; a 429 carries the credits Zoho says are left."""
+    error = _request_error(response.status_code, body if isinstance(body, dict) else {})
+    if isinstance(error, ZohoRateLimited):
+        error.credits_remaining = credits_remaining(response)
+    return error
 
 
 def _request_error(status: int, body: dict[str, Any]) -> ZohoError:
