@@ -6,6 +6,7 @@
 #   deploy/local/kafka.sh start            format (first time) and start, wait until it answers
 #   deploy/local/kafka.sh stop [--purge]   stop; --purge (or MLC_PURGE=1) deletes its state
 #   deploy/local/kafka.sh status           exit 0 when running, 3 when not
+#   deploy/local/kafka.sh restart          stop and start again, keeping topics and offsets
 #
 # Environment (all optional):
 #   MLC_CACHE_DIR              jar cache root       (default ~/.cache/ml-connector)
@@ -51,7 +52,7 @@ log() { printf 'kafka: %s\n' "$*" >&2; }
 die() { printf 'kafka: ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '5,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -414,6 +415,7 @@ main() {
     start) cmd_start ;;
     stop) cmd_stop "$@" ;;
     status) cmd_status ;;
+    restart) cmd_stop && cmd_start ;;
     *) usage ;;
   esac
 }

@@ -4,6 +4,7 @@
 #   deploy/local/postgres.sh start            initdb (first time), start, create role + database
 #   deploy/local/postgres.sh stop [--purge]   fast stop; --purge (or MLC_PURGE=1) deletes the cluster
 #   deploy/local/postgres.sh status           exit 0 when running, 3 when not
+#   deploy/local/postgres.sh restart          fast stop and start again, keeping the data
 #
 # Result: database "mlc" owned by superuser role "mlc_admin" (the role the
 # application's migrations run as; they create the application roles),
@@ -38,7 +39,7 @@ log() { printf 'postgres: %s\n' "$*" >&2; }
 die() { printf 'postgres: ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '4,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -362,6 +363,7 @@ main() {
     start) cmd_start ;;
     stop) cmd_stop "$@" ;;
     status) cmd_status ;;
+    restart) cmd_stop && cmd_start ;;
     *) usage ;;
   esac
 }

@@ -16,15 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaConnectionError,
+    TopicAlreadyExistsError,
+)
 
 from mlc_core.contracts import Envelope, Topics, encode
 from mlc_core.logging import ctx
@@ -77,10 +84,11 @@ def create_consumer(
     )
 
 
-async def ensure_topics(bootstrap: str, *, partitions: int, replication: int = 1) -> None:
+async def ensure_topics(
+    bootstrap: str, *, partitions: int, replication: int = 1, wait_seconds: float = 300.0
+) -> None:
     """Create the application's topics if missing (auto-create is off on our brokers)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    admin = await _admin_when_reachable(bootstrap, wait_seconds)
     try:
         existing = set(await admin.list_topics())
         wanted = [
@@ -94,6 +102,25 @@ async def ensure_topics(bootstrap: str, *, partitions: int, replication: int = 1
                 await admin.create_topics(wanted)
     finally:
         await admin.close()
+
+
+async def _admin_when_reachable(bootstrap: str, wait_seconds: float) -> AIOKafkaAdminClient:
+    """A service (re)started while the broker restarts waits for it instead of exiting: where
+    nothing restarts it (the dev stack, a plain process manager) it would stay down for good."""
+    deadline = time.monotonic() + wait_seconds
+    for attempt in itertools.count():
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            await admin.start()
+            return admin
+        except KafkaConnectionError:
+            with contextlib.suppress(Exception):
+                await admin.close()
+            if time.monotonic() > deadline:
+                raise
+            log.warning("Kafka not reachable yet, waiting", extra=ctx(bootstrap=bootstrap))
+            await asyncio.sleep(Backoff(base=0.5, cap=5.0).delay(attempt))
+    raise AssertionError("unreachable")  # itertools.count() never ends
 
 
 class Publisher:
@@ -185,9 +212,10 @@ async def _handle_partition(
     try:
         await consumer.commit({tp: records[-1].offset + 1})
         _record_lag(consumer, tp, records[-1].offset + 1, group)
-    except CommitFailedError:
-        # The partition moved to another member during a rebalance; it will redo these
-        # records, which is safe because every effect downstream is idempotent.
+    except (CommitFailedError, IllegalStateError):
+        # The partition moved to another member during a rebalance (IllegalStateError: it was
+        # revoked from this one while the batch ran); the new owner redoes these records,
+        # which is safe because every effect downstream is idempotent.
         log.warning("commit lost to a rebalance", extra=ctx(topic=tp.topic, partition=tp.partition))
 
 

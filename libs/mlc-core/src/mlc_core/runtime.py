@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 
 from mlc_core.crypto import KeyRing
@@ -15,6 +16,7 @@ from mlc_core.settings import CommonSettings
 from mlc_core.telemetry import configure_telemetry
 
 log = logging.getLogger(__name__)
+DEPENDENCY_WAIT_S = 300.0
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -46,6 +48,7 @@ def run_service(
         stop = stop_on_signals()
         probes = await start_probes(ProbeSettings(), settings, stop)
         try:
+            await wait_for_dependencies(settings, stop)
             await serve(stop)
         finally:
             if probes is not None:
@@ -55,6 +58,27 @@ def run_service(
         asyncio.run(main())
     finally:
         telemetry.shutdown()  # flush the last spans and metrics before the process exits
+
+
+async def wait_for_dependencies(
+    settings: CommonSettings, stop: asyncio.Event, *, within: float = DEPENDENCY_WAIT_S
+) -> None:
+    """A service (re)started while Kafka or PostgreSQL restarts waits for them instead of
+    exiting at its first connection: where nothing restarts it (the dev stack, a plain process
+    manager) it would stay down. Past `within` it goes ahead and fails as it would have."""
+    deadline = time.monotonic() + within
+    checks = {
+        "Kafka": kafka_check(settings.kafka_bootstrap),
+        "PostgreSQL": postgres_check(settings.database_url.get_secret_value()),
+    }
+    for name, check in checks.items():
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(check(), timeout=10)
+                break
+            except Exception as exc:  # "not yet"; past the deadline serve() reports it itself
+                log.warning("%s not reachable yet, waiting", name, extra=ctx(error=str(exc)))
+                await sleep_or_stop(stop, 2.0)
 
 
 async def start_probes(

@@ -1,0 +1,49 @@
+"""`python -m chaos` (`make chaos`): the fault suite. Needs MLC_KAFKA_BOOTSTRAP and
+MLC_DATABASE_ADMIN_URL (deploy/local/chaos.sh starts both and exports them)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from chaos.runner import Options, run
+from chaos.verify import render
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(prog="make chaos", description=__doc__)
+    parser.add_argument("--minutes", type=float, help="chaos window (default 6, --quick 2)")
+    parser.add_argument("--seed", type=int, default=1, help="same seed, same fault plan")
+    parser.add_argument("--quick", action="store_true", help="2 minutes, 600 customers, 2 rounds")
+    parser.add_argument("--customers", type=int, help="over all tenants (default 2000, quick 600)")
+    parser.add_argument("--tenants", type=int, default=3)
+    parser.add_argument("--settle-timeout", type=float, default=900.0, help="seconds")
+    args = parser.parse_args(argv)
+    state = Path(os.environ.get("MLC_STATE_DIR", ".local/state"))
+    return Options(
+        minutes=args.minutes or (2.0 if args.quick else 6.0),
+        seed=args.seed,
+        customers=args.customers or (600 if args.quick else 2000),
+        tenants=args.tenants,
+        kill_rounds=2 if args.quick else 3,
+        settle_timeout_s=args.settle_timeout,
+        log_dir=state / "chaos-logs",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per emulator call is noise
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the broker probe while it restarts
+    report = asyncio.run(run(parse_args(argv)))
+    print(render(report), flush=True)
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
