@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# `make demo`: the whole stack on local defaults against the emulators, until Ctrl-C.
+# `make demo`: the whole stack on local defaults against the emulators. It loads a generated
+# distributor, then shows live changes until Ctrl-C (or `--duration N` after the load), and
+# ends with a summary. Extra arguments go to `mlc demo` (see `.venv/bin/mlc demo --help`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The emulators keep their state in memory, so Kafka and PostgreSQL start empty too: each demo
+# begins from a clean slate.
+deploy/local/down.sh --purge >/dev/null 2>&1 || true
 deploy/local/up.sh
-# The emulators keep their state in memory, so Kafka and PostgreSQL must not outlive them either:
-# each demo starts from a clean slate.
-trap 'deploy/local/down.sh --purge' EXIT
 export MLC_KAFKA_BOOTSTRAP="127.0.0.1:${MLC_KAFKA_PORT:-19092}"
 export MLC_DATABASE_ADMIN_URL="postgresql://mlc_admin@127.0.0.1:${MLC_PG_PORT:-55432}/mlc"
 export MLC_DATABASE_URL="postgresql://mlc_app@127.0.0.1:${MLC_PG_PORT:-55432}/mlc"
-.venv/bin/mlc demo --customers "${MLC_DEMO_CUSTOMERS:-2000}"
+status=0
+.venv/bin/mlc demo --customers "${MLC_DEMO_CUSTOMERS:-2000}" "$@" || status=$?
+# Left running on purpose: the summary's `mlc audit trail` command reads PostgreSQL.
+echo "Kafka and PostgreSQL are still running for the commands above; \`make down\` removes them."
+exit "${status}"

@@ -89,6 +89,7 @@ async def test_status_shows_watermark_writes_failures_and_lag(
     assert (row["tenant"], row["entity"]) == (tenant_id, "ar_customer")
     assert row["watermark"] == "20260105 13.5000h" and row["last_poll"]
     assert (row["written_24h"], row["failed_24h"]) == (3, 1)
+    assert (row["waiting"], row["poll_failures"]) == (0, 0)
     assert set(status["events_waiting"]) == {"mlc-mapper", "mlc-zoho-writer", "mlc-audit"}
     assert all(isinstance(n, int) and n >= 0 for n in status["events_waiting"].values())
     # A group that has committed nothing has every message of its topic waiting.
@@ -100,3 +101,53 @@ async def test_status_shows_watermark_writes_failures_and_lag(
     text = capsys.readouterr().out
     assert tenant_id in text and "events waiting: mlc-mapper=" in text
     assert "zoho credits left: " + tenant_id + "=unknown (no live token)" in text
+
+
+async def test_status_shows_waiting_records_failing_polls_and_stored_credits(
+    app_dsn: str,
+    app_pool: asyncpg.Pool,
+    keyring: KeyRing,
+    master_keys: str,
+    kafka_bootstrap: str,
+    tenant_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await add_tenant(app_pool, keyring=keyring, tenant=a_tenant(tenant_id))
+    # A vendor feed that never polled successfully: no watermark, but it must show.
+    await app_pool.execute(
+        "INSERT INTO poller_status (tenant_id, entity, last_failure_at, last_error,"
+        " consecutive_failures) VALUES ($1, 'ap_vendor', now(), 'agent unreachable', 4)",
+        tenant_id,
+    )
+    for key, outcome_status in (("01-A", None), ("01-B", "deferred"), ("01-C", "succeeded")):
+        await app_pool.execute(
+            "INSERT INTO audit_records (tenant_id, entity, source_key, last_outcome)"
+            " VALUES ($1, 'ar_customer', $2, $3)",
+            tenant_id,
+            key,
+            outcome_status,
+        )
+    await app_pool.execute(
+        "INSERT INTO writer_tenant_state (tenant_id, credits_remaining, credits_seen_at,"
+        " reconnect_since, reconnect_error)"
+        " VALUES ($1, 4321, now(), now(), 'refresh token revoked')",
+        tenant_id,
+    )
+    monkeypatch.setenv("MLC_DATABASE_URL", app_dsn)
+    monkeypatch.setenv("MLC_MASTER_KEYS", master_keys)
+    monkeypatch.setenv("MLC_KAFKA_BOOTSTRAP", kafka_bootstrap)
+    await mlc("status", tenant_id, "--json")
+    status = json.loads(capsys.readouterr().out)
+    rows = {r["entity"]: r for r in status["entities"]}
+    assert rows["ap_vendor"]["poll_failures"] == 4 and rows["ap_vendor"]["last_poll"] is None
+    assert rows["ap_vendor"]["poll_error"] == "agent unreachable"
+    assert rows["ar_customer"]["waiting"] == 2  # no outcome yet, and kept by the writer
+    assert status["zoho_credits_left"][tenant_id].startswith("4321 (as of ")
+    assert "refresh token revoked" in status["zoho_holds"][tenant_id]
+
+    await mlc("status", tenant_id, "--no-zoho")
+    text = capsys.readouterr().out
+    assert "WAITING" in text and "POLL FAILURES" in text
+    assert "4 in a row: agent unreachable" in text
+    assert f"zoho hold {tenant_id}: reconnect Zoho since " in text

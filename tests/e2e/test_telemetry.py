@@ -127,3 +127,20 @@ async def test_records_are_counted_per_stage(traced: DevStack, otlp: OtlpReceive
     received = await eventually(points_now, counted, what="record counters", stack=traced)
     assert points(received, "mlc.consumer.lag")
     assert points(received, "mlc.zoho.token_refreshes")
+
+
+async def test_agent_calls_are_client_spans_of_the_poller(
+    traced: DevStack, otlp: OtlpReceiver
+) -> None:
+    """The poller's calls to the on-premises agent (httpx) are spans too, with their URL."""
+
+    async def agent_spans() -> list[Span]:
+        return [
+            s
+            for s in otlp.received.snapshot()[0]
+            if s.service == "sage-poller" and has(s, traced.config.agent_url)
+        ]
+
+    found = await eventually(agent_spans, bool, what="a span of an agent call", stack=traced)
+    assert all(s.name.split()[0] in {"GET", "POST"} for s in found)
+    assert not any(has(s, traced.config.sage_agent_token) for s in found)  # never the token

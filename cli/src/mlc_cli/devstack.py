@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,16 @@ def script(name: str) -> str:
     """A console script of this environment (next to the running interpreter)."""
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.exists() else name
+
+
+def program(name: str) -> str:
+    """The console script behind a process name: replicas are named "mlc-zoho-writer#2"."""
+    return name.partition("#")[0]
+
+
+def replica_names(name: str, count: int) -> list[str]:
+    """The first replica keeps the plain name, so logs and tests that know it still work."""
+    return [name] + [f"{name}#{i}" for i in range(2, count + 1)]
 
 
 @dataclass
@@ -79,6 +90,7 @@ class StackConfig:
         return env
 
     def args(self, name: str) -> list[str]:
+        name = program(name)
         if name == "mlc-sage-emulator":
             return ["--port", str(self.sage_port), "--agent-token", self.sage_agent_token]
         if name == "mlc-zoho-emulator":
@@ -97,7 +109,7 @@ class DevStack:
             return
         log = (self.config.log_dir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(  # noqa: S603 - our own console scripts
-            [script(name), *self.config.args(name)],
+            [script(program(name)), *self.config.args(name)],
             env=self.config.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -115,9 +127,11 @@ class DevStack:
         self.start("mlc-sage-agent")
         wait_http(f"{self.config.agent_url}/v1/health")
 
-    def start_services(self) -> None:
+    def start_services(self, replicas: Mapping[str, int] | None = None) -> None:
+        """Each service once, or `replicas[name]` times (same consumer group, shared work)."""
         for name in SERVICES:
-            self.start(name)
+            for instance in replica_names(name, (replicas or {}).get(name, 1)):
+                self.start(instance)
 
     def stop(self, name: str, *, kill: bool = False) -> None:
         proc = self.procs.pop(name, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
 from mlc_core.zoho.oauth import exchange_grant_code
@@ -28,6 +29,8 @@ async def connect_tenant(
     tenant_id: str,
     company: str = "ABC",
     dc: str = "us",
+    scopes: tuple[str, ...] = ("ZohoCRM.modules.ALL",),
+    entities: list[Entity] | None = None,
 ) -> Tenant:
     async with httpx.AsyncClient(base_url=stack.zoho_url, timeout=30) as zoho:
         await zoho.post(
@@ -40,7 +43,7 @@ async def connect_tenant(
         minted = (
             await zoho.post(
                 f"/_emulator/orgs/{tenant_id}/grant-codes",
-                json={"client_id": DEMO_CLIENT_ID, "scopes": ["ZohoCRM.modules.ALL"]},
+                json={"client_id": DEMO_CLIENT_ID, "scopes": list(scopes)},
             )
         ).json()
         grant = await exchange_grant_code(
@@ -59,6 +62,7 @@ async def connect_tenant(
             zoho=ZohoConfig(
                 dc=dc, accounts_url=minted["accounts_server"], client_id=DEMO_CLIENT_ID
             ),
+            entities=entities or [Entity.AR_CUSTOMER],
         ),
         secrets=TenantSecrets(
             sage_agent_token=SecretStr(stack.sage_agent_token),

@@ -15,10 +15,12 @@ import httpx
 from mlc_core.contracts import Entity
 from mlc_core.sage.agent import ENTITY_PATHS, SageAgentClient
 from mlc_core.sage.errors import SageAuthError, SageError, SageNotFound
+from mlc_core.sage.soap import SageCompanyNotOnFile, SageSoapClient, SageSoapNoAccess
 from mlc_core.tenants import Tenant
 
 Status = Literal["ok", "fail", "skip"]
 AGENT_TOKEN = "agent token accepted"  # noqa: S105 - a check name
+SOAP_LOGON = "SOAP logon and company"
 
 
 @dataclass(frozen=True)
@@ -129,9 +131,48 @@ async def sage_soap(http: httpx.AsyncClient, tenant: Tenant) -> list[Check]:
         fix = "check the eBusiness Web Services URL (`mlc sage set --soap-url`)"
         return [fail("sage", "SOAP reachable", f"WSDL answered {response.status_code}", fix)]
     tls = " (TLS valid)" if url.startswith("https") else " (no TLS: use https outside a lab)"
-    checks = [ok("sage", "SOAP reachable", f"{url}{tls}")]
-    logon = "logon is checked by the agent on the Sage server; not probed from here"
-    return [*checks, skip("sage", "SOAP logon and company", logon)]
+    return [ok("sage", "SOAP reachable", f"{url}{tls}"), await soap_logon(http, tenant, wsdl)]
+
+
+async def soap_logon(http: httpx.AsyncClient, tenant: Tenant, wsdl: str) -> Check:
+    """Logon, rights and company, by reading a customer key that cannot exist: Sage answers
+    CI_NoKey only after it accepted all three. Nothing is written."""
+    sage, password = tenant.config.sage, tenant.secrets.sage_password
+    if not sage.username or password is None:
+        how = "store them to check: `mlc sage set <tenant> --user <U>` with MLC_SAGE_PASSWORD set"
+        return skip("sage", SOAP_LOGON, f"no Sage user and password stored; {how}")
+    client = SageSoapClient(
+        wsdl_url=wsdl,
+        username=sage.username,
+        password=password,
+        company=sage.company_code,
+        http=http,
+    )
+    try:
+        await client.check_logon()
+    except SageError as exc:
+        return soap_failure(exc, sage.username, sage.company_code)
+    detail = f"user {sage.username} accepted for company {sage.company_code} (read-only probe)"
+    return ok("sage", SOAP_LOGON, detail)
+
+
+def soap_failure(exc: SageError, user: str, company: str) -> Check:
+    if isinstance(exc, SageCompanyNotOnFile):
+        fix = f"check the company code (`mlc sage set <tenant> --company`); {company} is unknown"
+        return fail("sage", SOAP_LOGON, f"company {company} is not on file", fix)
+    if isinstance(exc, SageSoapNoAccess):
+        fix = (
+            f"in Sage Role Maintenance give {user}'s role View rights on AR Customer"
+            " Maintenance (the sync only reads)"
+        )
+        return fail("sage", SOAP_LOGON, f"{user} may not read customers", fix)
+    if isinstance(exc, SageAuthError):
+        fix = (
+            f"check the user and password (`mlc sage set <tenant> --user {user}` with"
+            " MLC_SAGE_PASSWORD), and that the user is enabled for eBusiness Web Services"
+        )
+        return fail("sage", SOAP_LOGON, f"Sage refused the logon of {user}", fix)
+    return fail("sage", SOAP_LOGON, str(exc), "see the eBusiness Web Services event log")
 
 
 def body_of(response: httpx.Response) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from mlc_core.kafka import Publisher, create_producer, ensure_topics
 from mlc_core.settings import CommonSettings
 
 from mlc_cli import replay_offsets as offsets
+from mlc_cli.progress import Progress
 from mlc_cli.replay_events import COMMAND, RAW, SOURCES, Stored, pick_auto, replay_batch
 from mlc_cli.report_tables import render_table
 
@@ -71,7 +72,7 @@ async def replay_cmd(args: argparse.Namespace) -> None:
         since=args.since,
         failed_only=args.failed_only,
     )
-    counts = await replay(settings, where, dry_run=args.dry_run)
+    counts = await replay(settings, where, dry_run=args.dry_run, show_progress=True)
     verb = "would re-publish" if args.dry_run else "re-published"
     print(
         f"{verb} {sum(counts.values())} event(s) for tenant {args.tenant}:"
@@ -86,8 +87,11 @@ async def replay(
     dry_run: bool = False,
     reason: str | None = None,
     replay_id: uuid.UUID | None = None,
+    show_progress: bool = False,
+    force: bool = False,
 ) -> dict[str, int]:
-    """Re-publish the newest stored event of every matching record; counts by event type."""
+    """Re-publish the newest stored event of every matching record; counts by event type.
+    `force`: the writer writes the re-published commands even if it thinks Zoho has them."""
     stored = await _stored(settings, where)
     counts = Counter(str(payload.get("event_type")) for _, payload in stored)
     if dry_run or not stored:
@@ -96,15 +100,26 @@ async def replay(
         stored,
         replay_id=replay_id or uuid.uuid4(),
         reason=reason or ("replay --failed-only" if where.failed_only else "replay"),
+        force=force,
     )
     await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
     producer = create_producer(settings.kafka_bootstrap, client_id="mlc-replay")
     await producer.start()
+    # On stderr (a terminal line, or plain lines in a log); stdout keeps the one-line result.
+    progress = Progress(
+        "re-publishing",
+        total=len(outgoing),
+        unit="events",
+        mode=None if show_progress else "silent",
+    )
     try:
         for start in range(0, len(outgoing), PUBLISH_CHUNK):
-            await Publisher(producer).publish_all(outgoing[start : start + PUBLISH_CHUNK])
+            chunk = outgoing[start : start + PUBLISH_CHUNK]
+            await Publisher(producer).publish_all(chunk)
+            progress.advance(len(chunk))
     finally:
         await producer.stop()
+    progress.finish()
     return dict(counts)
 
 

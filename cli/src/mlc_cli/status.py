@@ -1,6 +1,7 @@
-"""`mlc status [tenant]`: per tenant and entity, the last poll, the watermark, what was written and
-what failed (last 24 h, from the audit log); per consumer group, the events waiting (lag); per
-tenant, Zoho credits left (from one read with the writers' cached token: 1 credit)."""
+"""`mlc status [tenant]`: per tenant and entity, the last poll, the watermark, records still
+waiting for Zoho, what was written and what failed (last 24 h, from the audit log), and polls
+failing now; per consumer group, the events waiting (lag); per tenant, Zoho credits left (what
+Zoho told the writer within the last hour, else one read with its cached token: 1 credit)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,32 @@ FROM (SELECT * FROM poller_watermarks WHERE $1::text IS NULL OR tenant_id = $1) 
 FULL JOIN outcomes o ON o.tenant_id = w.tenant_id AND o.entity = w.entity
 ORDER BY 1, 2
 """
+POLL_HEALTH = """
+SELECT tenant_id, entity, consecutive_failures, last_error FROM poller_status
+WHERE $1::text IS NULL OR tenant_id = $1
+"""
+# Records whose newest change has no final answer from Zoho yet (in flight, or kept by the
+# writer while the tenant is paused or a parent record is missing).
+WAITING = """
+SELECT tenant_id, entity,
+       count(*) FILTER (WHERE last_outcome IS NULL OR last_outcome = 'deferred') AS waiting
+FROM audit_records WHERE $1::text IS NULL OR tenant_id = $1
+GROUP BY 1, 2
+"""
+STORED_CREDITS = """
+SELECT credits_remaining, credits_seen_at FROM writer_tenant_state
+WHERE tenant_id = $1 AND credits_remaining IS NOT NULL
+  AND credits_seen_at > now() - interval '1 hour'
+"""
+# Why the writer is holding a tenant's records right now, if it is: Zoho access refused (only
+# `mlc zoho connect` helps) or a pause after a 429 / an exhausted credit budget (ends by itself).
+ZOHO_HOLDS = """
+SELECT tenant_id, reconnect_since, reconnect_error, paused_until, pause_reason
+FROM writer_tenant_state
+WHERE ($1::text IS NULL OR tenant_id = $1)
+  AND (reconnect_since IS NOT NULL OR paused_until > now())
+ORDER BY tenant_id
+"""
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,19 +77,40 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     cmd.set_defaults(handler=status_cmd)
 
 
+def _empty_row(tenant_id: str, entity: str) -> dict[str, Any]:
+    return {
+        "tenant": tenant_id,
+        "entity": entity,
+        "last_poll": None,
+        "watermark": None,
+        "waiting": 0,
+        "written_24h": 0,
+        "failed_24h": 0,
+        "poll_failures": 0,
+        "poll_error": None,
+    }
+
+
 async def entity_rows(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
-    rows = await pool.fetch(ENTITY_ROWS, tenant_id)
-    return [
-        {
-            "tenant": r["tenant_id"],
-            "entity": r["entity"],
-            "last_poll": r["polled_at"].isoformat() if r["polled_at"] else None,
-            "watermark": f"{r['stamp_date']} {r['stamp_hours']:.4f}h" if r["stamp_date"] else None,
-            "written_24h": r["written"],
-            "failed_24h": r["failed"],
-        }
-        for r in rows
-    ]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def row_of(r: asyncpg.Record) -> dict[str, Any]:
+        key = (r["tenant_id"], r["entity"])
+        return rows.setdefault(key, _empty_row(*key))
+
+    for r in await pool.fetch(ENTITY_ROWS, tenant_id):
+        row_of(r).update(
+            last_poll=r["polled_at"].isoformat() if r["polled_at"] else None,
+            watermark=f"{r['stamp_date']} {r['stamp_hours']:.4f}h" if r["stamp_date"] else None,
+            written_24h=r["written"],
+            failed_24h=r["failed"],
+        )
+    # A tenant whose polls never succeeded has no watermark: it shows up from here.
+    for r in await pool.fetch(POLL_HEALTH, tenant_id):
+        row_of(r).update(poll_failures=r["consecutive_failures"], poll_error=r["last_error"])
+    for r in await pool.fetch(WAITING, tenant_id):
+        row_of(r)["waiting"] = r["waiting"]
+    return [rows[key] for key in sorted(rows)]
 
 
 async def consumer_lag(bootstrap: str, groups: dict[str, Topics | None] = GROUPS) -> dict[str, int]:
@@ -104,6 +152,13 @@ async def _group_lag(
 
 
 async def credits_left(pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str) -> str:
+    stored = await pool.fetchrow(STORED_CREDITS, tenant_id)
+    if stored is not None:  # Zoho told the writer recently: no call needed
+        return f"{stored['credits_remaining']} (as of {stored['credits_seen_at']:%H:%M} UTC)"
+    return await _credits_from_zoho(pool, keyring, tenant_id)
+
+
+async def _credits_from_zoho(pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str) -> str:
     row = await pool.fetchrow("SELECT * FROM zoho_tokens WHERE tenant_id = $1", tenant_id)
     if row is None or row["expires_at"] <= datetime.now(UTC):
         return "unknown (no live token)"
@@ -131,8 +186,21 @@ async def gather_status(args: argparse.Namespace) -> dict[str, Any]:
         rows = await entity_rows(pool, args.tenant_id)
         tenants = sorted({r["tenant"] for r in rows} | ({args.tenant_id} - {None}))
         credits = {} if args.no_zoho else {t: await credits_left(pool, keyring, t) for t in tenants}
+        holds = {r["tenant_id"]: _hold_of(r) for r in await pool.fetch(ZOHO_HOLDS, args.tenant_id)}
     lag = await consumer_lag(settings.kafka_bootstrap)
-    return {"entities": rows, "events_waiting": lag, "zoho_credits_left": credits}
+    return {
+        "entities": rows,
+        "events_waiting": lag,
+        "zoho_credits_left": credits,
+        "zoho_holds": holds,
+    }
+
+
+def _hold_of(row: asyncpg.Record) -> str:
+    if row["reconnect_since"] is not None:
+        since = f"{row['reconnect_since']:%Y-%m-%d %H:%M}"
+        return f"reconnect Zoho since {since} UTC: {row['reconnect_error']}"
+    return f"paused until {row['paused_until']:%H:%M:%S} UTC: {row['pause_reason']}"
 
 
 def render(status: dict[str, Any]) -> str:
@@ -142,16 +210,26 @@ def render(status: dict[str, Any]) -> str:
             r["entity"],
             r["last_poll"] or "never",
             r["watermark"] or "-",
+            str(r["waiting"]),
             str(r["written_24h"]),
             str(r["failed_24h"]),
+            _poll_errors(r),
         ]
         for r in status["entities"]
     ]
-    headers = ["TENANT", "ENTITY", "LAST POLL", "WATERMARK", "WRITTEN 24H", "FAILED 24H"]
+    headers = ["TENANT", "ENTITY", "LAST POLL", "WATERMARK", "WAITING", "WRITTEN 24H"]
+    headers += ["FAILED 24H", "POLL FAILURES"]
     lag = "  ".join(f"{g}={n}" for g, n in status["events_waiting"].items())
     credits = "  ".join(f"{t}={c}" for t, c in status["zoho_credits_left"].items())
     parts = [table(rows, headers) if rows else "no polls yet", f"events waiting: {lag}"]
-    return "\n".join(parts + ([f"zoho credits left: {credits}"] if credits else []))
+    holds = [f"zoho hold {t}: {h}" for t, h in status["zoho_holds"].items()]
+    return "\n".join(parts + ([f"zoho credits left: {credits}"] if credits else []) + holds)
+
+
+def _poll_errors(row: dict[str, Any]) -> str:
+    if not row["poll_failures"]:
+        return "0"
+    return f"{row['poll_failures']} in a row: {(row['poll_error'] or '')[:60]}"
 
 
 async def status_cmd(args: argparse.Namespace) -> None:

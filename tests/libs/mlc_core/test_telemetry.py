@@ -18,6 +18,7 @@ from mlc_core.telemetry import (
     CORRELATION_HEADER,
     configure_telemetry,
     consuming,
+    record_attributes,
     stage_of,
     start_publish_span,
 )
@@ -151,6 +152,12 @@ def test_stages_counted_per_event_kind() -> None:
     assert stage_of(change()) == "polled"
     assert stage_of(outcome) == "failed"
     assert stage_of(outcome.model_copy(update={"status": OutcomeStatus.SUCCEEDED})) == "written"
+    # per entity too: the demo's live view reads these counters
+    assert record_attributes(outcome) == {
+        "stage": "failed",
+        "tenant": "acme",
+        "entity": "ar_customer",
+    }
 
 
 def test_export_is_off_without_otel_variables(monkeypatch: pytest.MonkeyPatch) -> None:

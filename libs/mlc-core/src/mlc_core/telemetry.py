@@ -182,8 +182,17 @@ def start_publish_span(topic: str, event: Any) -> tuple[trace.Span, Headers]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier, context=trace.set_span_in_context(span))
     headers = [(k, v.encode()) for k, v in carrier.items()]
-    RECORDS.add(1, {"stage": stage_of(event), "tenant": str(getattr(event, "tenant_id", ""))})
+    RECORDS.add(1, record_attributes(event))
     return span, [*headers, (CORRELATION_HEADER, correlation.encode())]
+
+
+def record_attributes(event: Any) -> dict[str, str]:
+    """`mlc.records` attributes: 8 entities x a few stages per tenant stays a small set."""
+    return {
+        "stage": stage_of(event),
+        "tenant": str(getattr(event, "tenant_id", "")),
+        "entity": str(getattr(event, "entity", None) or ""),
+    }
 
 
 def _event_attributes(topic: str, event: Any) -> dict[str, str]:
