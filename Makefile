@@ -15,6 +15,12 @@ demo: setup  ## start Kafka, PostgreSQL, emulators and the four services; watch 
 test: setup  ## lint, type-check, then all tests on real Kafka and PostgreSQL
 	@deploy/local/test.sh
 
+chaos: setup  ## fault suite: kills, restarts, Zoho/Sage faults; then checks (CHAOS_ARGS=--quick)
+	@deploy/local/chaos.sh $(CHAOS_ARGS)
+
+bench: setup  ## end-to-end benchmark into docs/bench (BENCH_ARGS="--quick" or "--scale 0.2")
+	@deploy/local/bench.sh $(BENCH_ARGS)
+
 lint: setup  ## ruff and mypy only
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && \
 	  .venv/bin/mypy libs/mlc-core/src services/*/src cli/src emulators/*/src
@@ -25,4 +31,4 @@ up:  ## start Kafka and PostgreSQL only
 down:  ## stop Kafka and PostgreSQL and remove their data
 	@deploy/local/down.sh --purge
 
-.PHONY: help setup demo test lint up down
+.PHONY: help setup demo test chaos bench lint up down

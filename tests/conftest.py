@@ -18,3 +18,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif not any(m.name in ("unit", "integration", "slow") for m in item.iter_markers()):
             item.add_marker(pytest.mark.unit)
+    # The whole-stack tests go last: their services, once started, serve every enabled tenant
+    # in the shared database until the session ends, and would drain or write the tenants of
+    # tests that drive a writer or poller themselves.
+    items.sort(key=lambda item: "e2e" in pathlib.Path(str(item.path)).parts)
