@@ -68,6 +68,24 @@ def test_generator_is_seedable_and_realistic() -> None:
     assert all(len(str(line["LineKey"])) == 6 for line in lines)
     accounts = one.company("ABC").table("GL_Account").rows()
     assert all(len(str(a["AccountKey"])) == 9 and a["CompanyCode"] == "ABC" for a in accounts)
+    _open_invoices_follow_history(one)
+
+
+def _open_invoices_follow_history(state: SageState) -> None:
+    """Recent invoices are still open (some paid, at 0); finance charges exist only there."""
+    company = state.company("ABC")
+    history = {r["InvoiceNo"]: r for r in company.table("AR_InvoiceHistoryHeader").rows()}
+    open_rows = company.table("AR_OpenInvoice").rows()
+    charges = [r for r in open_rows if r["InvoiceType"] == "FC"]
+    assert len(charges) == 10 and not any(r["InvoiceNo"] in history for r in charges)
+    followed = [r for r in open_rows if r["InvoiceType"] != "FC"]
+    assert followed and all(
+        (history[r["InvoiceNo"]]["CustomerNo"], history[r["InvoiceNo"]]["InvoiceDate"])
+        == (r["CustomerNo"], r["InvoiceDate"])
+        for r in followed
+    )
+    assert all(r["InvoiceDueDate"] > r["InvoiceDate"] for r in followed)
+    assert any(r["Balance"] == 0 for r in followed) and any(r["Balance"] for r in followed)
 
 
 def test_logon_company_and_task_rules(state: SageState, locks: LockPolicy) -> None:

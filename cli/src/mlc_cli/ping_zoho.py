@@ -19,6 +19,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "ap_vendor": ("Vendors", "Sage_Vendor_No"),
     "sales_order": ("Sales_Orders", "Sage_SO_No"),
     "ar_invoice": ("Invoices", "Sage_Invoice_No"),
+    "ar_open_invoice": ("Invoices", "Sage_Open_Invoice_Key"),
     "ap_open_invoice": ("Sage_AP_Invoices", "Sage_AP_Invoice_Key"),
     "gl_account": ("Sage_GL_Accounts", "Sage_GL_Account_Key"),
     "gl_account_group": ("Sage_GL_Account_Groups", "Sage_GL_Group_Code"),

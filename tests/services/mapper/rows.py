@@ -119,6 +119,26 @@ def invoice_row(**overrides: Any) -> dict[str, Any]:
     return row | overrides
 
 
+def open_invoice_row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "ARDivisionNo": "01",
+        "CustomerNo": "ABF",
+        "InvoiceNo": "0100234",
+        "InvoiceType": "IN",
+        "InvoiceDate": "20261101",
+        "InvoiceDueDate": "20261201",
+        "TermsCode": "01",
+        "CustomerPONo": "PO-77",
+        "TaxableAmt": 100.0,
+        "NonTaxableAmt": 0.0,
+        "FreightAmt": 5.0,
+        "SalesTaxAmt": 6.0,
+        "DiscountAmt": 0.0,
+        "Balance": 61.0,
+    }
+    return row | overrides
+
+
 def ap_invoice_row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "APDivisionNo": "01",
@@ -167,6 +187,7 @@ KEYS = {
     Entity.GL_ACCOUNT_GROUP: "SALES",
     Entity.SALES_ORDER: "0000123",
     Entity.AR_INVOICE: "0100234:000000",
+    Entity.AR_OPEN_INVOICE: "01-ABF:0100234:IN",
 }
 
 

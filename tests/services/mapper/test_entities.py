@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mapper.service import map_event, to_commands
+from mapper.profile import Settings, TenantMap
+from mapper.service import map_event, to_command, to_commands
 from mlc_core.contracts import DeadLetter, Entity, Topics, ZohoDeleteCommand, ZohoLookup
 
 from tests.services.mapper import rows
@@ -173,6 +174,41 @@ def test_ar_invoice_without_lines_gets_a_summary_line_and_deal_link() -> None:
         "Account_Name",
         "Invoiced_Items.0.Product_Name",
     ]
+
+
+def test_history_invoice_also_matches_the_record_its_open_invoice_created() -> None:
+    invoice = to_command(event(Entity.AR_INVOICE, rows.invoice_row()))
+    assert invoice.also_match == ["Sage_Open_Invoice_Key"]
+    assert invoice.record["Sage_Open_Invoice_Key"] == "01-ABF:0100234:IN"
+    reused = to_command(event(Entity.AR_INVOICE, rows.invoice_row(HeaderSeqNo="000001")))
+    assert reused.also_match == [] and "Sage_Open_Invoice_Key" not in reused.record
+
+
+def test_open_invoice_is_the_same_zoho_invoice_with_balance_and_status() -> None:
+    product, invoice = to_commands(event(Entity.AR_OPEN_INVOICE, rows.open_invoice_row()))
+    assert product.external_value == "SAGE-AR-INVOICE"
+    assert invoice.module == "Invoices" and invoice.external_field == "Sage_Open_Invoice_Key"
+    assert invoice.external_value == "01-ABF:0100234:IN" and invoice.also_match == []
+    history = to_command(event(Entity.AR_INVOICE, rows.invoice_row()))
+    assert invoice.external_value == history.record["Sage_Open_Invoice_Key"]
+    record = invoice.record
+    assert "Sage_Invoice_No" not in record  # history's key: only history knows HeaderSeqNo
+    assert record["Subject"] == history.record["Subject"] == "Invoice 0100234"
+    assert record["Sage_Balance"] == 61.0 and record["Sage_Invoice_Status"] == "Open"
+    assert record["Due_Date"] == "2026-12-01" and record["Grand_Total"] == 111.0
+    paid = to_command(event(Entity.AR_OPEN_INVOICE, rows.open_invoice_row(Balance=0)))
+    assert paid.record["Sage_Balance"] == 0 and paid.record["Sage_Invoice_Status"] == "Paid"
+
+
+def test_open_invoice_leaving_sage_closes_the_zoho_invoice_even_in_delete_mode() -> None:
+    tenant_map = TenantMap(settings=Settings(deletes="delete"))
+    [(_, command)] = map_event(rows.deleted(Entity.AR_OPEN_INVOICE), tenant_map)
+    assert isinstance(command, ZohoDeleteCommand)
+    assert command.mode == "deactivate" and command.module == "Invoices"
+    assert command.external_field == "Sage_Open_Invoice_Key"
+    assert command.deactivate == {"Sage_Balance": 0.0, "Sage_Invoice_Status": "Closed"}
+    [(_, history)] = map_event(rows.deleted(Entity.AR_INVOICE), tenant_map)
+    assert isinstance(history, ZohoDeleteCommand) and history.mode == "delete"
 
 
 def test_ap_invoice_is_reference_data_linked_to_its_vendor() -> None:

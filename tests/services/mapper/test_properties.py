@@ -39,6 +39,7 @@ BASE_ROWS = {
     Entity.AP_VENDOR: rows.vendor_row(),
     Entity.SALES_ORDER: rows.order_row(CRMOpportunityID="5725767000000524157"),
     Entity.AR_INVOICE: rows.invoice_row(),
+    Entity.AR_OPEN_INVOICE: rows.open_invoice_row(CRMOpportunityID="5725767000000524157"),
     Entity.AP_OPEN_INVOICE: rows.ap_invoice_row(HoldPayment="N", Comment="x"),
     Entity.GL_ACCOUNT: rows.gl_account_row(),
     Entity.GL_ACCOUNT_GROUP: rows.gl_group_row(),
@@ -77,7 +78,7 @@ def line_rows() -> st.SearchStrategy[Any]:
 
 def entity_rows(entity: Entity) -> st.SearchStrategy[dict[str, Any]]:
     base = mutated(BASE_ROWS[entity])
-    if entity not in (Entity.SALES_ORDER, Entity.AR_INVOICE):
+    if entity not in (Entity.SALES_ORDER, Entity.AR_INVOICE, Entity.AR_OPEN_INVOICE):
         return base
     return st.tuples(base, st.booleans(), line_rows()).map(
         lambda t: {**t[0], "Lines": t[2]} if t[1] else t[0]

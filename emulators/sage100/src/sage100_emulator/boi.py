@@ -47,6 +47,8 @@ OBJECTS: dict[str, ObjectSpec] = {
         "SO_SalesOrderHeader", "SO_SalesOrder_ui", "SO_SalesOrderDetail"
     ),
     "AR_InvoiceHistoryInquiry_svc": ObjectSpec("AR_InvoiceHistoryHeader"),
+    # sage100.md §2 calls this name proposed, not confirmed; the table name is confirmed.
+    "AR_OpenInvoice_svc": ObjectSpec("AR_OpenInvoice"),
 }
 TASKS = {spec.task: index for index, spec in enumerate(OBJECTS.values(), start=100) if spec.task}
 

@@ -1,8 +1,10 @@
 """Seedable generator of a whole company around its customers: contacts, vendors and their open
-invoices, a chart of accounts, sales orders with lines, and AR invoice history.
+invoices, a chart of accounts, sales orders with lines, AR invoice history and open AR invoices.
 
 Proportions follow a mid-size distributor: 1-2 contacts per customer, one vendor per 20
-customers, one open sales order per 4 customers, one invoice per 2 customers.
+customers, one open sales order per 4 customers, one invoice per 2 customers. Invoices of the
+last 60 days are still in AR_OpenInvoice (some paid, at Balance 0, awaiting the purge), and one
+customer in 20 owes a finance charge that exists only there.
 """
 
 from __future__ import annotations
@@ -208,6 +210,41 @@ class CompanyGenerator:
             )
         return lines
 
+    def open_invoices(self, history: list[Row], customers: list[Row]) -> list[Row]:
+        recent = format_date(self._today - dt.timedelta(days=60))
+        rows = [self._open_from(h) for h in history if h["InvoiceDate"] >= recent]
+        charged = self._rng.sample(customers, len(customers) // 20)
+        return rows + [self._finance_charge(n, c) for n, c in enumerate(charged, start=1)]
+
+    def _open_from(self, invoice: Row) -> Row:
+        total = round(invoice["TaxableSalesAmt"] + invoice["FreightAmt"], 2)
+        sign = -1 if invoice["InvoiceType"] == "CM" else 1
+        paid = self._rng.choice((0.0, 0.0, 0.5, 1.0))
+        return {
+            **{k: invoice[k] for k in ("ARDivisionNo", "CustomerNo", "InvoiceNo", "InvoiceType")},
+            "InvoiceDate": invoice["InvoiceDate"],
+            "InvoiceDueDate": _plus_days(invoice["InvoiceDate"], 30),
+            "TermsCode": invoice.get("TermsCode", "00"),
+            "CustomerPONo": invoice.get("CustomerPONo", ""),
+            "TaxableAmt": invoice["TaxableSalesAmt"],
+            "FreightAmt": invoice["FreightAmt"],
+            "Balance": round(sign * total * (1 - paid), 2),
+        }
+
+    def _finance_charge(self, number: int, customer: Row) -> Row:
+        amount = round(self._rng.uniform(5, 150), 2)
+        invoice_date = self._date(30)
+        return {
+            "ARDivisionNo": customer["ARDivisionNo"],
+            "CustomerNo": customer["CustomerNo"],
+            "InvoiceNo": f"FC{number:05d}",
+            "InvoiceType": "FC",
+            "InvoiceDate": invoice_date,
+            "InvoiceDueDate": invoice_date,
+            "NonTaxableAmt": amount,
+            "Balance": amount,
+        }
+
     def invoices(self, customers: list[Row], count: int) -> list[Row]:
         rows: list[Row] = []
         for number, customer in enumerate(self._rng.sample(customers, count), start=100001):
@@ -226,3 +263,7 @@ class CompanyGenerator:
                 }
             )
         return rows
+
+
+def _plus_days(sage_date: str, days: int) -> str:
+    return format_date(dt.datetime.strptime(sage_date, "%Y%m%d").date() + dt.timedelta(days=days))

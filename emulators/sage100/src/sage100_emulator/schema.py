@@ -242,6 +242,31 @@ AR_INVOICE_HISTORY = TableSpec(
     {"InvoiceNo": 7, "HeaderSeqNo": 6, "ARDivisionNo": 2},
 )
 
+# sage100.md §3: PK ARDivisionNo+CustomerNo+InvoiceNo+InvoiceType and the columns it lists
+# (UtahGooner DDL). A paid invoice keeps its row at Balance 0 until the period-end purge.
+AR_OPEN_INVOICE = TableSpec(
+    "AR_OpenInvoice",
+    ("ARDivisionNo", "CustomerNo", "InvoiceNo", "InvoiceType"),
+    (
+        _t("ARDivisionNo", 2),
+        _t("CustomerNo", 20),
+        _t("InvoiceNo", 7),
+        _t("InvoiceType", 2, "IN", ("IN", "CM", "DM", "FC", "CA", "AD", "XD")),
+        _d("InvoiceDate"),
+        _d("InvoiceDueDate"),
+        _t("TermsCode", 2),
+        _t("CustomerPONo", 30),
+        _n("TaxableAmt"),
+        _n("NonTaxableAmt"),
+        _n("FreightAmt"),
+        _n("SalesTaxAmt"),
+        _n("DiscountAmt"),
+        _n("Balance"),
+        *AUDIT,
+    ),
+    {"ARDivisionNo": 2, "InvoiceNo": 7},
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -254,5 +279,6 @@ TABLES: dict[str, TableSpec] = {
         SO_HEADER,
         SO_DETAIL,
         AR_INVOICE_HISTORY,
+        AR_OPEN_INVOICE,
     )
 }

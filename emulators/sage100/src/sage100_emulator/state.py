@@ -225,6 +225,7 @@ class SageState:
         gen = CompanyGenerator(seed, self.clock.now().date())
         vendors = gen.vendors(max(3, customers // 20), DEFAULT_DIVISION)
         orders, lines = gen.sales_orders(created, len(created) // 4)
+        invoices = gen.invoices(created, len(created) // 2)
         plan = {
             "AR_CustomerContact": gen.contacts(created),
             "AP_Vendor": vendors,
@@ -233,7 +234,8 @@ class SageState:
             "GL_Account": gen.gl_accounts(normalize_company(code)),
             "SO_SalesOrderHeader": orders,
             "SO_SalesOrderDetail": lines,
-            "AR_InvoiceHistoryHeader": gen.invoices(created, len(created) // 2),
+            "AR_InvoiceHistoryHeader": invoices,
+            "AR_OpenInvoice": gen.open_invoices(invoices, created),
         }
         counts = {"AR_Customer": len(created)}
         for table_name, rows in plan.items():

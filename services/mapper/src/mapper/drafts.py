@@ -23,6 +23,9 @@ EXTERNAL_FIELDS: dict[str, str] = {
 # Set on a record whose Sage source is gone, when the tenant deactivates rather than deletes.
 STATUS_FIELD = "Sage_Status"
 DELETED_STATUS = "Deleted in Sage"
+# An open AR invoice and its invoice-history header are one Zoho invoice: history finds the
+# record an open invoice created (and the reverse) through this second org external field.
+OPEN_INVOICE_FIELD = "Sage_Open_Invoice_Key"
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,12 @@ class Draft:
     sources: dict[str, str]
     lookups: list[ZohoLookup] = field(default_factory=list)
     primary: bool = True  # the entity's own record; False for products upserted for an order
+    key_field: str | None = None  # upsert key other than the module's usual one
+    also_match: list[str] = field(default_factory=list)  # more duplicate-check fields, in order
 
     @property
     def external_field(self) -> str:
-        return EXTERNAL_FIELDS[self.module]
+        return self.key_field or EXTERNAL_FIELDS[self.module]
 
 
 def lookup(path: str, module: str, key: str, *, required: bool = True) -> ZohoLookup:

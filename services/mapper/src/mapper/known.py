@@ -76,6 +76,11 @@ _COLUMNS = {
         f"{_DOCUMENT} InvoiceNo HeaderSeqNo ModuleCode InvoiceType InvoiceDate InvoiceDueDate"
         " TaxableSalesAmt NonTaxableSalesAmt Balance"
     ),
+    Entity.AR_OPEN_INVOICE: (
+        "ARDivisionNo CustomerNo InvoiceNo InvoiceType InvoiceDate InvoiceDueDate TermsCode"
+        " CustomerPONo TaxableAmt NonTaxableAmt FreightAmt SalesTaxAmt DiscountAmt Balance"
+        " CRMOpportunityID"
+    ),
 }
 SAGE_COLUMNS: dict[Entity, frozenset[str]] = {
     entity: frozenset(f"{names} {_AUDIT}".split()) for entity, names in _COLUMNS.items()

@@ -9,6 +9,7 @@ from mlc_core.contracts import Entity
 from mapper.known import SAGE_COLUMNS, did_you_mean, is_known_column, module_fields
 from mapper.profile import EntityMap, Path, TenantMap
 from mapper.service import MODULES, SPECS
+from mapper.zoho_schema import INVOICE_ENTITIES
 
 Problem = tuple[Path, str]
 
@@ -17,7 +18,7 @@ def default_fields(entity: Entity) -> frozenset[str]:
     """The Zoho fields the entity's default mapping writes (before a tenant's overrides)."""
     if entity in SPECS:
         return frozenset(field.name for field in SPECS[entity].fields)
-    modules = ["Sage_Invoices"] if entity is Entity.AR_INVOICE else []
+    modules = ["Sage_Invoices"] if entity in INVOICE_ENTITIES else []
     return frozenset().union(*(module_fields(m) for m in [MODULES[entity], *modules]))
 
 

@@ -1,4 +1,4 @@
-"""Documents with lines: sales orders -> Sales_Orders, AR invoices -> Invoices.
+"""Documents with lines: sales orders -> Sales_Orders, AR invoices (history and open) -> Invoices.
 
 Zoho line items point at Products records (zoho-crm.md §4.2), so every distinct item code
 becomes a Products upsert placed before the document; the writer resolves the links and waits
@@ -12,7 +12,7 @@ from typing import Any
 from mlc_core.contracts import ZohoLookup
 
 from mapper import values as v
-from mapper.drafts import Draft, Options, lookup
+from mapper.drafts import OPEN_INVOICE_FIELD, Draft, Options, lookup
 from mapper.values import MappingError, Row
 
 ORDER_STATUS = {"N": "New", "O": "Open", "C": "Closed", "H": "On Hold"}
@@ -176,7 +176,13 @@ def sales_order(row: Row, key: str, options: Options) -> list[Draft]:
     return [*products, order]
 
 
-INVOICE_SOURCES = {**DOCUMENT_SOURCES, "Invoice_Date": "InvoiceDate", "Due_Date": "InvoiceDueDate"}
+INVOICE_SOURCES = {
+    **DOCUMENT_SOURCES,
+    "Invoice_Date": "InvoiceDate",
+    "Due_Date": "InvoiceDueDate",
+    "Sage_Balance": "Balance",
+    "Sage_Invoice_Type": "InvoiceType",
+}
 
 
 def _summary_line(total: float) -> tuple[list[dict[str, Any]], list[Draft]]:
@@ -186,7 +192,7 @@ def _summary_line(total: float) -> tuple[list[dict[str, Any]], list[Draft]]:
     ]
 
 
-def _invoice_fields(row: Row, key: str, account: str, options: Options) -> dict[str, Any]:
+def _invoice_fields(row: Row, account: str, options: Options) -> dict[str, Any]:
     number = v.required_text(row, "InvoiceNo", "Subject")
     return {
         "Subject": f"Invoice {number}",
@@ -195,18 +201,48 @@ def _invoice_fields(row: Row, key: str, account: str, options: Options) -> dict[
         "Invoice_Date": v.sage_date(row, "InvoiceDate"),
         "Due_Date": v.sage_date(row, "InvoiceDueDate"),
         "Deal_Name": _deal(row, options),
-        "Sage_Invoice_No": key,
         "Sage_Invoice_Type": v.text(row, "InvoiceType"),
         "Sage_Balance": v.money(row, "Balance"),
     }
 
 
+def open_invoice_key(row: Row) -> str | None:
+    """The AR_OpenInvoice key a history header stands for; None for a re-used number
+    (HeaderSeqNo past 000000), which would otherwise take over the first one's record."""
+    if (v.text(row, "HeaderSeqNo") or "000000") != "000000":
+        return None
+    account = v.division_key(row, "ARDivisionNo", "CustomerNo")
+    number = v.required_text(row, "InvoiceNo", "Subject")
+    return f"{account}:{number}:{v.text(row, 'InvoiceType') or 'IN'}"
+
+
 def ar_invoice(row: Row, key: str, options: Options) -> list[Draft]:
-    """AR_OpenInvoice / AR_InvoiceHistoryHeader -> Invoices (or the tenant's custom module)."""
+    """AR_InvoiceHistoryHeader -> Invoices (or the tenant's custom module), matched on its own
+    key and then on the open invoice's, so an invoice in both tables is one Zoho record."""
+    open_key = open_invoice_key(row)
+    fields = {"Sage_Invoice_No": key, OPEN_INVOICE_FIELD: open_key}
+    drafts = _invoice(row, key, options, fields)
+    if open_key is not None:
+        drafts[-1].also_match = [OPEN_INVOICE_FIELD]
+    return drafts
+
+
+def ar_open_invoice(row: Row, key: str, options: Options) -> list[Draft]:
+    """AR_OpenInvoice -> the same Zoho invoice, matched on Sage_Open_Invoice_Key; it brings
+    what history lacks: balance, due date and whether it is still owed."""
+    balance = v.money(row, "Balance")
+    status = None if balance is None else "Paid" if balance == 0 else "Open"
+    fields = {OPEN_INVOICE_FIELD: key, "Sage_Invoice_Status": status}
+    drafts = _invoice(row, key, options, fields)
+    drafts[-1].key_field = OPEN_INVOICE_FIELD
+    return drafts
+
+
+def _invoice(row: Row, key: str, options: Options, own: dict[str, Any]) -> list[Draft]:
     account = v.division_key(row, "ARDivisionNo", "CustomerNo")
     items, products, subtotal, item_links = line_items(row, "Invoiced_Items")
     totals = _totals(row, subtotal)
-    record = {**_invoice_fields(row, key, account, options), **totals}
+    record = {**_invoice_fields(row, account, options), **own, **totals}
     if options.invoice_module != "Invoices":
         return [_custom_invoice(options.invoice_module, key, record, account)]
     if not items:

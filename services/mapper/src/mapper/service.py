@@ -26,7 +26,14 @@ from mlc_core.contracts import (
 
 from mapper import masters, orders, reference
 from mapper.construct import trusted
-from mapper.drafts import DELETED_STATUS, EXTERNAL_FIELDS, STATUS_FIELD, Draft, Options
+from mapper.drafts import (
+    DELETED_STATUS,
+    EXTERNAL_FIELDS,
+    OPEN_INVOICE_FIELD,
+    STATUS_FIELD,
+    Draft,
+    Options,
+)
 from mapper.limits import check_record
 from mapper.plan import EntitySpec, Plan, compile_plan
 from mapper.profile import DEFAULT_MAP, TenantMap
@@ -36,6 +43,7 @@ COMMAND_NAMESPACE = uuid.UUID("0b6d8e43-55a1-4c0a-8f55-2f3b0f1b7c21")
 _NAMESPACE_BYTES = COMMAND_NAMESPACE.bytes
 ACCOUNT_EXTERNAL_FIELD = EXTERNAL_FIELDS["Accounts"]
 Output = tuple[str, Envelope]
+PURGED_OPEN_INVOICE = {"Sage_Balance": 0.0, "Sage_Invoice_Status": "Closed"}
 EntityMapping = Callable[[Row, str, Options], list[Draft]]
 
 # Master data: field lists compiled with each tenant's map into flat plans (mapper.plan).
@@ -48,6 +56,7 @@ SPECS: dict[Entity, EntitySpec] = {
 MAPPINGS: dict[Entity, EntityMapping] = {
     Entity.SALES_ORDER: orders.sales_order,
     Entity.AR_INVOICE: orders.ar_invoice,
+    Entity.AR_OPEN_INVOICE: orders.ar_open_invoice,
     Entity.AP_OPEN_INVOICE: reference.ap_invoice,
     Entity.GL_ACCOUNT: reference.gl_account,
     Entity.GL_ACCOUNT_GROUP: reference.gl_account_group,
@@ -59,6 +68,7 @@ MODULES: dict[Entity, str] = {
     Entity.AP_VENDOR: "Vendors",
     Entity.SALES_ORDER: "Sales_Orders",
     Entity.AR_INVOICE: "Invoices",
+    Entity.AR_OPEN_INVOICE: "Invoices",
     Entity.AP_OPEN_INVOICE: "Sage_AP_Invoices",
     Entity.GL_ACCOUNT: "Sage_GL_Accounts",
     Entity.GL_ACCOUNT_GROUP: "Sage_GL_Account_Groups",
@@ -116,6 +126,7 @@ def _command(event: SageRecordChanged, draft: Draft) -> ZohoUpsertCommand:
         record=draft.record,
         trigger=[],
         lookups=draft.lookups,
+        also_match=draft.also_match,
     )
 
 
@@ -149,21 +160,29 @@ def mapping_failure(event: SageRecordChanged | SageRecordDeleted, error: Excepti
 
 
 def deletion(event: SageRecordDeleted, tenant_map: TenantMap = DEFAULT_MAP) -> ZohoDeleteCommand:
-    """Deactivate by default (Sage_Status = 'Deleted in Sage'); delete if the tenant chose to."""
+    """Deactivate by default (Sage_Status = 'Deleted in Sage'); delete if the tenant chose to.
+
+    An open AR invoice leaving AR_OpenInvoice was paid and purged: the invoice itself still
+    exists (in history), so its Zoho record is closed at balance 0, whatever the delete mode.
+    """
     module = MODULES[event.entity]
     if module == "Invoices":
         module = tenant_map.settings.invoice_module
     mode = tenant_map.settings.deletes
+    fields = {STATUS_FIELD: DELETED_STATUS}
+    key_field = EXTERNAL_FIELDS[module]
+    if event.entity is Entity.AR_OPEN_INVOICE:
+        mode, fields, key_field = "deactivate", PURGED_OPEN_INVOICE, OPEN_INVOICE_FIELD
     return ZohoDeleteCommand(
         event_id=uuid.uuid5(COMMAND_NAMESPACE, f"{event.event_id}:delete:{mode}"),
         **caused_by(event),
         module=module,
-        external_field=EXTERNAL_FIELDS[module],
+        external_field=key_field,
         external_value=event.source_key,
         # Sorts after the last version emitted, so the writer's stale guard lets it through.
         source_version=f"{event.last_version or ''}~deleted",
         mode=mode,
-        deactivate={STATUS_FIELD: DELETED_STATUS} if mode == "deactivate" else {},
+        deactivate=fields if mode == "deactivate" else {},
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from mlc_core.contracts import Entity
 
-from mapper.drafts import EXTERNAL_FIELDS, STATUS_FIELD
+from mapper.drafts import EXTERNAL_FIELDS, OPEN_INVOICE_FIELD, STATUS_FIELD
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class FieldSpec:
     data_type: str  # Zoho's field data_type: text, textarea, currency, date, boolean, lookup
     lookup_module: str | None = None
     length: int | None = None
+    key: bool = False  # an org external field besides the module's upsert key
 
     @property
     def label(self) -> str:
@@ -31,7 +32,7 @@ class FieldSpec:
         item: dict[str, object] = {"field_label": self.label, "data_type": self.data_type}
         if self.length is not None:
             item["length"] = self.length
-        if external:
+        if external or self.key:
             item["external"] = {"type": "org"}
         if self.lookup_module is not None:
             item["lookup"] = {"module": {"api_name": self.lookup_module}}
@@ -47,6 +48,11 @@ def _money(*names: str) -> list[FieldSpec]:
 
 
 _DOCUMENT_TOTALS = _money("Sub_Total", "Tax", "Adjustment", "Discount", "Grand_Total")
+_OPEN_INVOICE = [
+    FieldSpec(OPEN_INVOICE_FIELD, "text", length=64, key=True),
+    *_money("Sage_Balance"),
+    _f("Sage_Invoice_Status"),
+]
 CUSTOM_FIELDS: dict[str, list[FieldSpec]] = {
     "Accounts": [
         _f("Sage_Salesperson"),
@@ -67,7 +73,7 @@ CUSTOM_FIELDS: dict[str, list[FieldSpec]] = {
     ],
     "Products": [],
     "Sales_Orders": [_f("Sage_Order_Date", "date"), _f("Sage_Order_Type")],
-    "Invoices": [_f("Sage_Invoice_Type"), *_money("Sage_Balance")],
+    "Invoices": [_f("Sage_Invoice_Type"), *_OPEN_INVOICE],
     "Sage_Invoices": [
         _f("Account", "lookup", "Accounts"),
         _f("Deal", "lookup", "Deals"),
@@ -77,7 +83,7 @@ CUSTOM_FIELDS: dict[str, list[FieldSpec]] = {
         _f("Due_Date", "date"),
         *_DOCUMENT_TOTALS,
         _f("Sage_Invoice_Type"),
-        *_money("Sage_Balance"),
+        *_OPEN_INVOICE,
     ],
     "Sage_AP_Invoices": [
         _f("Vendor", "lookup", "Vendors"),
@@ -119,10 +125,14 @@ ENTITY_MODULES: dict[Entity, tuple[str, ...]] = {
     Entity.AP_VENDOR: ("Vendors",),
     Entity.SALES_ORDER: ("Sales_Orders", "Products", "Accounts"),
     Entity.AR_INVOICE: ("Invoices", "Products", "Accounts"),
+    Entity.AR_OPEN_INVOICE: ("Invoices", "Products", "Accounts"),
     Entity.AP_OPEN_INVOICE: ("Sage_AP_Invoices", "Vendors"),
     Entity.GL_ACCOUNT: ("Sage_GL_Accounts",),
     Entity.GL_ACCOUNT_GROUP: ("Sage_GL_Account_Groups",),
 }
+
+
+INVOICE_ENTITIES = frozenset({Entity.AR_INVOICE, Entity.AR_OPEN_INVOICE})
 
 
 def fields_needed(module: str) -> list[FieldSpec]:
@@ -133,7 +143,7 @@ def fields_needed(module: str) -> list[FieldSpec]:
 
 def modules_for(entity: Entity, invoice_module: str) -> tuple[str, ...]:
     modules = ENTITY_MODULES[entity]
-    if entity is Entity.AR_INVOICE and invoice_module != "Invoices":
+    if entity in INVOICE_ENTITIES and invoice_module != "Invoices":
         return (invoice_module, "Accounts")
     return modules
 
@@ -157,7 +167,7 @@ class Plan:
 
 def plan(entities: list[Entity], available: set[str], invoice_module: str) -> Plan:
     """Which custom modules to create and which entities cannot sync in this org."""
-    if Entity.AR_INVOICE in entities and "Invoices" not in available:
+    if INVOICE_ENTITIES & set(entities) and "Invoices" not in available:
         invoice_module = "Sage_Invoices"
     result = Plan(invoice_module)
     for entity in entities:
@@ -194,7 +204,7 @@ def field_instruction(module: str, spec: FieldSpec) -> str:
     kind = {"text": "Single Line", "textarea": "Multi Line", "currency": "Currency"}
     kind |= {"date": "Date", "boolean": "Checkbox", "lookup": "Lookup"}
     extra = f" to {spec.lookup_module}" if spec.lookup_module else ""
-    if spec.api_name == EXTERNAL_FIELDS.get(module):
+    if spec.api_name == EXTERNAL_FIELDS.get(module) or spec.key:
         extra = " (Field properties: mark it 'External field', type Org)"
     return (
         f"In Zoho CRM: Setup > Customization > Modules and Fields > {module} > add a"

@@ -54,6 +54,7 @@ BOI_ENTITIES: dict[Entity, BoiEntity] = {
         SPECS[Entity.SALES_ORDER], "SO_SalesOrder_bus", "S/O", "SO_SalesOrder_ui", lines=True
     ),
     Entity.AR_INVOICE: BoiEntity(SPECS[Entity.AR_INVOICE], "AR_InvoiceHistoryInquiry_svc", "A/R"),
+    Entity.AR_OPEN_INVOICE: BoiEntity(SPECS[Entity.AR_OPEN_INVOICE], "AR_OpenInvoice_svc", "A/R"),
 }
 
 

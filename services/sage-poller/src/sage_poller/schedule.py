@@ -2,7 +2,9 @@
 
 Defaults follow the issue: AR customers, contacts (with customers), AR invoices, AP invoices
 and sales orders every 15 minutes, vendors hourly, GL daily. Key reconciliation (deletes,
-renumbering, stamp-less imports) is a full key scan, so it runs hourly by default.
+renumbering, stamp-less imports) is a full key scan, so it runs hourly by default. It also
+catches open-invoice balances moved by cash-receipt postings, should a posting leave the stamps
+alone (sage100.md §4 calls that unconfirmed for balances).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ DEFAULT_INTERVALS: dict[Entity, float] = {
     Entity.AR_CUSTOMER: 900.0,
     Entity.CUSTOMER_CONTACT: 900.0,
     Entity.AR_INVOICE: 900.0,
+    Entity.AR_OPEN_INVOICE: 900.0,
     Entity.AP_OPEN_INVOICE: 900.0,
     Entity.SALES_ORDER: 900.0,
     Entity.AP_VENDOR: 3600.0,

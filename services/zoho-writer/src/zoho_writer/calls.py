@@ -110,7 +110,7 @@ async def attempt(
 
 async def attempt_chunk(
     tenant: Tenant,
-    external_field: str,
+    match_fields: tuple[str, ...],
     chunk: list[ZohoUpsertCommand],
     deps: WriterDeps,
     notes: list[str] | None = None,
@@ -122,7 +122,7 @@ async def attempt_chunk(
             access_token=token,
             module=chunk[0].module,
             records=[c.record for c in chunk],
-            duplicate_check_fields=[external_field],
+            duplicate_check_fields=list(match_fields),
             trigger=chunk[0].trigger,
         )
 

@@ -21,7 +21,7 @@ from mlc_core.contracts import (
 from mlc_core.zoho.records import MAX_RECORDS_PER_CALL, RecordResult
 
 OUTCOME_NAMESPACE = uuid.UUID("d2b0c1e4-8e7f-4f4e-a2c6-5f0a3b9e8d77")
-ChunkKey = tuple[str, str]  # (module, external field)
+ChunkKey = tuple[str, tuple[str, ...]]  # (module, duplicate-check fields in Zoho's order)
 Output = tuple[str, ZohoWriteOutcome | DeadLetter]
 WriteCommand = ZohoUpsertCommand | ZohoDeleteCommand
 
@@ -101,10 +101,10 @@ def _verdict(cmd: ZohoUpsertCommand, done: Applied | None) -> str:
 
 
 def chunks(commands: list[ZohoUpsertCommand]) -> Iterator[tuple[ChunkKey, list[ZohoUpsertCommand]]]:
-    """Group by module and external field, at most 100 records per Zoho call."""
+    """Group by module and duplicate-check fields, at most 100 records per Zoho call."""
     groups: dict[ChunkKey, list[ZohoUpsertCommand]] = defaultdict(list)
     for cmd in commands:
-        groups[(cmd.module, cmd.external_field)].append(cmd)
+        groups[(cmd.module, (cmd.external_field, *cmd.also_match))].append(cmd)
     for key, group in groups.items():
         for start in range(0, len(group), MAX_RECORDS_PER_CALL):
             yield key, group[start : start + MAX_RECORDS_PER_CALL]

@@ -150,14 +150,14 @@ async def _write_ready(
     deps: WriterDeps,
 ) -> None:
     await asyncio.gather(
-        *(_write_chunk(run, tenant, ext, chunk, gate, deps) for (_, ext), chunk in chunks(ready))
+        *(_write_chunk(run, tenant, keys, chunk, gate, deps) for (_, keys), chunk in chunks(ready))
     )
 
 
 async def _write_chunk(
     run: TenantRun,
     tenant: Tenant,
-    external_field: str,
+    match_fields: tuple[str, ...],
     chunk: list[ZohoUpsertCommand],
     gate: asyncio.Semaphore,
     deps: WriterDeps,
@@ -167,7 +167,7 @@ async def _write_chunk(
         if run.paused:  # a sibling chunk hit the limit while this one queued
             answer: WriteReply | Answer = RateLimited(None)
         else:
-            answer = await attempt_chunk(tenant, external_field, chunk, deps, notes)
+            answer = await attempt_chunk(tenant, match_fields, chunk, deps, notes)
     if isinstance(answer, WriteReply):
         await _written(run, chunk, answer, deps, "; ".join(notes) or None)
     elif isinstance(answer, RateLimited):

@@ -86,6 +86,13 @@ SPECS: dict[Entity, EntitySpec] = {
             ("InvoiceNo", "HeaderSeqNo"),
             "ar_invoices",
         ),
+        EntitySpec(
+            Entity.AR_OPEN_INVOICE,
+            "AR_OpenInvoice",
+            ("ARDivisionNo", "CustomerNo", "InvoiceNo", "InvoiceType"),
+            "ar_open_invoices",
+            True,
+        ),
     )
 }
 BY_PATH = {spec.path: spec for spec in SPECS.values()}
