@@ -133,6 +133,7 @@ class TenantPoller:
             log.exception("cannot load tenant", extra=ctx(tenant=tenant_id))
             return []
         entities = list(tenant.config.entities)
+        schedule.use_cadences(tenant.config.cadences)
         if not await self.relay_leftovers(tenant_id):
             return entities
         await self.requests.run_pending(tenant)

@@ -4,7 +4,8 @@ Defaults follow the issue: AR customers, contacts (with customers), AR invoices,
 and sales orders every 15 minutes, vendors hourly, GL daily. Key reconciliation (deletes,
 renumbering, stamp-less imports) is a full key scan, so it runs hourly by default. It also
 catches open-invoice balances moved by cash-receipt postings, should a posting leave the stamps
-alone (sage100.md §4 calls that unconfirmed for balances).
+alone (sage100.md §4 calls that unconfirmed for balances). A tenant's own cadences
+(TenantConfig.cadences) come first, then MLC_POLL_INTERVALS, then these defaults.
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ class Schedule:
     policy: SchedulePolicy
     next_poll: dict[Entity, float] = field(default_factory=dict)
     next_reconcile: dict[Entity, float] = field(default_factory=dict)
+    # The tenant's own cadences (`mlc sage set --cadence`), ahead of the deployment's policy.
+    cadences: dict[Entity, float] = field(default_factory=dict)
+
+    def use_cadences(self, cadences: dict[Entity, float]) -> None:
+        """Take the tenant's current cadences; an entity whose cadence changed is due now, so
+        a shorter cadence applies at once instead of after the old, longer wait."""
+        for entity in set(cadences) | set(self.cadences):
+            if cadences.get(entity) != self.cadences.get(entity):
+                self.next_poll.pop(entity, None)
+        self.cadences = dict(cadences)
+
+    def interval(self, entity: Entity) -> float:
+        return self.cadences.get(entity) or self.policy.interval(entity)
 
     def due_polls(self, entities: list[Entity], now: float) -> list[Entity]:
         return [e for e in entities if self.next_poll.get(e, 0.0) <= now]
@@ -53,7 +67,7 @@ class Schedule:
         return [e for e in entities if self.next_reconcile.get(e, 0.0) <= now]
 
     def polled(self, entity: Entity, now: float) -> None:
-        self.next_poll[entity] = now + self.policy.interval(entity)
+        self.next_poll[entity] = now + self.interval(entity)
 
     def reconciled(self, entity: Entity, now: float) -> None:
         self.next_reconcile[entity] = now + self.policy.reconcile_every
