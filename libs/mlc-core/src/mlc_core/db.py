@@ -7,8 +7,10 @@ the owner role (MLC_DATABASE_ADMIN_URL); services connect as the application rol
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -29,12 +31,40 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 5) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
-    )
-    assert pool is not None
-    return pool
+# PostgreSQL is down or restarting: refused, "starting up" / "shutting down" (57P03, 57P01),
+# a connection cut mid-handshake. Wrong credentials or database are permanent and not here.
+SERVICE_CONNECT_RETRY_S = 60.0
+NOT_YET = (
+    OSError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 5, retry_for: float = 0.0
+) -> asyncpg.Pool:
+    """A pool, once PostgreSQL answers within `retry_for` seconds (backoff capped at 5 s).
+
+    Services pass SERVICE_CONNECT_RETRY_S: one can pass its dependency wait just as PostgreSQL
+    begins a restart, and retrying its first connect for a restart's length keeps it from
+    exiting and staying down. Commands keep 0: a person at a prompt wants the error now."""
+    deadline, delay = time.monotonic() + retry_for, 0.5
+    while True:
+        try:
+            pool = await asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size, init=_init_connection
+            )
+        except NOT_YET as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("PostgreSQL not reachable yet, retrying", extra={"error": repr(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        assert pool is not None
+        return pool
 
 
 def migration_files() -> list[tuple[str, str]]:

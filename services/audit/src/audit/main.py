@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mlc_core.contracts import Topics
-from mlc_core.db import create_pool
+from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
 from mlc_core.kafka import consume_forever, create_consumer, ensure_topics
 from mlc_core.runtime import run_service
 from mlc_core.settings import CommonSettings
@@ -18,7 +18,9 @@ GROUP_ID = "mlc-audit"
 async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> None:
     settings = settings or CommonSettings()
     await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
-    pool = await create_pool(settings.database_url.get_secret_value())
+    pool = await create_pool(
+        settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
+    )
     consumer = create_consumer(
         settings.kafka_bootstrap,
         *(t.value for t in Topics),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mlc_core.contracts import Topics
-from mlc_core.db import create_pool
+from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
 from mlc_core.kafka import (
     Publisher,
     consume_forever,
@@ -29,7 +29,9 @@ async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> 
     consumer = create_consumer(
         settings.kafka_bootstrap, Topics.SAGE_CHANGES, group_id=GROUP_ID, client_id=GROUP_ID
     )
-    pool = await create_pool(settings.database_url.get_secret_value())
+    pool = await create_pool(
+        settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
+    )
     await producer.start()
     await consumer.start()
     publisher, maps, switched_off = Publisher(producer), MapCache(pool=pool), SwitchedOff()

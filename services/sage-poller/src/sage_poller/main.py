@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
-from mlc_core.db import create_pool
+from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
 from mlc_core.kafka import Publisher, create_producer, ensure_topics
 from mlc_core.logging import ctx
 from mlc_core.runtime import keyring_from, run_service, sleep_or_stop
@@ -52,7 +52,9 @@ class PollerSettings(CommonSettings):
 async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> None:
     settings = settings or PollerSettings()
     keyring = keyring_from(settings)
-    pool = await create_pool(settings.database_url.get_secret_value())
+    pool = await create_pool(
+        settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
+    )
     producer = create_producer(settings.kafka_bootstrap, client_id="mlc-sage-poller")
     await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
     await producer.start()

@@ -8,7 +8,7 @@ import logging
 
 import httpx
 from mlc_core.contracts import Topics
-from mlc_core.db import create_pool
+from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
 from mlc_core.kafka import (
     Publisher,
     consume_forever,
@@ -80,7 +80,9 @@ async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> 
     settings = settings or WriterSettings()
     keyring = keyring_from(settings)
     await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
-    pool = await create_pool(settings.database_url.get_secret_value())
+    pool = await create_pool(
+        settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
+    )
     http = httpx.AsyncClient(timeout=settings.zoho_timeout_seconds)
     producer = create_producer(settings.kafka_bootstrap, client_id=GROUP_ID)
     consumer = create_consumer(
