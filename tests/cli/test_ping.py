@@ -184,6 +184,25 @@ async def test_edition_without_vendors(
     assert checks["external key Accounts.Sage_Customer_No"]["status"] == "ok"
 
 
+async def test_invoice_history_needs_the_open_invoice_key_too(
+    emulators: StackConfig,
+    app_pool: asyncpg.Pool,
+    keyring: KeyRing,
+    tenant_id: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """History upserts match on Sage_Open_Invoice_Key as well; an org set up before open
+    invoices existed lacks it, and ping says so before every invoice upsert fails."""
+    await make_tenant(
+        emulators, app_pool, keyring, tenant_id,
+        entities=(Entity.AR_CUSTOMER, Entity.AR_INVOICE),
+    )  # fmt: skip
+    checks = await ping_json(tenant_id, capsys)
+    missing = checks["external key Invoices.Sage_Open_Invoice_Key"]
+    assert missing["status"] == "fail" and missing["detail"] == "field missing"
+    assert f"mlc zoho setup {tenant_id}" in missing["fix"]
+
+
 async def test_unreachable_agent(
     emulators: StackConfig,
     app_pool: asyncpg.Pool,

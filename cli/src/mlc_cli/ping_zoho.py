@@ -24,6 +24,9 @@ TARGETS: dict[str, tuple[str, str]] = {
     "gl_account": ("Sage_GL_Accounts", "Sage_GL_Account_Key"),
     "gl_account_group": ("Sage_GL_Account_Groups", "Sage_GL_Group_Code"),
 }
+# History invoices also match on the open invoice's key (mapper orders.ar_invoice): without
+# that field Zoho refuses every invoice upsert, so ping names it before the first sync does.
+ALSO_NEEDED: dict[str, tuple[str, str]] = {"ar_invoice": ("Invoices", "Sage_Open_Invoice_Key")}
 ALWAYS_REPORTED = ("Vendors", "Invoices")  # edition-dependent; worth knowing before a sale
 RECONNECT = "run `mlc zoho connect {tenant} --dc {dc}`"
 
@@ -114,8 +117,13 @@ async def _modules_and_keys(probe: ZohoProbe, tenant: Tenant) -> list[Check]:
         fix = _fix(body, tenant, "ZohoCRM.settings.modules.READ")
         return [fail("zoho", "modules", f"settings/modules answered {status}", fix)]
     present = {m.get("api_name") for m in body.get("modules", []) if m.get("api_supported", True)}
-    needed = [TARGETS[e] for e in tenant.config.entities if e in TARGETS]
-    checks = [_modules_check(present, [m for m, _ in needed])]
+    needed = list(
+        dict.fromkeys(
+            [TARGETS[e] for e in tenant.config.entities if e in TARGETS]
+            + [ALSO_NEEDED[e] for e in tenant.config.entities if e in ALSO_NEEDED]
+        )
+    )
+    checks = [_modules_check(present, list(dict.fromkeys(m for m, _ in needed)))]
     for module, key in needed:
         if module in present:
             checks.append(await _key_field(probe, tenant, module, key))
@@ -138,7 +146,10 @@ async def _key_field(probe: ZohoProbe, tenant: Tenant, module: str, key: str) ->
         fix = _fix(body, tenant, "ZohoCRM.settings.fields.READ")
         return fail("zoho", name, f"settings/fields answered {status}", fix)
     found = next((f for f in body.get("fields", []) if f.get("api_name") == key), None)
-    create = f"in Zoho: Setup > Modules and Fields > {module}: add a text field {key}"
+    create = (
+        f"`mlc zoho setup {tenant.tenant_id}`, or in Zoho: Setup > Modules and Fields >"
+        f" {module}: add a text field {key}"
+    )
     if found is None:
         return fail("zoho", name, "field missing", f"{create}, marked External (org)")
     if not found.get("external"):
