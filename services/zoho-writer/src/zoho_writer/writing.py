@@ -149,9 +149,16 @@ async def _write_ready(
     gate: asyncio.Semaphore,
     deps: WriterDeps,
 ) -> None:
-    await asyncio.gather(
-        *(_write_chunk(run, tenant, keys, chunk, gate, deps) for (_, keys), chunk in chunks(ready))
-    )
+    # Records that also match on a second key (invoice history, which may find the record its
+    # open invoice makes) go after the rest of the batch: written side by side, both could
+    # miss each other and create two records, or Zoho refuse one as DUPLICATE_DATA.
+    for phase in ([c for c in ready if not c.also_match], [c for c in ready if c.also_match]):
+        await asyncio.gather(
+            *(
+                _write_chunk(run, tenant, keys, chunk, gate, deps)
+                for (_, keys), chunk in chunks(phase)
+            )
+        )
 
 
 async def _write_chunk(
