@@ -212,18 +212,18 @@ class CompanyGenerator:
 
     def open_invoices(self, history: list[Row], customers: list[Row]) -> list[Row]:
         recent = format_date(self._today - dt.timedelta(days=60))
-        rows = [self._open_from(h) for h in history if h["InvoiceDate"] >= recent]
+        rows = [self._open_from(h) for h in history if str(h["InvoiceDate"]) >= recent]
         charged = self._rng.sample(customers, len(customers) // 20)
         return rows + [self._finance_charge(n, c) for n, c in enumerate(charged, start=1)]
 
     def _open_from(self, invoice: Row) -> Row:
-        total = round(invoice["TaxableSalesAmt"] + invoice["FreightAmt"], 2)
+        total = round(float(invoice["TaxableSalesAmt"]) + float(invoice["FreightAmt"]), 2)
         sign = -1 if invoice["InvoiceType"] == "CM" else 1
         paid = self._rng.choice((0.0, 0.0, 0.5, 1.0))
         return {
             **{k: invoice[k] for k in ("ARDivisionNo", "CustomerNo", "InvoiceNo", "InvoiceType")},
             "InvoiceDate": invoice["InvoiceDate"],
-            "InvoiceDueDate": _plus_days(invoice["InvoiceDate"], 30),
+            "InvoiceDueDate": _plus_days(str(invoice["InvoiceDate"]), 30),
             "TermsCode": invoice.get("TermsCode", "00"),
             "CustomerPONo": invoice.get("CustomerPONo", ""),
             "TaxableAmt": invoice["TaxableSalesAmt"],
