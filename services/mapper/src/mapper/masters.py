@@ -11,7 +11,8 @@ from mlc_core.contracts import ZohoLookup
 from mlc_core.sage.entities import KEY_SEPARATOR
 
 from mapper import values as v
-from mapper.drafts import lookup
+from mapper.construct import trusted
+from mapper.drafts import EXTERNAL_FIELDS
 from mapper.plan import EntitySpec, Field, column, computed, key, money, text
 from mapper.values import Row
 
@@ -57,6 +58,18 @@ def _salesperson(row: Row) -> str | None:
     return f"{division}-{number}" if division and number else number
 
 
+def link(path: str, module: str, key: str, *, required: bool = True) -> ZohoLookup:
+    """drafts.lookup without validating its text again (a link per customer and contact)."""
+    return trusted(
+        ZohoLookup,
+        path=path,
+        module=module,
+        external_field=EXTERNAL_FIELDS[module],
+        external_value=key,
+        required=required,
+    )
+
+
 def _primary_contact(row: Row, key: str) -> list[ZohoLookup]:
     """The customer's default contact (AR_Customer.ContactCode), linked from the account.
     Not required: contacts follow their account, so on a first load it is linked on the
@@ -65,7 +78,7 @@ def _primary_contact(row: Row, key: str) -> list[ZohoLookup]:
     if code is None:
         return []
     contact_key = f"{key}{KEY_SEPARATOR}{code}"
-    return [lookup("Sage_Primary_Contact", "Contacts", contact_key, required=False)]
+    return [link("Sage_Primary_Contact", "Contacts", contact_key, required=False)]
 
 
 CUSTOMER = EntitySpec(
@@ -131,7 +144,7 @@ def _is_primary(row: Row) -> bool | None:
 
 def _account_link(row: Row, key: str) -> list[ZohoLookup]:
     account = v.division_key(row, "ARDivisionNo", "CustomerNo")
-    return [lookup("Account_Name", "Accounts", account)]
+    return [link("Account_Name", "Accounts", account)]
 
 
 CONTACT = EntitySpec(

@@ -5,7 +5,8 @@ building a record, applying the tenant's map to it and then checking it against 
 field by field through generic helpers (about 90 us a customer), each (tenant map, entity)
 is compiled into a flat tuple of steps: the final Zoho field name (after rename), its reader
 bound to its column, its code tables and default, and its limit and format check looked up
-once. Mapping a record is then one pass over the steps, with the common conversions inline.
+once. Mapping a record is then one pass over the steps, with the common conversions inline,
+as straight-line code generated per plan (`_generated`).
 Values are read, translated, defaulted and checked as `TenantMap.apply` followed by
 `limits.check_record` do for the other entities (tests/services/mapper/test_plan.py compares
 both over generated rows), with one intended difference: a field the tenant skips is not read
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from functools import lru_cache, partial
+from keyword import iskeyword
+from types import CodeType
+from typing import Any, cast
 
 from mlc_core.contracts import ZohoLookup
 
@@ -32,6 +35,7 @@ Emit = Callable[[Row, str, dict[str, Any]], None]
 Check = Callable[[Any], None]
 Links = Callable[[Row, str], list[ZohoLookup]]
 KeyedReader = Callable[[Row, str], Any]
+Fill = Callable[[Row, str], dict[str, Any]]
 _NO_DEFAULT = object()
 
 
@@ -82,7 +86,7 @@ class EntitySpec:
     links: Links
 
 
-# Step kinds. The hot ones (text, money, key) are run inline by Plan.draft: a customer has
+# Step kinds. The hot ones (text, money, key) run inline in Plan.fill: a customer has
 # about 30 fields, and a function call per field and per check was most of its mapping time.
 _TEXT, _REQUIRED_TEXT, _MONEY, _KEY, _READ, _COPY, _EMIT = range(7)
 # (kind, Zoho field, column | reader | emit, text limit, check or None)
@@ -96,10 +100,11 @@ class Plan:
     sources: dict[str, str]
     mandatory: tuple[str, ...]
     links: Links
+    fill: Fill  # the record from a row and its key: `steps` as one generated function
 
     def draft(self, row: Row, source_key: str) -> Draft:
         """The entity's checked Zoho record; raises MappingError on the first problem."""
-        record = self.record(row, source_key)
+        record = self.fill(row, source_key)
         for name in self.mandatory:
             if record.get(name) in (None, "", []):
                 source = self.sources.get(name, name)
@@ -107,57 +112,9 @@ class Plan:
         # `sources` is shared by every draft of this plan: nothing downstream changes it.
         return Draft(self.module, source_key, record, self.sources, self.links(row, source_key))
 
-    def record(self, row: Row, source_key: str) -> dict[str, Any]:
-        # One loop with the common conversions inline (see _TEXT above): long, but hot.
-        record: dict[str, Any] = {}
-        get = row.get
-        value: Any
-        for kind, name, arg, limit, check in self.steps:
-            if kind <= _REQUIRED_TEXT:
-                value = get(arg)
-                if value.__class__ is str and (value := value.strip()):
-                    if not value.isprintable() or "\ufffd" in value:
-                        v.check_encoding(arg, value)
-                    if len(value) > limit:
-                        raise self._too_long(arg, name, value, limit)
-                    if check is not None:
-                        check(value)
-                    record[name] = value
-                elif value is not None and not isinstance(value, str):
-                    raise MappingError(arg, f"expected text, got {type(value).__name__}")
-                elif kind == _REQUIRED_TEXT:
-                    raise MappingError(arg, f"is empty; Zoho requires {name}")
-            elif kind == _MONEY:
-                value = get(arg)
-                cls = value.__class__
-                if cls is float or cls is int:
-                    amount = float(value)
-                    if amount - amount == 0.0:  # finite; NaN and infinities take the slow path
-                        record[name] = round(round(amount, 6), 2)
-                        continue
-                if value is not None and (value := v.money(row, arg)) is not None:
-                    record[name] = value
-            elif kind == _KEY:
-                if len(source_key) > limit:
-                    raise self._too_long(name, name, source_key, limit)
-                record[name] = source_key
-            elif kind == _READ:
-                if (value := arg(row)) is not None:
-                    if check is not None:
-                        check(value)
-                    record[name] = value
-            elif kind == _COPY:  # the same column(s) read for an earlier field
-                if (value := record.get(arg)) is not None:
-                    if check is not None:
-                        check(value)
-                    record[name] = value
-            else:
-                arg(row, source_key, record)
-        return record
 
-    def _too_long(self, source: str, name: str, value: str, limit: int) -> MappingError:
-        module = self.module
-        return MappingError(source, f"{len(value)} characters; Zoho {module}.{name} allows {limit}")
+def _too_long(module: str, source: str, name: str, value: str, limit: int) -> MappingError:
+    return MappingError(source, f"{len(value)} characters; Zoho {module}.{name} allows {limit}")
 
 
 @dataclass
@@ -176,7 +133,9 @@ def compile_plan(
     sources = {s.name: s.field.source for s in steps if s.field.source is not None}
     compiled = [_step(spec.module, step, sources.get(step.name, step.name)) for step in steps]
     _copy_repeats(spec.module, compiled, [sources.get(step.name, step.name) for step in steps])
-    return Plan(spec.module, tuple(compiled), sources, mandatory_fields(spec.module), spec.links)
+    module, mandatory = spec.module, mandatory_fields(spec.module)
+    fill = _generated(module, compiled)
+    return Plan(module, tuple(compiled), sources, mandatory, spec.links, fill)
 
 
 def _copy_repeats(module: str, steps: list[Step], sources: list[str]) -> None:
@@ -310,3 +269,108 @@ def _checker(module: str, name: str, source: str) -> Check:
             raise MappingError(source, f"Zoho {module}.{name} takes text")
 
     return check
+
+
+def _generated(module: str, steps: list[Step]) -> Fill:
+    """The steps as straight-line code, compiled once per plan: no loop and no dispatch on
+    the step kind, each column, field name and limit a constant. It does what the loop over
+    the steps it replaced did, step for step (tests/services/mapper/test_fast_plan.py keeps
+    that loop and compares the two over generated rows). Every name and column enters the
+    code through repr() and every reader, check and keyword value through `scope`, so no
+    text from a tenant's map is ever run as code."""
+    scope: dict[str, Any] = {
+        "MappingError": MappingError,
+        "check_encoding": v.check_encoding,
+        "money": v.money,
+        "too_long": partial(_too_long, module),
+    }
+    lines = ["def fill(row, source_key):", "    record = {}", "    get = row.get"]
+    for index, (kind, name, arg, limit, check) in enumerate(steps):
+        pattern = FORMATS.get(name)
+        scope[f"arg{index}"], scope[f"check{index}"] = arg, check
+        if kind == _READ:
+            arg = _read_call(index, arg, scope)
+        scope[f"match{index}"] = None if pattern is None else pattern[0].match
+        checked = [] if check is None else _checked(module, kind, index, name, pattern is not None)
+        lines += ["    " + line for line in _source(kind, index, name, arg, limit, checked)]
+    lines.append("    return record")
+    exec(_compiled("\n".join(lines) + "\n"), scope)  # noqa: S102 -- made above, see repr()
+    return cast(Fill, scope["fill"])
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> CodeType:
+    """Compiling takes milliseconds, and a tenant's plans are remade whenever its map is
+    reloaded (mapper.store); the code depends only on its text, the values on the scope."""
+    return compile(source, "<mapper plan>", "exec")
+
+
+def _read_call(index: int, read: Any, scope: dict[str, Any]) -> str:
+    """`read(row)`; for a partial, its function called with its keywords (no partial's
+    argument merging, a third of the call)."""
+    keywords = read.keywords if isinstance(read, partial) and not read.args else {}
+    if not keywords or not all(k.isidentifier() and not iskeyword(k) for k in keywords):
+        return f"arg{index}(row)"
+    scope[f"arg{index}"] = read.func
+    for position, value in enumerate(keywords.values()):
+        scope[f"kw{index}_{position}"] = value
+    named = ", ".join(f"{k}=kw{index}_{i}" for i, k in enumerate(keywords))
+    return f"arg{index}(row, {named})"
+
+
+def _checked(module: str, kind: int, index: int, name: str, has_pattern: bool) -> list[str]:
+    """A step's check, called only when a plain test says it could fail: every check is
+    _checker(module, name, ...) for the step's own name, so a str within max_length(module,
+    name) that matches FORMATS[name] (if any) passes it."""
+    if kind <= _REQUIRED_TEXT:  # a text whose length was checked inline
+        guard = f"not match{index}(value)" if has_pattern else "True"
+    else:
+        guard = f"value.__class__ is not str or len(value) > {max_length(module, name)!r}"
+        guard += f" or not match{index}(value)" if has_pattern else ""
+    return [f"    if {guard}:", f"        check{index}(value)"]
+
+
+def _source(
+    kind: int, index: int, name: str, arg: Any, limit: int, checked: list[str]
+) -> list[str]:
+    field, store = repr(name), [*checked, f"    record[{name!r}] = value"]
+    if kind <= _REQUIRED_TEXT:
+        return _text_source(name, repr(arg), repr(limit), store, kind == _REQUIRED_TEXT)
+    if kind == _MONEY:
+        return [
+            f"value = get({arg!r})",
+            "cls = value.__class__",
+            # finite numbers inline; NaN, infinities and text take v.money (the slow path)
+            "if (cls is float or cls is int) and (amount := float(value)) - amount == 0.0:",
+            f"    record[{field}] = round(round(amount, 6), 2)",
+            f"elif value is not None and (value := money(row, {arg!r})) is not None:",
+            f"    record[{field}] = value",
+        ]
+    if kind == _KEY:
+        return [
+            f"if len(source_key) > {limit!r}:",
+            f"    raise too_long({field}, {field}, source_key, {limit!r})",
+            f"record[{field}] = source_key",
+        ]
+    if kind == _READ:  # `arg` is the call (_read_call)
+        return [f"if (value := {arg}) is not None:", *store]
+    if kind == _COPY:
+        return [f"if (value := record.get({arg!r})) is not None:", *store]
+    return [f"arg{index}(row, source_key, record)"]
+
+
+def _text_source(name: str, col: str, limit: str, store: list[str], required: bool) -> list[str]:
+    lines = [
+        f"value = get({col})",
+        "if value.__class__ is str and (value := value.strip()):",
+        "    if not value.isprintable() or '\\ufffd' in value:",
+        f"        check_encoding({col}, value)",
+        f"    if len(value) > {limit}:",
+        f"        raise too_long({col}, {name!r}, value, {limit})",
+        *store,
+        "elif value is not None and not isinstance(value, str):",
+        f"    raise MappingError({col}, 'expected text, got ' + type(value).__name__)",
+    ]
+    if required:
+        lines += ["else:", f"    raise MappingError({col}, {'is empty; Zoho requires ' + name!r})"]
+    return lines

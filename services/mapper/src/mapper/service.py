@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from mlc_core.contracts import (
     SCHEMA_VERSION,
@@ -25,7 +26,7 @@ from mlc_core.contracts import (
 )
 
 from mapper import masters, orders, reference
-from mapper.construct import trusted
+from mapper.construct import fast_uuid5, trusted
 from mapper.drafts import (
     DELETED_STATUS,
     EXTERNAL_FIELDS,
@@ -43,7 +44,7 @@ COMMAND_NAMESPACE = uuid.UUID("0b6d8e43-55a1-4c0a-8f55-2f3b0f1b7c21")
 _NAMESPACE_BYTES = COMMAND_NAMESPACE.bytes
 ACCOUNT_EXTERNAL_FIELD = EXTERNAL_FIELDS["Accounts"]
 Output = tuple[str, Envelope]
-PURGED_OPEN_INVOICE = {"Sage_Balance": 0.0, "Sage_Invoice_Status": "Closed"}
+PURGED_OPEN_INVOICE: dict[str, Any] = {"Sage_Balance": 0.0, "Sage_Invoice_Status": "Closed"}
 EntityMapping = Callable[[Row, str, Options], list[Draft]]
 
 # Master data: field lists compiled with each tenant's map into flat plans (mapper.plan).
@@ -96,21 +97,27 @@ def drafts_for(event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP) ->
     return drafts
 
 
-def _command_id(event: SageRecordChanged, draft: Draft) -> uuid.UUID:
-    """uuid5(COMMAND_NAMESPACE, ...) as uuid.uuid5 computes it, without re-deriving the
-    namespace's bytes for every command."""
-    name = f"{event.event_id}:command:{draft.module}:{draft.external_value}"
+def _command_id(prefix: str, draft: Draft) -> uuid.UUID:
+    """uuid5(COMMAND_NAMESPACE, f"{event_id}:command:{module}:{key}") as uuid.uuid5 computes
+    it, without re-deriving the namespace's bytes for every command; `prefix` is the part
+    before the module (_id_prefix), the same for every command of an event."""
+    name = f"{prefix}{draft.module}:{draft.external_value}"
     digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()
-    return uuid.UUID(bytes=digest[:16], version=5)
+    return fast_uuid5(digest)
 
 
-def _command(event: SageRecordChanged, draft: Draft) -> ZohoUpsertCommand:
+def _id_prefix(event: SageRecordChanged) -> str:
+    return f"{event.event_id}:command:"
+
+
+def _command(event: SageRecordChanged, draft: Draft, prefix: str) -> ZohoUpsertCommand:
+    # Every field, in the model's order: trusted() then takes them as they are, and the
+    # command serialises exactly as a validated one.
     return trusted(
         ZohoUpsertCommand,
-        event_type="zoho.upsert.requested",
-        schema_version=SCHEMA_VERSION,
         # Deterministic: redelivering the raw event yields the same commands.
-        event_id=_command_id(event, draft),
+        event_id=_command_id(prefix, draft),
+        schema_version=SCHEMA_VERSION,
         tenant_id=event.tenant_id,
         # The change's time, not the mapping's: a redelivered event maps to the same command.
         occurred_at=event.occurred_at,
@@ -119,6 +126,7 @@ def _command(event: SageRecordChanged, draft: Draft) -> ZohoUpsertCommand:
         replay=None,
         entity=event.entity,
         source_key=event.source_key,
+        event_type="zoho.upsert.requested",
         module=draft.module,
         external_field=draft.external_field,
         external_value=draft.external_value,
@@ -126,6 +134,7 @@ def _command(event: SageRecordChanged, draft: Draft) -> ZohoUpsertCommand:
         record=draft.record,
         trigger=[],
         lookups=draft.lookups,
+        force=False,
         also_match=draft.also_match,
     )
 
@@ -134,7 +143,9 @@ def to_commands(
     event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP
 ) -> list[ZohoUpsertCommand]:
     """Parents first (an order's products before the order): the writer keeps the order."""
-    return [_command(event, draft) for draft in drafts_for(event, tenant_map)]
+    drafts = drafts_for(event, tenant_map)
+    prefix = _id_prefix(event)  # once per event: an order has a command per product too
+    return [_command(event, draft, prefix) for draft in drafts]
 
 
 def to_command(event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP) -> ZohoUpsertCommand:
@@ -169,7 +180,7 @@ def deletion(event: SageRecordDeleted, tenant_map: TenantMap = DEFAULT_MAP) -> Z
     if module == "Invoices":
         module = tenant_map.settings.invoice_module
     mode = tenant_map.settings.deletes
-    fields = {STATUS_FIELD: DELETED_STATUS}
+    fields: dict[str, Any] = {STATUS_FIELD: DELETED_STATUS}
     key_field = EXTERNAL_FIELDS[module]
     if event.entity is Entity.AR_OPEN_INVOICE:
         mode, fields, key_field = "deactivate", PURGED_OPEN_INVOICE, OPEN_INVOICE_FIELD

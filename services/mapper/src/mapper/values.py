@@ -66,7 +66,11 @@ def required_text(row: Row, column: str, zoho_field: str) -> str:
 
 def number(row: Row, column: str) -> float | None:
     """A finite number, rounded to Sage's 6 decimals; None when blank or missing."""
-    value = row.get(column)
+    value: Any = row.get(column)
+    cls = value.__class__
+    # Plain JSON numbers first (an order line has several): the checks below pass them all.
+    if (cls is float or cls is int) and (result := float(value)) - result == 0.0:
+        return round(result, 6)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -110,9 +114,10 @@ def flag(row: Row, column: str) -> bool | None:
     value = text(row, column)
     if value is None:
         return None
-    if value.upper() not in _FLAGS:
+    answer = _FLAGS.get(value.upper())
+    if answer is None:
         raise MappingError(column, f"expected Y or N, got {value!r}")
-    return _FLAGS[value.upper()]
+    return answer
 
 
 def code(row: Row, column: str, names: dict[str, str]) -> str | None:
@@ -154,8 +159,8 @@ def phone(row: Row, number_column: str, ext_column: str) -> str | None:
 
 
 def street(row: Row, *columns: str) -> str | None:
-    lines = [text(row, column) for column in columns]
-    return ", ".join(line for line in lines if line) or None
+    # text() gives None or a non-empty str; every column is read, in order, as before.
+    return ", ".join([line for column in columns if (line := text(row, column))]) or None
 
 
 def division_key(row: Row, division_column: str, number_column: str) -> str:
