@@ -160,6 +160,23 @@ def test_stages_counted_per_event_kind() -> None:
     }
 
 
+def test_plain_objects_and_models_without_a_field_are_read_alike() -> None:
+    """Fields are read from a model's __dict__ (fast); anything else still through getattr."""
+
+    class Plain:
+        event_type = "zoho.write.outcome"
+        status = "skipped"
+        tenant_id = "acme"
+
+    assert stage_of(Plain()) == "skipped"
+    assert record_attributes(Plain()) == {"stage": "skipped", "tenant": "acme", "entity": ""}
+    assert record_attributes(change()) == {
+        "stage": "polled",
+        "tenant": "acme",
+        "entity": "ar_customer",
+    }
+
+
 def test_export_is_off_without_otel_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)

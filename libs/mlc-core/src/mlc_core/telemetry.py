@@ -29,6 +29,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import Link, SpanKind
+from pydantic import BaseModel
 
 CORRELATION_HEADER = "mlc-correlation-id"
 Headers = list[tuple[str, bytes]]
@@ -156,10 +157,22 @@ def _header(headers: Any, name: str) -> str | None:
 # --- Kafka: producing ---------------------------------------------------------------------------
 
 
+def _field(event: Any, name: str, default: Any = None) -> Any:
+    """An event's field. Pydantic models keep every field in __dict__; asking getattr for one
+    a model lacks goes through pydantic's __getattr__ and a formatted AttributeError, which
+    cost about 4 µs per question: most of this module's cost per published message."""
+    values = getattr(event, "__dict__", None)
+    if values is not None and name in values:
+        return values[name]
+    if isinstance(event, BaseModel):
+        return default
+    return getattr(event, name, default)
+
+
 def stage_of(event: Any) -> str:
     """The `mlc.records` stage an event counts as."""
-    event_type = str(getattr(event, "event_type", type(event).__name__))
-    status = getattr(event, "status", None)
+    event_type = str(_field(event, "event_type", type(event).__name__))
+    status = _field(event, "status")
     if event_type == "zoho.write.outcome" and status is not None:
         return {"succeeded": "written", "failed": "failed"}.get(str(status), str(status))
     names = {"sage.record.changed": "polled", "zoho.upsert.requested": "mapped"}
@@ -168,7 +181,7 @@ def stage_of(event: Any) -> str:
 
 def start_publish_span(topic: str, event: Any) -> tuple[trace.Span, Headers]:
     """A PRODUCER span for one message and the headers that carry it to the consumer."""
-    correlation = str(getattr(event, "correlation_id", ""))
+    correlation = str(_field(event, "correlation_id", ""))
     parent = (_record_spans.get() or {}).get(correlation)
     if parent is not None:
         ctx, links = trace.set_span_in_context(parent), None
@@ -190,8 +203,8 @@ def record_attributes(event: Any) -> dict[str, str]:
     """`mlc.records` attributes: 8 entities x a few stages per tenant stays a small set."""
     return {
         "stage": stage_of(event),
-        "tenant": str(getattr(event, "tenant_id", "")),
-        "entity": str(getattr(event, "entity", None) or ""),
+        "tenant": str(_field(event, "tenant_id", "")),
+        "entity": str(_field(event, "entity") or ""),
     }
 
 
@@ -199,11 +212,11 @@ def _event_attributes(topic: str, event: Any) -> dict[str, str]:
     attributes = {
         "messaging.system": "kafka",
         "messaging.destination.name": topic,
-        "mlc.event_type": str(getattr(event, "event_type", "")),
-        "mlc.tenant": str(getattr(event, "tenant_id", "")),
+        "mlc.event_type": str(_field(event, "event_type", "")),
+        "mlc.tenant": str(_field(event, "tenant_id", "")),
     }
     for name in ("entity", "source_key", "correlation_id", "event_id"):
-        if (value := getattr(event, name, None)) is not None:
+        if (value := _field(event, name)) is not None:
             attributes[f"mlc.{name}"] = str(value)
     return attributes
 
