@@ -153,7 +153,10 @@ def main() -> None:
     print(f"{'records':18} {'map /s':>10} {'wire /s':>10} {'commands/record':>16}")
     for name, batch in cases:
         assert all(len(map_event(e)) and map_event(e)[0][0] == "mlc.zoho.commands" for e in batch)
-        mapped = rate(map_event, batch, args.seconds)
+        # Each event decoded from its own bytes, as the service gets them: mapping 1,000 events
+        # that share one record dict keeps that dict in the CPU cache and reads ~20% faster.
+        decoded = [decode(encode(e)) for e in batch]
+        mapped = rate(map_event, decoded, args.seconds)
         wired = rate(wire, [encode(e) for e in batch], args.seconds)
         per = len(map_event(batch[0]))
         print(f"{name:18} {mapped:10,.0f} {wired:10,.0f} {per:16}")
