@@ -76,6 +76,19 @@ def test_invoices_to_custom_module_and_switched_off_entities() -> None:
     assert isinstance(deletion, ZohoDeleteCommand) and deletion.module == "Sage_Invoices"
 
 
+def test_open_invoices_follow_the_custom_invoice_module_too() -> None:
+    tenant_map = parse_map("settings:\n  invoice_module: Sage_Invoices\n")
+    [cmd] = to_commands(event(Entity.AR_OPEN_INVOICE, rows.open_invoice_row()), tenant_map)
+    assert (cmd.module, cmd.external_field) == ("Sage_Invoices", "Sage_Open_Invoice_Key")
+    assert cmd.record["Sage_Balance"] == 61.0 and "Invoiced_Items" not in cmd.record
+    [history] = to_commands(event(Entity.AR_INVOICE, rows.invoice_row()), tenant_map)
+    assert history.also_match == ["Sage_Open_Invoice_Key"]
+    assert history.record["Sage_Open_Invoice_Key"] == cmd.external_value
+    [(_, purged)] = map_event(rows.deleted(Entity.AR_OPEN_INVOICE), tenant_map)
+    assert isinstance(purged, ZohoDeleteCommand) and purged.module == "Sage_Invoices"
+    assert purged.external_field == "Sage_Open_Invoice_Key"
+
+
 def _problems(text: str) -> list[str]:
     with pytest.raises(MapFileError) as caught:
         parse_map(text)
