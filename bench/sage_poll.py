@@ -4,21 +4,30 @@ and the agent's memory.
     export MLC_KAFKA_BOOTSTRAP=127.0.0.1:19092
     export MLC_DATABASE_ADMIN_URL=postgresql://mlc_admin@127.0.0.1:55432/mlc
     .venv/bin/python bench/sage_poll.py [--customers 100000] [--changed 0.01] [--page 2000]
+        [--profile DIR]
 
 Runs the Sage emulator (seeded with --customers AR customers) and the real agent
 (mlc-sage-agent, BOI over the emulator's pvxcom stand-in) as separate processes, then polls
 AR customers with the poller's own code into the real Kafka and a throwaway PostgreSQL
 database: once from scratch, then twice after --changed of the customers were edited (the
 first incremental poll also re-reads the initial load's last stamps within the overlap window;
-the second is the steady state). Reports records/s and the agent's peak resident memory
-(sampled every 100 ms).
+the second is the steady state). Reports records/s, the CPU seconds each process spent per poll
+(poller, agent, emulator, and the PostgreSQL and Kafka listening on the given ports), and the
+agent's peak resident memory (sampled every 100 ms).
+
+--profile DIR writes cProfile files: DIR/poller-<poll>.prof per poll (in-process), and
+DIR/agent.prof and DIR/emulator.prof (each process run under `python -m cProfile`, written
+when it exits on SIGINT). Profiling slows every process down: take shares from it, not rates.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -52,9 +61,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    exe = str(Path(sys.executable).parent / name)
-    return subprocess.Popen([exe, *args], env={**os.environ, **env})  # noqa: S603
+ENTRY_POINTS = {"mlc-sage-agent": "sage_agent.main", "mlc-sage-emulator": "sage100_emulator.main"}
+
+
+def start(
+    name: str, args: list[str], env: dict[str, str], profile: Path | None = None
+) -> subprocess.Popen[bytes]:
+    if profile is None:
+        command = [str(Path(sys.executable).parent / name), *args]
+    else:
+        # A launcher script for `python -m cProfile`: the entry point's run(), argv kept.
+        launcher = profile / f"run-{name}.py"
+        launcher.write_text(f"from {ENTRY_POINTS[name]} import run\n\nrun()\n")
+        out = profile / (name.removeprefix("mlc-sage-") + ".prof")
+        command = [sys.executable, "-m", "cProfile", "-o", str(out), str(launcher), *args]
+    return subprocess.Popen(command, env={**os.environ, **env})  # noqa: S603
 
 
 def wait(url: str, timeout: float = 600) -> None:
@@ -71,26 +92,51 @@ def wait(url: str, timeout: float = 600) -> None:
 class CpuMeter:
     """CPU seconds each process spent in a poll. On a shared, loaded machine wall time mostly
     measures the neighbours; CPU time per record says what the code costs, and records per
-    CPU second of the busiest process is the rate with one free core per process."""
+    CPU second of the busiest process is the rate with one free core per process.
+    PostgreSQL counts its server processes (the poller's pooled backends among them, which
+    live through a poll); Kafka its broker JVM."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], *, with_children: frozenset[str]) -> None:
         self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
-        self.before: dict[str, float] = {}
+        self.with_children = with_children
+        self.before: dict[str, dict[int, float]] = {}
 
-    def _now(self) -> dict[str, float]:
-        return {n: sum(p.cpu_times()[:2]) for n, p in self.processes.items()}
+    def _now(self) -> dict[str, dict[int, float]]:
+        seen: dict[str, dict[int, float]] = {}
+        for name, process in self.processes.items():
+            family = [process]
+            if name in self.with_children:
+                family += process.children(recursive=True)
+            seen[name] = {}
+            for member in family:
+                with contextlib.suppress(psutil.Error):  # a backend that just exited
+                    seen[name][member.pid] = sum(member.cpu_times()[:2])
+        return seen
 
     def start(self) -> None:
         self.before = self._now()
 
     def report(self, records: int, wall: float) -> str:
-        spent = {n: t - self.before[n] for n, t in self._now().items()}
+        spent = {
+            name: sum(t - self.before[name].get(pid, 0.0) for pid, t in times.items())
+            for name, times in self._now().items()
+        }
         parts = ", ".join(f"{n} {s:.1f}s" for n, s in spent.items())
-        busiest = max(spent.values()) or 1e-9
+        ours = {n: s for n, s in spent.items() if n in ("poller", "agent", "emulator")}
+        busiest = max(ours.values()) or 1e-9
         return (
             f"CPU: {parts} (sum {sum(spent.values()):.1f}s over {wall:.1f}s wall);"
             f" {records / busiest:,.0f} records per CPU-second of the busiest process"
         )
+
+
+def listener_pid(port: int) -> int | None:
+    """The process listening on a local TCP port (PostgreSQL's postmaster, Kafka's JVM)."""
+    with contextlib.suppress(psutil.Error):
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                return int(conn.pid)
+    return None
 
 
 class PeakRss:
@@ -109,11 +155,13 @@ class PeakRss:
 async def bench(args: argparse.Namespace) -> None:
     admin_url = os.environ["MLC_DATABASE_ADMIN_URL"]
     bootstrap = os.environ.get("MLC_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    bootstrap_port = int(bootstrap.split(",")[0].rsplit(":", 1)[-1])
     sage_port, agent_port = free_port(), free_port()
     emulator = start(
         "mlc-sage-emulator",
         ["--port", str(sage_port), "--seed-count", str(args.customers), "--log-level", "warning"],
         {},
+        args.profile,
     )
     agent_env = {
         "MLC_AGENT_TOKEN": TOKEN,
@@ -125,7 +173,7 @@ async def bench(args: argparse.Namespace) -> None:
         "MLC_AGENT_SAGE_PASSWORD": "sage100",
         "MLC_AGENT_LOG_LEVEL": "WARNING",
     }
-    agent = start("mlc-sage-agent", [], agent_env)
+    agent = start("mlc-sage-agent", [], agent_env, args.profile)
     name = f"mlc_bench_{uuid.uuid4().hex[:8]}"
     try:
         t0 = time.monotonic()
@@ -133,11 +181,17 @@ async def bench(args: argparse.Namespace) -> None:
         wait(f"http://127.0.0.1:{agent_port}/v1/health")
         print(f"emulator seeded with {args.customers} customers in {time.monotonic() - t0:.1f}s")
         pids = {"poller": os.getpid(), "agent": agent.pid, "emulator": emulator.pid}
+        for service, port in (("postgres", urlsplit(admin_url).port), ("kafka", bootstrap_port)):
+            pid = listener_pid(port or 5432)
+            if pid is not None:
+                pids[service] = pid
         await run_polls(args, name, admin_url, bootstrap, sage_port, agent_port, pids)
     finally:
         for proc in (agent, emulator):
-            proc.terminate()
-            proc.wait(timeout=30)
+            # uvicorn re-raises the signal after its shutdown; SIGINT becomes a
+            # KeyboardInterrupt, which lets cProfile write its file on the way out.
+            proc.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
+            proc.wait(timeout=60)
         admin = await asyncpg.connect(admin_url)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -181,14 +235,17 @@ async def run_polls(
     await producer.start()
     publisher = Publisher(producer)
     rss = PeakRss(pids["agent"])
-    cpu = CpuMeter(pids)
+    cpu = CpuMeter(pids, with_children=frozenset({"postgres"}))
     sampler = asyncio.create_task(rss.run())
     async with httpx.AsyncClient(timeout=600) as http:
         client = SageAgentClient(http, base_url=tenant.config.sage.agent_url, token=TOKEN)
 
         async def poll(label: str) -> None:
+            profiler = cProfile.Profile() if args.profile else None
             started = time.monotonic()
             cpu.start()
+            if profiler is not None:
+                profiler.enable()
             result = await poll_entity(
                 tenant=tenant,
                 entity=Entity.AR_CUSTOMER,
@@ -200,6 +257,9 @@ async def run_polls(
                 page_size=args.page,
             )
             spent = time.monotonic() - started
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile / f"poller-{label.split(' (')[0]}.prof")
             read, emitted = result.seen / spent, result.emitted / spent
             print(
                 f"{label}: {result.seen} read, {result.emitted} emitted in {spent:.1f}s"
@@ -230,7 +290,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--page", type=int, default=2000)
-    asyncio.run(bench(parser.parse_args()))
+    parser.add_argument("--profile", type=Path, default=None, help="directory for cProfile files")
+    args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    asyncio.run(bench(args))
 
 
 if __name__ == "__main__":

@@ -71,12 +71,14 @@ class Snapshot:
 
 def snapshot(spec: EntitySpec, scan: ScanResult, since: tuple[str, float] | None) -> Snapshot:
     names = ("DateUpdated", "TimeUpdated", *spec.key_columns)
-    keyed = sorted(
-        ((sort_key(spec, scan.fields(raw, names)), raw) for raw in scan.rows),
-        key=lambda pair: pair[0],
-    )
-    if since is not None:
-        keyed = [(k, r) for k, r in keyed if (k[0], k[1]) >= since]
+    keyed: list[tuple[SortKey, str]] = []
+    for raw in scan.rows:
+        found = scan.fields(raw, names)
+        stamp = (found["DateUpdated"], hours(found["TimeUpdated"]))
+        # Filter before keying and sorting: an incremental poll keeps a few rows of the table.
+        if since is None or stamp >= since:
+            keyed.append(((*stamp, spec.source_key(found)), raw))
+    keyed.sort(key=lambda pair: pair[0])
     return Snapshot(since, [k for k, _ in keyed], [r for _, r in keyed], scan)
 
 

@@ -19,7 +19,7 @@ from mlc_core.sage.errors import SageError, SageRetryableError
 from mlc_core.settings import CommonSettings
 from mlc_core.tenants import Tenant, list_tenants, load_tenant
 
-from sage_poller.handlers import poll_entity, reconcile_entity
+from sage_poller.handlers import DEFAULT_PAGE_SIZE, poll_entity, reconcile_entity
 from sage_poller.outbox import OutboxRelay
 from sage_poller.requests import SyncRunner, soap_only_cycle
 from sage_poller.retry import PollGaveUp, Retrier
@@ -37,7 +37,7 @@ class PollerSettings(CommonSettings):
     poll_intervals: dict[str, float] = {}
     reconcile_interval_seconds: float = 3600.0
     poll_overlap_seconds: float = 120.0
-    poll_page_size: int = 500
+    poll_page_size: int = DEFAULT_PAGE_SIZE
     poll_attempts: int = 5
     tenant_refresh_seconds: float = 30.0
 

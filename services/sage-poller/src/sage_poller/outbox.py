@@ -13,8 +13,10 @@ same deterministic event ids, which the audit log, mapper and writer handle idem
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -31,12 +33,19 @@ log = logging.getLogger(__name__)
 OUTBOX_LOCK_CLASS = 0x5A6E
 
 
+# Events just queued, by their outbox payload: the relay publishes these objects instead of
+# decoding the rows it reads back (the payload is exactly `encode(event)`, so the message
+# Kafka gets is the same bytes either way).
+Queued = Mapping[bytes, Envelope]
+
+
 async def enqueue(
     conn: Connection, tenant_id: str, entity: str, events: Sequence[tuple[str, Envelope]]
-) -> None:
+) -> Queued:
     """Add events to the outbox inside the caller's transaction, keeping their order."""
     if not events:
-        return
+        return {}
+    payloads = [encode(event) for _, event in events]
     await conn.execute(
         "INSERT INTO poller_outbox (tenant_id, entity, topic, payload)"
         " SELECT $1, $2, u.topic, u.payload"
@@ -45,8 +54,9 @@ async def enqueue(
         tenant_id,
         entity,
         [str(topic) for topic, _ in events],
-        [encode(event) for _, event in events],
+        payloads,
     )
+    return dict(zip(payloads, (event for _, event in events), strict=True))
 
 
 class OutboxRelay:
@@ -59,11 +69,12 @@ class OutboxRelay:
     def pool(self) -> asyncpg.Pool:
         return self._pool
 
-    async def drain(self, tenant_id: str) -> int:
-        """Publish everything pending for the tenant; returns how many events went out."""
+    async def drain(self, tenant_id: str, queued: Queued | None = None) -> int:
+        """Publish everything pending for the tenant; returns how many events went out.
+        `queued`: events this process just enqueued (others are decoded from their rows)."""
         total = 0
         while True:
-            sent = await self._drain_batch(tenant_id)
+            sent = await self._drain_batch(tenant_id, queued or {})
             if sent is None:
                 return total
             total += sent
@@ -76,7 +87,7 @@ class OutboxRelay:
         )
         return count
 
-    async def _drain_batch(self, tenant_id: str) -> int | None:
+    async def _drain_batch(self, tenant_id: str, queued: Queued) -> int | None:
         """One batch under the tenant's advisory lock; None when another replica holds it."""
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await conn.fetchval(
@@ -92,10 +103,75 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            await self._publisher.publish_all([(r["topic"], decode(r["payload"])) for r in rows])
+            await self._publisher.publish_all([(r["topic"], _event(r, queued)) for r in rows])
             # By id, not "id <= last": a row committed meanwhile with a lower id stays queued.
             await conn.execute(
                 "DELETE FROM poller_outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
             )
         log.debug("outbox relayed", extra=ctx(tenant=tenant_id, events=len(rows)))
         return len(rows)
+
+
+def _event(row: asyncpg.Record, queued: Queued) -> Envelope:
+    payload: bytes = row["payload"]
+    known = queued.get(payload)
+    return known if known is not None else decode(payload)
+
+
+class PageRelay:
+    """Drains a poll's pages in the background, at most one drain in flight.
+
+    A page's drain (publish, wait for Kafka's acks, delete) runs while the poller plans and
+    commits the next page. Each page is committed before its drain starts and every drain
+    finishes before the next one starts, so the outbox's guarantees are those of a plain
+    `drain()` after each commit: rows go out in id order, and a failed drain leaves its rows
+    queued for the next one. The difference: a drain's failure surfaces one page later, so one
+    more page may be waiting in the outbox when the poll stops.
+    """
+
+    def __init__(self, outbox: OutboxRelay, tenant_id: str) -> None:
+        self._outbox, self._tenant_id = outbox, tenant_id
+        self._task: asyncio.Task[int] | None = None
+        self._queued: dict[bytes, Envelope] = {}
+
+    async def page_committed(self, queued: Queued | None = None) -> None:
+        """Start draining; first waits for (and raises the error of) the previous drain."""
+        queued = queued or {}
+        # The running drain may already reach this page's rows (it drains to the end).
+        self._queued.update(queued)
+        await self.wait()
+        # Every page before this one is out now: keep only this page's events.
+        self._queued = dict(queued)
+        self._task = asyncio.create_task(self._outbox.drain(self._tenant_id, self._queued))
+
+    async def wait(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+
+    async def abandon(self) -> None:
+        """The poll failed: let a running drain finish (its events are committed and ready),
+        logging rather than raising its own failure over the poll's."""
+        try:
+            await self.wait()
+        except Exception:
+            log.exception("outbox relay failed", extra=ctx(tenant=self._tenant_id))
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+@contextlib.asynccontextmanager
+async def page_relay(outbox: OutboxRelay, tenant_id: str) -> AsyncIterator[PageRelay]:
+    """A PageRelay whose last drain has finished when the block ends without error."""
+    relay = PageRelay(outbox, tenant_id)
+    try:
+        yield relay
+    except Exception:
+        await relay.abandon()
+        raise
+    except BaseException:  # cancelled: stop the drain; its rows stay queued for the next one
+        relay.cancel()
+        raise
+    await relay.wait()

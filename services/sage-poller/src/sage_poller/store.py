@@ -8,11 +8,23 @@ from typing import TYPE_CHECKING
 import asyncpg
 from mlc_core.contracts import Envelope
 
-from sage_poller.outbox import enqueue
+from sage_poller.outbox import Queued, enqueue
 from sage_poller.service import Known, Stamp
 
 if TYPE_CHECKING:
     from mlc_core.db import Connection
+
+# The versions of one page's keys: one primary-key lookup per key, whatever the plan. The plain
+# `source_key = ANY($3)` form turns, once PostgreSQL switches a prepared statement to its
+# generic plan (the sixth execution on a connection), into a scan of the tenant's whole entity
+# with a linear search of the array per row: seconds per page at 100,000 records. The LIMIT
+# keeps the subquery from being flattened into a join the planner could hash the same way.
+KNOWN_SQL = (
+    "SELECT v.source_key, v.source_version, v.content_hash"
+    " FROM unnest($3::text[]) AS k(source_key),"
+    " LATERAL (SELECT p.source_key, p.source_version, p.content_hash FROM poller_versions p"
+    "  WHERE p.tenant_id = $1 AND p.entity = $2 AND p.source_key = k.source_key LIMIT 1) v"
+)
 
 
 class PollerStore:
@@ -33,13 +45,7 @@ class PollerStore:
         return Stamp(row["stamp_date"], row["stamp_hours"]) if row else None
 
     async def known(self, tenant_id: str, entity: str, keys: list[str]) -> dict[str, Known]:
-        rows = await self._pool.fetch(
-            "SELECT source_key, source_version, content_hash FROM poller_versions"
-            " WHERE tenant_id = $1 AND entity = $2 AND source_key = ANY($3::text[])",
-            tenant_id,
-            entity,
-            keys,
-        )
+        rows = await self._pool.fetch(KNOWN_SQL, tenant_id, entity, keys)
         return {r["source_key"]: Known(r["source_version"], r["content_hash"]) for r in rows}
 
     async def all_versions(self, tenant_id: str, entity: str) -> dict[str, Known]:
@@ -97,11 +103,11 @@ class PollerStore:
         versions: dict[str, Known],
         newest: Stamp | None,
         events: Sequence[tuple[str, Envelope]] = (),
-    ) -> None:
+    ) -> Queued:
         """Queue a page's events in the outbox, record their versions and move the watermark,
         in one transaction (the outbox relay publishes them afterwards)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, tenant_id, entity, events)
+            queued = await enqueue(conn, tenant_id, entity, events)
             # One statement for the whole page (unnest), not one round trip per record.
             await conn.execute(
                 "INSERT INTO poller_versions AS v"
@@ -118,6 +124,7 @@ class PollerStore:
             )
             if newest is not None:
                 await _advance_watermark(conn, tenant_id, entity, newest)
+        return queued
 
 
 async def _advance_watermark(conn: Connection, tenant_id: str, entity: str, newest: Stamp) -> None:
