@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlc_core.contracts import ZohoLookup
+from mlc_core.contracts import Entity, ZohoLookup
+from mlc_core.sage.entities import SPECS
 
 from mapper import values as v
 from mapper.drafts import OPEN_INVOICE_FIELD, Draft, Options, lookup
@@ -211,9 +212,10 @@ def open_invoice_key(row: Row) -> str | None:
     (HeaderSeqNo past 000000), which would otherwise take over the first one's record."""
     if (v.text(row, "HeaderSeqNo") or "000000") != "000000":
         return None
-    account = v.division_key(row, "ARDivisionNo", "CustomerNo")
-    number = v.required_text(row, "InvoiceNo", "Subject")
-    return f"{account}:{number}:{v.text(row, 'InvoiceType') or 'IN'}"
+    values = {c: v.required_text(row, c, "the parent key") for c in ("ARDivisionNo", "CustomerNo")}
+    values["InvoiceNo"] = v.required_text(row, "InvoiceNo", "Subject")
+    values["InvoiceType"] = v.text(row, "InvoiceType") or "IN"
+    return SPECS[Entity.AR_OPEN_INVOICE].source_key(values)  # the poller's key for that row
 
 
 def ar_invoice(row: Row, key: str, options: Options) -> list[Draft]:
