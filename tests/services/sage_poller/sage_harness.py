@@ -61,13 +61,16 @@ class Harness:
             self.tenant.tenant_id, entity, self.publisher, self.attempts, Backoff(0.01, 0.05)
         )
 
-    async def poll(self, entity: Entity, page_size: int = 500) -> PollResult:
+    async def poll(
+        self, entity: Entity, page_size: int = 500, outbox: OutboxRelay | None = None
+    ) -> PollResult:
+        """A poll; `outbox` replaces the harness's own (a publisher that crashes, say)."""
         return await poll_entity(
             tenant=self.tenant,
             entity=entity,
             agent=self.agent,
             store=self.store,
-            outbox=self.outbox,
+            outbox=outbox or self.outbox,
             overlap_seconds=60,
             retrier=self.retrier(entity),
             page_size=page_size,

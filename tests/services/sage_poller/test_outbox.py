@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 from mlc_core.contracts import Entity, Envelope, SageRecordChanged, Topics
 from mlc_core.kafka import Publisher
-from sage_poller.handlers import poll_entity
+from sage_poller.handlers import DEFAULT_PAGE_SIZE
 from sage_poller.outbox import OutboxRelay
 
 from tests.services.sage_poller.sage_harness import Harness, changes, read_topic
@@ -43,15 +43,8 @@ class CrashAfterAcks(Publisher):
 
 
 async def poll_with(h: Harness, publisher: Publisher, batch: int = 2000) -> None:
-    await poll_entity(
-        tenant=h.tenant,
-        entity=Entity.AR_CUSTOMER,
-        agent=h.agent,
-        store=h.store,
-        outbox=OutboxRelay(h.store.pool, publisher, batch=batch),
-        overlap_seconds=60,
-        retrier=h.retrier(Entity.AR_CUSTOMER),
-    )
+    outbox = OutboxRelay(h.store.pool, publisher, batch=batch)
+    await h.poll(Entity.AR_CUSTOMER, page_size=DEFAULT_PAGE_SIZE, outbox=outbox)
 
 
 def customer_keys(h: Harness) -> set[str]:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import pytest
 from mlc_core.contracts import Entity, Envelope, decode, encode
 from mlc_core.kafka import Publisher
-from sage_poller.handlers import poll_entity
 from sage_poller.outbox import OutboxRelay
 from sage_poller.service import Known, Stamp
 from sage_poller.store import KNOWN_SQL
@@ -38,16 +37,8 @@ class FailingFrom(Publisher):
 
 
 async def poll_pages(h: Harness, publisher: Publisher, page_size: int = 7) -> None:
-    await poll_entity(
-        tenant=h.tenant,
-        entity=Entity.AR_CUSTOMER,
-        agent=h.agent,
-        store=h.store,
-        outbox=OutboxRelay(h.store.pool, publisher),
-        overlap_seconds=60,
-        retrier=h.retrier(Entity.AR_CUSTOMER),
-        page_size=page_size,
-    )
+    outbox = OutboxRelay(h.store.pool, publisher)
+    await h.poll(Entity.AR_CUSTOMER, page_size=page_size, outbox=outbox)
 
 
 def feed_order(h: Harness) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from mlc_core.contracts import DeadLetter, Entity, Topics
 from mlc_core.logging import ctx
-from mlc_core.sage.agent import SageAgentClient
+from mlc_core.sage.agent import ChangePage, SageAgentClient
 from mlc_core.tenants import Tenant
 
 from sage_poller.outbox import OutboxRelay, PageRelay, page_relay
@@ -27,6 +27,7 @@ from sage_poller.pages import change_pages
 from sage_poller.retry import Retrier
 from sage_poller.service import (
     PollContext,
+    Stamp,
     candidate_keys,
     delete_event,
     plan_page,
@@ -74,12 +75,7 @@ async def poll_entity(
     now = datetime.now(UTC)
     since = since_for(watermark, overlap_seconds, poll.time_zone, now) if watermark else None
     result = PollResult()
-    async with (
-        page_relay(outbox, tenant.tenant_id) as relay,
-        contextlib.aclosing(
-            change_pages(agent, retrier, poll, since=since, page_size=page_size)
-        ) as pages,
-    ):
+    async with relayed_pages(agent, retrier, poll, outbox, since, page_size) as (relay, pages):
         async for page in pages:
             await _handle_page(
                 page.records,
@@ -93,6 +89,26 @@ async def poll_entity(
                 await progress(result)
     log.info("poll done", extra=ctx(tenant=tenant.tenant_id, entity=entity, **vars(result)))
     return result
+
+
+@contextlib.asynccontextmanager
+async def relayed_pages(
+    agent: SageAgentClient,
+    retrier: Retrier,
+    poll: PollContext,
+    outbox: OutboxRelay,
+    since: Stamp | None,
+    page_size: int,
+) -> AsyncIterator[tuple[PageRelay, AsyncGenerator[ChangePage, None]]]:
+    """The feed's pages, and the relay that publishes each committed page in the background;
+    on leaving, the page fetch is closed and the last drain has finished (or failed)."""
+    async with (
+        page_relay(outbox, poll.tenant_id) as relay,
+        contextlib.aclosing(
+            change_pages(agent, retrier, poll, since=since, page_size=page_size)
+        ) as pages,
+    ):
+        yield relay, pages
 
 
 def poll_context(tenant: Tenant, entity: Entity) -> PollContext:
@@ -160,12 +176,7 @@ async def _refresh(
 ) -> int:
     """Re-read the whole feed (no watermark) and plan only the stale keys."""
     result = PollResult()
-    async with (
-        page_relay(outbox, poll.tenant_id) as relay,
-        contextlib.aclosing(
-            change_pages(agent, retrier, poll, since=None, page_size=page_size)
-        ) as pages,
-    ):
+    async with relayed_pages(agent, retrier, poll, outbox, None, page_size) as (relay, pages):
         async for page in pages:
             wanted = [r for r in page.records if _key_or_none(r, poll.entity) in stale]
             if wanted:
