@@ -110,11 +110,15 @@ async def eventually(
         await asyncio.sleep(0.5)
 
 
-async def zoho_accounts(zoho: httpx.AsyncClient, org: str) -> list[dict[str, Any]]:
-    response = await zoho.get(f"/_emulator/orgs/{org}/records/Accounts")
+async def zoho_records(zoho: httpx.AsyncClient, org: str, module: str) -> list[dict[str, Any]]:
+    response = await zoho.get(f"/_emulator/orgs/{org}/records/{module}")
     response.raise_for_status()
     body = response.json()
     return list(body["data"] if isinstance(body, dict) else body)
+
+
+async def zoho_accounts(zoho: httpx.AsyncClient, org: str) -> list[dict[str, Any]]:
+    return await zoho_records(zoho, org, "Accounts")
 
 
 async def audit_rows(pool: asyncpg.Pool, tenant: str, **where: str) -> list[asyncpg.Record]:

@@ -17,7 +17,7 @@ from mlc_cli.zoho_setup import setup
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, zoho_records
 from tests.e2e.test_mapping_setup import zoho_tenant
 
 COMPANY = "INV"
@@ -30,9 +30,7 @@ async def table(sage: httpx.AsyncClient, name: str) -> list[dict[str, Any]]:
 
 
 async def zoho_invoices(zoho: httpx.AsyncClient, org: str) -> list[dict[str, Any]]:
-    response = await zoho.get(f"/_emulator/orgs/{org}/records/Invoices")
-    body = response.json()
-    return list(body["data"] if isinstance(body, dict) else body)
+    return await zoho_records(zoho, org, "Invoices")
 
 
 def open_key(row: dict[str, Any]) -> str:
