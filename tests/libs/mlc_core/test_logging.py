@@ -3,7 +3,14 @@ from __future__ import annotations
 import json
 import logging
 
-from mlc_core.logging import JsonFormatter, ctx, redact, register_secret
+from mlc_core.logging import (
+    ACCESS_TOKEN_TTL_S,
+    JsonFormatter,
+    SecretRegistry,
+    ctx,
+    redact,
+    register_secret,
+)
 
 
 def test_registered_secret_is_masked_anywhere() -> None:
@@ -29,3 +36,48 @@ def test_json_formatter_carries_context_and_redacts() -> None:
     entry = json.loads(JsonFormatter("svc").format(record))
     assert entry["tenant"] == "acme" and entry["service"] == "svc"
     assert "another-secret-123" not in entry["msg"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_short_lived_secrets_are_forgotten_after_their_ttl() -> None:
+    clock = FakeClock()
+    registry = SecretRegistry(clock=clock)
+    registry.add("refresh-token-kept", ttl_seconds=None)
+    for n in range(1000):  # a week of hourly access tokens for six tenants
+        registry.add(f"1000.access{n:06d}.tok", ttl_seconds=ACCESS_TOKEN_TTL_S)
+        clock.now += 600
+    masked = registry.mask("1000.access000999.tok 1000.access000000.tok refresh-token-kept")
+    assert masked == "*** 1000.access000000.tok ***"
+    assert len(registry) <= ACCESS_TOKEN_TTL_S / 600 + 2
+
+
+def test_the_registry_is_capped_oldest_first() -> None:
+    registry = SecretRegistry(limit=3)
+    for value in ("first-secret", "second-secret", "third-secret", "fourth-secret"):
+        registry.add(value)
+    assert len(registry) == 3
+    assert registry.mask("first-secret fourth-secret") == "first-secret ***"
+
+
+def test_a_secret_containing_another_is_masked_whole() -> None:
+    registry = SecretRegistry()
+    registry.add("abcdef")
+    registry.add("xxabcdefyy")
+    assert registry.mask("[xxabcdefyy] [abcdef]") == "[***] [***]"
+
+
+def test_registering_again_extends_a_secrets_life() -> None:
+    clock = FakeClock()
+    registry = SecretRegistry(clock=clock)
+    registry.add("token-value-1", ttl_seconds=10)
+    clock.now = 5
+    registry.add("token-value-1", ttl_seconds=10)
+    clock.now = 12
+    assert registry.mask("token-value-1") == "***"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import sys
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,20 +27,80 @@ _PATTERNS = [
     re.compile(r"(\"(?:refresh|access)_token\"\s*:\s*)\"[^\"]*\"", re.IGNORECASE),
     re.compile(r"(://[^:/@\s]+:)[^@\s]+(@)"),
 ]
-_known: set[str] = set()
-_lock = threading.Lock()
+# Access tokens live an hour (docs/reference/zoho-crm.md §1.5); a masked value is kept a while
+# longer so a late log line about it is still masked, then forgotten so a week-long run does not
+# scan a list that grew with every refresh.
+ACCESS_TOKEN_TTL_S = 3600 + 600
+# A hard cap on the values kept, whatever their lifetime: the oldest go first.
+MAX_KNOWN_SECRETS = 10_000
 
 
-def register_secret(value: str) -> None:
-    """Mask this exact value wherever it appears in a log line from now on."""
-    if len(value) >= 6:
-        with _lock:
-            _known.add(value)
+class SecretRegistry:
+    """Exact secret values to mask, each until its expiry (or for good), at most `limit` of them.
+
+    Matching is one pass of one compiled alternation, rebuilt only when the values change, so a
+    log line costs the same with ten tenants as with a thousand.
+    """
+
+    def __init__(
+        self, *, limit: int = MAX_KNOWN_SECRETS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._limit = limit
+        self._clock = clock
+        self._expiry: dict[str, float] = {}  # insertion-ordered: the first is the oldest
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+        self._next_expiry = math.inf
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def add(self, value: str, *, ttl_seconds: float | None = None) -> None:
+        if len(value) < 6:
+            return
+        expires = math.inf if ttl_seconds is None else self._clock() + ttl_seconds
+        with self._lock:
+            known = self._expiry.pop(value, None)
+            self._expiry[value] = max(expires, known or -math.inf)
+            while len(self._expiry) > self._limit:
+                del self._expiry[next(iter(self._expiry))]
+            self._next_expiry = min(self._next_expiry, expires)
+            self._pattern = None
+
+    def mask(self, text: str) -> str:
+        pattern = self._current()
+        return text if pattern is None else pattern.sub(REDACTED, text)
+
+    def _current(self) -> re.Pattern[str] | None:
+        if self._clock() >= self._next_expiry:
+            self._forget_expired()
+        pattern = self._pattern
+        if pattern is None and self._expiry:
+            with self._lock:
+                # Longest first, so a secret containing another is masked whole.
+                values = sorted(self._expiry, key=len, reverse=True)
+                pattern = self._pattern = re.compile("|".join(map(re.escape, values)))
+        return pattern
+
+    def _forget_expired(self) -> None:
+        now = self._clock()
+        with self._lock:
+            self._expiry = {v: at for v, at in self._expiry.items() if at > now}
+            self._next_expiry = min(self._expiry.values(), default=math.inf)
+            self._pattern = None
+
+
+_registry = SecretRegistry()
+
+
+def register_secret(value: str, *, ttl_seconds: float | None = None) -> None:
+    """Mask this exact value wherever it appears in a log line from now on (or for
+    `ttl_seconds`: short-lived values such as access tokens)."""
+    _registry.add(value, ttl_seconds=ttl_seconds)
 
 
 def redact(text: str) -> str:
-    for secret in sorted(_known, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
+    text = _registry.mask(text)
     text = _PATTERNS[0].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _PATTERNS[2].sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import httpx
 from mlc_core.crypto import KeyRing
-from mlc_core.logging import register_secret
+from mlc_core.logging import ACCESS_TOKEN_TTL_S, register_secret
 from mlc_core.tenants import Tenant
 from mlc_core.zoho.errors import ZohoTokenThrottled
 from mlc_core.zoho.oauth import TokenGrant, refresh_access_token
@@ -122,7 +122,7 @@ class TokenProvider:
             client_secret=tenant.secrets.zoho_client_secret.get_secret_value(),
             refresh_token=tenant.secrets.zoho_refresh_token.get_secret_value(),
         )
-        register_secret(grant.access_token)
+        register_secret(grant.access_token, ttl_seconds=ACCESS_TOKEN_TTL_S)
         return grant
 
     async def _store(
@@ -147,5 +147,5 @@ class TokenProvider:
 
     def _from_row(self, tenant_id: str, row: asyncpg.Record) -> AccessToken:
         value = self._keyring.decrypt(row["access_token"], aad=self._aad(tenant_id)).decode()
-        register_secret(value)
+        register_secret(value, ttl_seconds=ACCESS_TOKEN_TTL_S)
         return AccessToken(value, row["api_domain"])
