@@ -42,8 +42,30 @@ NOT_YET = (
 )
 
 
+# No service statement runs longer than this: a query stuck behind a lock or on a sick server
+# must fail (and be retried by the caller's policy) rather than hold a consumer's partitions past
+# Kafka's max.poll.interval. Commands over the whole audit log pass their own, longer bound.
+STATEMENT_TIMEOUT_S = 30.0
+# A transaction left open by a stalled process releases its locks after this long.
+IDLE_IN_TRANSACTION_TIMEOUT_S = 60.0
+# The client gives up a little after the server would have: a dead TCP connection never answers.
+CLIENT_TIMEOUT_MARGIN_S = 5.0
+
+
+def session_settings(statement_timeout_s: float) -> dict[str, str]:
+    return {
+        "statement_timeout": f"{int(statement_timeout_s * 1000)}ms",
+        "idle_in_transaction_session_timeout": f"{int(IDLE_IN_TRANSACTION_TIMEOUT_S * 1000)}ms",
+    }
+
+
 async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 5, retry_for: float = 0.0
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 5,
+    retry_for: float = 0.0,
+    statement_timeout_s: float = STATEMENT_TIMEOUT_S,
 ) -> asyncpg.Pool:
     """A pool, once PostgreSQL answers within `retry_for` seconds (backoff capped at 5 s).
 
@@ -54,7 +76,12 @@ async def create_pool(
     while True:
         try:
             pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, init=_init_connection
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                init=_init_connection,
+                server_settings=session_settings(statement_timeout_s),
+                command_timeout=statement_timeout_s + CLIENT_TIMEOUT_MARGIN_S,
             )
         except NOT_YET as exc:
             if time.monotonic() + delay > deadline:
