@@ -38,4 +38,3 @@ async def test_services_get_the_default_bounds(app_dsn: str) -> None:
         assert await pool.fetchval("SHOW idle_in_transaction_session_timeout") == "1min"
     finally:
         await pool.close()
-
