@@ -35,6 +35,6 @@ async def test_services_get_the_default_bounds(app_dsn: str) -> None:
     pool = await create_pool(app_dsn)
     try:
         assert await pool.fetchval("SHOW statement_timeout") == "30s"
-        assert await pool.fetchval("SHOW idle_in_transaction_session_timeout") == "1min"
+        assert await pool.fetchval("SHOW idle_in_transaction_session_timeout") == "5min"
     finally:
         await pool.close()

@@ -46,8 +46,9 @@ NOT_YET = (
 # must fail (and be retried by the caller's policy) rather than hold a consumer's partitions past
 # Kafka's max.poll.interval. Commands over the whole audit log pass their own, longer bound.
 STATEMENT_TIMEOUT_S = 30.0
-# A transaction left open by a stalled process releases its locks after this long.
-IDLE_IN_TRANSACTION_TIMEOUT_S = 60.0
+# A transaction left open by a stalled process releases its locks after this long; longer than
+# any outside call a transaction waits on (a token refresh holds its lock across one HTTP call).
+IDLE_IN_TRANSACTION_TIMEOUT_S = 300.0
 # The client gives up a little after the server would have: a dead TCP connection never answers.
 CLIENT_TIMEOUT_MARGIN_S = 5.0
 

@@ -34,6 +34,8 @@ EARLY_REFRESH = timedelta(minutes=5)
 # Zoho allows 10 refreshes per refresh token per 10 minutes; the writer keeps 2 for operators.
 REFRESH_WINDOW = timedelta(minutes=10)
 REFRESH_BUDGET = 8
+# Longest wait for another replica's refresh of the same token (above its HTTP timeout).
+LOCK_WAIT_S = 120
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class TokenProvider:
 
     async def _refresh(self, tenant: Tenant, *, rejected: str | None) -> AccessToken:
         async with self._pool.acquire() as conn, conn.transaction():
+            # Waiting here is waiting for another replica's refresh, one HTTP call to the
+            # accounts server: bounded by that call's timeout, not the pool's statement bound.
+            await conn.execute(f"SET LOCAL statement_timeout = '{LOCK_WAIT_S}s'")
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext($1))", f"zoho-token:{tenant.tenant_id}"
             )
