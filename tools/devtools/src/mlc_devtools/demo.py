@@ -24,6 +24,7 @@ from mlc_core.crypto import KeyRing
 from mlc_core.db import create_pool, migrate
 from mlc_core.runtime import sleep_or_stop, stop_on_signals
 from mlc_core.sage.entities import SPECS
+from mlc_core.zoho.consent import CONNECTOR_SCOPES
 
 from mlc_devtools.demo_env import DemoSecrets, closing_lines, demo_secrets, start_lines
 from mlc_devtools.demo_otlp import OtlpReceiver, Received
@@ -32,7 +33,8 @@ from mlc_devtools.demo_view import DemoView, live_counts
 from mlc_devtools.devstack import DevStack, StackConfig
 from mlc_devtools.emulated import connect_tenant
 
-SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL")
+# What `mlc zoho connect` asks a real org for: `mlc ping` and `mlc status` read the org too.
+SCOPES = CONNECTOR_SCOPES
 
 
 @dataclass(frozen=True)
