@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from mlc_cli.devstack import DevStack
 from mlc_core.crypto import KeyRing
 from mlc_core.db import create_pool
 from mlc_core.tenants import set_enabled
+from mlc_devtools.devstack import DevStack
 
 from bench import machine, report
 from bench.naive_sync import naive_figures

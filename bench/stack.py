@@ -1,5 +1,5 @@
 """The benchmark's stack: a throwaway database, the emulators, the agent and the four services
-as separate processes (cli/src/mlc_cli/devstack.py), tenants wired the way a user wires them,
+as separate processes (mlc_devtools.devstack), tenants wired the way a user wires them,
 and peak-RSS sampling of each service."""
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import psutil  # type: ignore[import-untyped]
-from mlc_cli.devstack import SERVICES, DevStack, StackConfig
-from mlc_cli.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from mlc_cli.zoho_setup import setup
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing, generate_key_text
 from mlc_core.db import migrate
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
 from mlc_core.zoho.oauth import TokenGrant, exchange_grant_code
+from mlc_devtools.devstack import SERVICES, DevStack, StackConfig
+from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pydantic import SecretStr
 
 COMPANY = "BEN"

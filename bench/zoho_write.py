@@ -29,12 +29,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 import psutil
-from mlc_cli.devstack import StackConfig, script, wait_http
-from mlc_cli.emulated import connect_tenant
 from mlc_core.contracts import Entity, Topics, ZohoUpsertCommand, encode
 from mlc_core.crypto import KeyRing, generate_key_text
 from mlc_core.db import create_pool, migrate
 from mlc_core.kafka import create_producer, ensure_topics
+from mlc_devtools.devstack import StackConfig, script, wait_http
+from mlc_devtools.emulated import connect_tenant
 
 EDITION_CONCURRENCY = {
     "free": 5,

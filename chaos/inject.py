@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from mlc_cli.devstack import DevStack
+from mlc_devtools.devstack import DevStack
 
 from chaos import infra
 from chaos.plan import Fault, FaultKind

@@ -1,16 +1,16 @@
 """Chaos tenants, wired to the emulators as a user wires a real one: an org, a grant code
-exchanged at the org's accounts server (`mlc_cli.emulated.connect_tenant`), then `mlc zoho
+exchanged at the org's accounts server (`mlc_devtools.emulated.connect_tenant`), then `mlc zoho
 setup` for the contact key field."""
 
 from __future__ import annotations
 
 import asyncpg
 import httpx
-from mlc_cli.devstack import StackConfig
-from mlc_cli.emulated import connect_tenant
 from mlc_cli.zoho_setup import setup
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
+from mlc_devtools.devstack import StackConfig
+from mlc_devtools.emulated import connect_tenant
 
 # Settings too: `mlc zoho setup` creates Contacts.Sage_Contact_Key through the settings API.
 SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL")

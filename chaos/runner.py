@@ -17,9 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
-from mlc_cli.devstack import DevStack, StackConfig
 from mlc_core.crypto import KeyRing, generate_key_text
 from mlc_core.db import create_pool, migrate
+from mlc_devtools.devstack import DevStack, StackConfig
 
 from chaos import observe
 from chaos.corpus_rows import corpus_rows

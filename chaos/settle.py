@@ -14,8 +14,8 @@ import time
 from collections.abc import Sequence
 
 import httpx
-from mlc_cli.devstack import DevStack, script
 from mlc_core.db import create_pool
+from mlc_devtools.devstack import DevStack, script
 
 from chaos import observe
 from chaos.verify import (

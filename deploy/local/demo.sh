@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole stack on local defaults against the emulators. It loads a generated
 # distributor, then shows live changes until Ctrl-C (or `--duration N` after the load), and
-# ends with a summary. Extra arguments go to `mlc demo` (see `.venv/bin/mlc demo --help`).
+# ends with a summary. Extra arguments go to `mlc-dev demo` (see `.venv/bin/mlc-dev demo --help`),
+# the development tools' demo (tools/devtools); it prints the exports that point `mlc` at it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The emulators keep their state in memory, so Kafka and PostgreSQL start empty too: each demo
@@ -12,7 +13,7 @@ export MLC_KAFKA_BOOTSTRAP="127.0.0.1:${MLC_KAFKA_PORT:-19092}"
 export MLC_DATABASE_ADMIN_URL="postgresql://mlc_admin@127.0.0.1:${MLC_PG_PORT:-55432}/mlc"
 export MLC_DATABASE_URL="postgresql://mlc_app@127.0.0.1:${MLC_PG_PORT:-55432}/mlc"
 status=0
-.venv/bin/mlc demo --customers "${MLC_DEMO_CUSTOMERS:-2000}" "$@" || status=$?
-# Left running on purpose: the summary's `mlc audit trail` command reads PostgreSQL.
+.venv/bin/mlc-dev demo --customers "${MLC_DEMO_CUSTOMERS:-2000}" "$@" || status=$?
+# Left running on purpose: the summary's exports and `mlc audit trail` command read PostgreSQL.
 echo "Kafka and PostgreSQL are still running for the commands above; \`make down\` removes them."
 exit "${status}"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlc_cli.devstack import SERVICES
+from mlc_devtools.devstack import SERVICES
 
 from bench.report import missing_sections
 from tests.infra import ADMIN_URL, KAFKA

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from mlc_cli.devstack import DevStack, StackConfig
 from mlc_cli.main import run
+from mlc_devtools.devstack import DevStack, StackConfig
 
 from tests.e2e.conftest import free_port
 

@@ -7,7 +7,7 @@ from mlc_core.crypto import KeyRing
 
 def test_every_verb_has_a_handler() -> None:
     parser = build_parser()
-    for argv in (["db", "migrate"], ["keys", "generate"], ["tenant", "list"], ["demo"]):
+    for argv in (["db", "migrate"], ["keys", "generate"], ["tenant", "list"]):
         assert callable(parser.parse_args(argv).handler), argv
 
 

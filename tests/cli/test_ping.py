@@ -9,11 +9,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from mlc_cli.devstack import StackConfig
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
 from mlc_core.zoho.oauth import exchange_grant_code
+from mlc_devtools.devstack import StackConfig
 from pydantic import SecretStr
 
 from tests.cli.emulator_fixtures import (

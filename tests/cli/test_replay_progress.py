@@ -11,8 +11,8 @@ import uuid
 
 import asyncpg
 import pytest
-from mlc_cli.devstack import script
 from mlc_core.contracts import Entity, SageRecordChanged
+from mlc_devtools.devstack import script
 
 pytestmark = pytest.mark.integration
 

@@ -11,13 +11,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from mlc_cli.devstack import StackConfig
 from mlc_cli.main import build_parser
 from mlc_cli.zoho_connect import pasted_grant
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import load_tenant
 from mlc_core.zoho.consent import authorization_url
 from mlc_core.zoho.oauth import refresh_access_token
+from mlc_devtools.devstack import StackConfig
 
 from tests.cli.emulator_fixtures import (
     CLIENT_ID,

@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import pytest
-from mlc_cli.devstack import DevStack, StackConfig
-from mlc_cli.emulated import connect_tenant
 from mlc_core.crypto import KeyRing
+from mlc_devtools.devstack import DevStack, StackConfig
+from mlc_devtools.emulated import connect_tenant
 
 from tests.e2e.otlp_receiver import OtlpReceiver, otlp_env
 

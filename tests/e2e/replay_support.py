@@ -8,7 +8,7 @@ import subprocess
 from typing import Any
 
 import httpx
-from mlc_cli.devstack import DevStack, script
+from mlc_devtools.devstack import DevStack, script
 
 
 def mlc(stack: DevStack, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -12,10 +12,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-from mlc_cli.devstack import DevStack
 from mlc_cli.zoho_setup import setup
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
+from mlc_devtools.devstack import DevStack
 
 from tests.e2e.conftest import eventually, zoho_records
 from tests.e2e.test_mapping_setup import zoho_tenant

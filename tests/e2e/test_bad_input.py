@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from mlc_cli.devstack import DevStack
 from mlc_core.crypto import KeyRing
+from mlc_devtools.devstack import DevStack
 
 from tests.e2e.conftest import audit_rows, eventually, onboard, zoho_accounts
 

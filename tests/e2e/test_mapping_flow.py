@@ -11,10 +11,10 @@ import asyncpg
 import httpx
 from mapper.masters import STATUS_NAMES
 from mapper.store import save_map
-from mlc_cli.devstack import DevStack
 from mlc_cli.zoho_setup import setup
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
+from mlc_devtools.devstack import DevStack
 
 from tests.e2e.conftest import audit_rows, eventually, zoho_accounts
 from tests.e2e.test_mapping_setup import zoho_tenant

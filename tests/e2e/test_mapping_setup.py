@@ -9,13 +9,13 @@ import httpx
 from mapper.mapfile import parse_map
 from mapper.service import map_event
 from mapper.store import load_stored
-from mlc_cli.devstack import DevStack
-from mlc_cli.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from mlc_cli.zoho_setup import setup
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
 from mlc_core.zoho.oauth import exchange_grant_code
+from mlc_devtools.devstack import DevStack
+from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pydantic import SecretStr
 
 from tests.services.mapper import rows

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest
-from mlc_cli.devstack import DevStack
-from mlc_cli.emulated import connect_tenant
 from mlc_cli.replay_offsets import group_members
 from mlc_core.crypto import KeyRing
+from mlc_devtools.devstack import DevStack
+from mlc_devtools.emulated import connect_tenant
 
 from tests.e2e.conftest import eventually, zoho_accounts
 from tests.e2e.replay_support import amlc, zoho_calls

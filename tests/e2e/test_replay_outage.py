@@ -17,8 +17,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from mlc_cli.devstack import DevStack
 from mlc_core.crypto import KeyRing
+from mlc_devtools.devstack import DevStack
 
 from tests.e2e.conftest import eventually, key_of, onboard, zoho_accounts
 from tests.e2e.replay_support import amlc, mlc_json, zoho_calls

@@ -10,10 +10,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from mlc_cli.devstack import DevStack
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import load_tenant
 from mlc_core.zoho.records import upsert
+from mlc_devtools.devstack import DevStack
 from zoho_writer.tokens import TokenProvider
 
 from tests.e2e.conftest import eventually, onboard, zoho_accounts

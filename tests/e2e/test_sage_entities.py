@@ -10,11 +10,11 @@ from collections import Counter
 
 import asyncpg
 import httpx
-from mlc_cli.devstack import DevStack
-from mlc_cli.emulated import connect_tenant
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_core.sage.entities import SPECS
+from mlc_devtools.devstack import DevStack
+from mlc_devtools.emulated import connect_tenant
 
 from tests.e2e.conftest import eventually
 

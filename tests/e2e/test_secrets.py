@@ -13,10 +13,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from mlc_cli.devstack import SERVICES, DevStack
-from mlc_cli.emulated import DEMO_CLIENT_SECRET, connect_tenant
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import load_tenant
+from mlc_devtools.devstack import SERVICES, DevStack
+from mlc_devtools.emulated import DEMO_CLIENT_SECRET, connect_tenant
 
 from tests.e2e.conftest import eventually, zoho_accounts
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from mlc_cli.devstack import DevStack, StackConfig, script, wait_http
-from mlc_cli.emulated import connect_tenant
 from mlc_cli.replay_offsets import group_members
 from mlc_core.contracts import Envelope, Topics
 from mlc_core.crypto import KeyRing
 from mlc_core.kafka import Publisher, create_producer
+from mlc_devtools.devstack import DevStack, StackConfig, script, wait_http
+from mlc_devtools.emulated import connect_tenant
 
 from tests.e2e.conftest import audit_rows, eventually, free_port, zoho_accounts
 from tests.factories import command

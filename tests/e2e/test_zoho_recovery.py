@@ -14,8 +14,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-from mlc_cli.devstack import DevStack
 from mlc_core.crypto import KeyRing
+from mlc_devtools.devstack import DevStack
 
 from tests.e2e.conftest import audit_rows, eventually, key_of, onboard, zoho_accounts
 from tests.e2e.replay_support import mlc_json

@@ -16,7 +16,6 @@ from types import ModuleType
 from mlc_cli import (
     audit_cmd,
     db_cmd,
-    demo,
     keys_cmd,
     mapping_cmd,
     ping,
@@ -34,7 +33,6 @@ VERBS: list[ModuleType] = [
     db_cmd,
     keys_cmd,
     tenant,
-    demo,
     sage_cmd,
     zoho_cmd,
     ping,

@@ -17,12 +17,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from mlc_cli.devstack import StackConfig, script, wait_http
-from mlc_cli.emulated import connect_tenant
 from mlc_core.contracts import DeadLetter, Envelope, OutcomeStatus, ZohoWriteOutcome, encode
 from mlc_core.crypto import KeyRing
 from mlc_core.db import create_pool
 from mlc_core.kafka import Publisher, create_producer, ensure_topics
+from mlc_devtools.devstack import StackConfig, script, wait_http
+from mlc_devtools.emulated import connect_tenant
 from zoho_writer.deps import RetryPolicy, WritePolicy, WriterDeps
 from zoho_writer.handlers import drain_once, handle_batch
 from zoho_writer.limiter import TenantLimiter

@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import asyncpg
 import pytest
-from mlc_cli.devstack import script
-from mlc_cli.emulated import DEMO_CLIENT_ID
 from mlc_core.contracts import OutcomeStatus, ZohoDeleteCommand
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import open_secrets
+from mlc_devtools.devstack import script
+from mlc_devtools.emulated import DEMO_CLIENT_ID
 from zoho_writer.tokens import TokenProvider
 
 from tests.factories import command

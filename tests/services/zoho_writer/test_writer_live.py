@@ -9,10 +9,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from mlc_cli.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from mlc_core.contracts import OutcomeStatus, ZohoDeleteCommand, ZohoLookup
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import open_secrets
+from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 from tests.factories import command
 from tests.services.zoho_writer.live import (

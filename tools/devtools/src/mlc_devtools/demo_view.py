@@ -1,4 +1,4 @@
-"""What `mlc demo` shows: per entity, records polled, mapped, written and failed, with rates.
+"""What `mlc-dev demo` shows: per entity, records polled, mapped, written and failed, with rates.
 
 While it runs, the counts are the services' own `mlc.records` counters (received over OTLP, see
 demo_otlp: free to read), and whether each record has its final answer comes from the audit's
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 import asyncpg
-
 from mlc_cli.common import table
-from mlc_cli.demo_otlp import Received
 from mlc_cli.progress import Clock, Progress, human_count, human_duration
+
+from mlc_devtools.demo_otlp import Received
 
 COUNTS = """
 SELECT entity,

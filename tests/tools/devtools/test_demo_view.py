@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from mlc_cli.demo_view import DemoView, EntityCounts, counts_from_metrics, counts_table
+from mlc_devtools.demo_view import DemoView, EntityCounts, counts_from_metrics, counts_table
 
 from tests.cli.test_progress import FakeClock
 

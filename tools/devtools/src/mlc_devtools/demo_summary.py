@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import asyncpg
-
 from mlc_cli.common import table
-from mlc_cli.demo_otlp import Received
-from mlc_cli.demo_view import counts_table, failure_reasons, fetch_counts
-from mlc_cli.devstack import StackConfig, script
+
+from mlc_devtools.demo_otlp import Received
+from mlc_devtools.demo_view import counts_table, failure_reasons, fetch_counts
+from mlc_devtools.devstack import StackConfig, script
 
 # Recent successful writes, customers first: the demo's live edits are customers, so the record
 # picked is likely one with a history (the initial load and a later change).

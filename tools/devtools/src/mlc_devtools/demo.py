@@ -1,4 +1,4 @@
-"""`mlc demo`: the whole stack on the emulators, a distributor's company loaded into Zoho, then
+"""`mlc-dev demo`: the whole stack on the emulators, a distributor's company loaded into Zoho, then
 live changes, with a live view per entity (demo_view) and a summary that says where to look.
 
 Every entity is synced: the Sage emulator generates the company (customers, contacts, vendors
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
 import time
@@ -19,20 +18,23 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from mlc_cli.zoho_setup import setup
 from mlc_core.contracts import Entity
-from mlc_core.crypto import KeyRing, generate_key_text
+from mlc_core.crypto import KeyRing
 from mlc_core.db import create_pool, migrate
 from mlc_core.runtime import sleep_or_stop, stop_on_signals
 from mlc_core.sage.entities import SPECS
+from mlc_core.zoho.consent import CONNECTOR_SCOPES
 
-from mlc_cli.demo_otlp import OtlpReceiver, Received
-from mlc_cli.demo_summary import summary
-from mlc_cli.demo_view import DemoView, live_counts
-from mlc_cli.devstack import DevStack, StackConfig
-from mlc_cli.emulated import connect_tenant
-from mlc_cli.zoho_setup import setup
+from mlc_devtools.demo_env import DemoSecrets, closing_lines, demo_secrets, start_lines
+from mlc_devtools.demo_otlp import OtlpReceiver, Received
+from mlc_devtools.demo_summary import mlc_command, summary
+from mlc_devtools.demo_view import DemoView, live_counts
+from mlc_devtools.devstack import DevStack, StackConfig
+from mlc_devtools.emulated import connect_tenant
 
-SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL")
+# What `mlc zoho connect` asks a real org for: `mlc ping` and `mlc status` read the org too.
+SCOPES = CONNECTOR_SCOPES
 
 
 @dataclass(frozen=True)
@@ -84,16 +86,16 @@ async def demo_cmd(args: argparse.Namespace) -> None:
     await run_demo(options)
 
 
-def stack_config(options: DemoOptions, receiver: OtlpReceiver) -> StackConfig:
-    state = Path(os.environ.get("MLC_STATE_DIR", ".local/state"))
+def stack_config(options: DemoOptions, receiver: OtlpReceiver, demo: DemoSecrets) -> StackConfig:
     return StackConfig(
         kafka_bootstrap=os.environ.get("MLC_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
         database_url=os.environ.get("MLC_DATABASE_URL", "postgresql://mlc_app@127.0.0.1:55432/mlc"),
-        master_keys=os.environ.get("MLC_MASTER_KEYS") or _demo_key(state),
+        master_keys=demo.master_keys,
+        sage_agent_token=demo.agent_token,
         sage_port=options.port_base,
         zoho_port=options.port_base + 100,
         agent_port=options.port_base + 200,
-        log_dir=state / "logs",
+        log_dir=state_dir() / "logs",
         extra_env=receiver.env(),
     )
 
@@ -110,8 +112,8 @@ async def prepare(config: StackConfig, options: DemoOptions) -> tuple[asyncpg.Po
         await pool.close()
         # The emulators start empty every time; the tenant's versions and hashes would not.
         raise SystemExit(
-            f"mlc demo: tenant {options.tenant!r} exists from an earlier demo; start from a clean"
-            " database (`make down` then `make demo`) or pass another --tenant"
+            f"mlc-dev demo: tenant {options.tenant!r} exists from an earlier demo; start from a"
+            " clean database (`make down` then `make demo`) or pass another --tenant"
         )
     await connect_tenant(
         pool=pool,
@@ -135,7 +137,8 @@ async def prepare(config: StackConfig, options: DemoOptions) -> tuple[asyncpg.Po
 
 async def run_demo(options: DemoOptions) -> None:
     receiver = OtlpReceiver(forward_to=os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")).start()
-    config = stack_config(options, receiver)
+    demo = demo_secrets(state_dir(), os.environ)
+    config = stack_config(options, receiver, demo)
     stack = DevStack(config)
     stop = stop_on_signals()  # Ctrl-C or SIGTERM: leave the loop, then stop every process
     pool: asyncpg.Pool | None = None
@@ -145,6 +148,7 @@ async def run_demo(options: DemoOptions) -> None:
         pool, expected = await prepare(config, options)
         print(_seeded_line(options, expected), flush=True)
         stack.start_services()
+        print("\n".join(start_lines(config, demo, mlc_command())), flush=True)
         print("the four services are up. Ctrl-C stops the demo.", flush=True)
         await watch(pool, stack, options, expected, stop, receiver.index)
     finally:
@@ -152,6 +156,7 @@ async def run_demo(options: DemoOptions) -> None:
         stack.stop_all()  # they flush their last spans as they stop
         if pool is not None:
             print(await summary(pool, receiver.index, options.tenant, config), flush=True)
+            print("\n".join(closing_lines(config, demo, mlc_command())), flush=True)
             await pool.close()
         receiver.stop()
 
@@ -210,12 +215,5 @@ class LiveEditor:
         return "  ".join(parts)
 
 
-def _demo_key(state: Path) -> str:
-    """The demo keeps one local key so restarts can still read the demo tenant's secrets."""
-    path = state / "demo-master-key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(generate_key_text("demo"))
-        with contextlib.suppress(OSError):
-            path.chmod(0o600)
-    return path.read_text().strip()
+def state_dir() -> Path:
+    return Path(os.environ.get("MLC_STATE_DIR", ".local/state"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from mlc_cli.demo_view import EntityCounts, failure_reasons, fetch_counts
+from mlc_devtools.demo_view import EntityCounts, failure_reasons, fetch_counts
 
 pytestmark = pytest.mark.integration
 

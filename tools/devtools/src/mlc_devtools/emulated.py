@@ -15,7 +15,7 @@ from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, Zo
 from mlc_core.zoho.oauth import exchange_grant_code
 from pydantic import SecretStr
 
-from mlc_cli.devstack import StackConfig
+from mlc_devtools.devstack import StackConfig
 
 DEMO_CLIENT_ID = "1000.MLCDEMOCLIENT"
 DEMO_CLIENT_SECRET = "demo-client-secret-7f3a"  # noqa: S105 - emulator-only credential

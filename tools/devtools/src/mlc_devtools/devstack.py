@@ -1,7 +1,7 @@
 """The local stack as separate processes: emulators and the four services.
 
-Used by `mlc demo` and by the end-to-end tests, so both run exactly what a user runs: the
-console scripts, configured only through environment variables.
+Used by `mlc-dev demo`, bench, chaos and the end-to-end tests, so all of them run exactly what a
+user runs: the console scripts, configured only through environment variables.
 """
 
 from __future__ import annotations

@@ -1,25 +1,29 @@
-"""`mlc demo` as a user runs it, briefly and without a terminal: a small generated company loads
-through the real stack (emulators, agent, the four services, Kafka, PostgreSQL), the plain view
-and the summary show written records for every entity, and the trail command it prints works.
+"""`mlc-dev demo` as a user runs it, briefly and without a terminal: a small generated company
+loads through the real stack (emulators, agent, the four services, Kafka, PostgreSQL), the plain
+view and the summary show written records for every entity, and the commands it prints (the
+exports `mlc` needs, the trail command) work as printed.
 
 The demo's services join the same consumer groups as tests/e2e's stack, so this module must not
-run while that stack is up; tests/cli runs before tests/e2e.
+run while that stack is up; tests/conftest.py runs tests/e2e last.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
-from mlc_cli.devstack import script
 from mlc_core.contracts import Entity
+from mlc_devtools.devstack import script
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -53,16 +57,21 @@ def demo_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, subprocess.CompletedProcess[str], dict[str, str]]]:
     tenant = f"demo{uuid.uuid4().hex[:6]}"
+    state = tmp_path_factory.mktemp("demo-state")
+    # The session's keys as a file: the demo must hand `mlc` the file, never the key.
+    keys_file = state / "session-keys"
+    keys_file.write_text(master_keys)
     env = dict(os.environ)
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    env.pop("MLC_MASTER_KEYS", None)
     env.update(
         MLC_DATABASE_ADMIN_URL=admin_dsn,
         MLC_DATABASE_URL=app_dsn,
-        MLC_MASTER_KEYS=master_keys,
+        MLC_MASTER_KEYS_FILE=str(keys_file),
         MLC_KAFKA_BOOTSTRAP=kafka_bootstrap,
-        MLC_STATE_DIR=str(tmp_path_factory.mktemp("demo-state")),
+        MLC_STATE_DIR=str(state),
     )
-    argv = [script("mlc"), "demo", "--customers", "30", "--seed", "5", "--tenant", tenant]
+    argv = [script("mlc-dev"), "demo", "--customers", "30", "--seed", "5", "--tenant", tenant]
     argv += ["--duration", "12", "--changes-every", "4", "--changes", "3", "--interval", "1"]
     argv += ["--port-base", str(free_port_base())]
     run = subprocess.run(
@@ -128,7 +137,7 @@ async def test_a_second_demo_on_the_same_database_refuses(
     assert await app_pool.fetchval("SELECT count(*) FROM tenants WHERE tenant_id = $1", tenant)
     again = await asyncio.to_thread(
         subprocess.run,
-        [script("mlc"), "demo", "--tenant", tenant, "--port-base", str(free_port_base())],
+        [script("mlc-dev"), "demo", "--tenant", tenant, "--port-base", str(free_port_base())],
         env=env,
         capture_output=True,
         text=True,
@@ -137,3 +146,57 @@ async def test_a_second_demo_on_the_same_database_refuses(
     )
     assert again.returncode != 0
     assert f"tenant {tenant!r} exists from an earlier demo" in again.stdout + again.stderr
+
+
+def printed_exports(out: str, heading: str) -> dict[str, str | None]:
+    """The export and unset lines printed under `heading`, as a user would paste them."""
+    block = out.split(heading, 1)[1].splitlines()[1:]
+    env: dict[str, str | None] = {}
+    for line in block:
+        words = shlex.split(line)
+        if words[:1] == ["export"]:
+            name, _, value = words[1].partition("=")
+            env[name] = value
+        elif words[:1] == ["unset"]:
+            env[words[1]] = None
+        else:
+            break
+    return env
+
+
+def test_the_printed_exports_run_mlc_status(
+    demo_run: tuple[str, subprocess.CompletedProcess[str], dict[str, str]], master_keys: str
+) -> None:
+    tenant, run, env = demo_run
+    out = run.stdout
+    for heading in ("to run `mlc` against this demo", "to run `mlc` against what this demo left"):
+        exports = printed_exports(out, heading)
+        assert exports["MLC_MASTER_KEYS"] is None  # unset: a key in the shell would win
+        assert exports["MLC_MASTER_KEYS_FILE"] == env["MLC_MASTER_KEYS_FILE"]
+        assert exports["MLC_DATABASE_URL"] == env["MLC_DATABASE_URL"]
+        assert exports["MLC_KAFKA_BOOTSTRAP"] == env["MLC_KAFKA_BOOTSTRAP"]
+        # Nothing else from the test's environment: only PATH and the printed exports.
+        only = {"PATH": os.environ["PATH"]} | {k: v for k, v in exports.items() if v is not None}
+        status = subprocess.run(
+            [script("mlc"), "status", "--json"], env=only, capture_output=True, text=True
+        )
+        assert status.returncode == 0, status.stderr
+        assert tenant in status.stdout
+    for key in master_keys.split(","):
+        assert key.partition(":")[2] not in out  # the key itself never on screen
+
+
+def test_it_says_where_the_emulators_and_the_agent_listen(
+    demo_run: tuple[str, subprocess.CompletedProcess[str], dict[str, str]],
+) -> None:
+    _, run, env = demo_run
+    token_file = Path(env["MLC_STATE_DIR"]) / "demo-agent-token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert token_file.read_text().strip() not in run.stdout
+    agent = re.search(r"^  Sage agent +(http://\S+) +\(its token is in (\S+)\)$", run.stdout, re.M)
+    assert agent is not None and Path(agent[2]) == token_file.resolve()
+    sage = re.search(r"^  Sage emulator +(http://\S+) ", run.stdout, re.M)
+    zoho = re.search(r"^  Zoho emulator +(http://\S+) ", run.stdout, re.M)
+    assert sage is not None and zoho is not None
+    org = re.search(rf"curl -s -X POST {zoho[1]}/_emulator/orgs .* -d '(.+)'$", run.stdout, re.M)
+    assert org is not None and json.loads(org[1])["org_id"]
