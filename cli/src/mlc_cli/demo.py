@@ -22,8 +22,8 @@ import httpx
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing, generate_key_text
 from mlc_core.db import create_pool, migrate
+from mlc_core.entities.sage import SAGE_TABLES
 from mlc_core.runtime import sleep_or_stop, stop_on_signals
-from mlc_core.sage.entities import SPECS
 
 from mlc_cli.demo_otlp import OtlpReceiver, Received
 from mlc_cli.demo_summary import summary
@@ -130,7 +130,7 @@ async def prepare(config: StackConfig, options: DemoOptions) -> tuple[asyncpg.Po
         )
         generated.raise_for_status()
     created: dict[str, int] = generated.json()["created"]
-    return pool, {str(e): created.get(SPECS[e].table, 0) for e in Entity}
+    return pool, {str(e): created.get(SAGE_TABLES[e].table, 0) for e in Entity}
 
 
 async def run_demo(options: DemoOptions) -> None:
