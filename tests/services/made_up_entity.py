@@ -69,7 +69,7 @@ def _load_edited(name: str, *edits: Callable[[str], str]) -> None:
 
 
 def main() -> None:
-    _load_edited("mlc_core.contracts", _insert_after('"ar_open_invoice"\n', ENTITY_MEMBER))
+    _load_edited("mlc_core.entities", _insert_after('"ar_open_invoice"\n', ENTITY_MEMBER))
     _load_edited("mlc_core.entities.sage", _insert_before_last("    )\n}", SAGE_TABLE))
     _load_edited(
         "mlc_core.entities.zoho",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from mlc_core.contracts import Entity
+from mlc_core.entities import Entity
 
 # Stamp columns change on every touch; leaving them out of the record digest means a re-touch
 # without a real change costs no Kafka event and no Zoho call.

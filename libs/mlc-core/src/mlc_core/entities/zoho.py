@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlc_core.contracts import Entity
+from mlc_core.entities import Entity
 
 # An open AR invoice and its invoice-history header are one Zoho invoice: history finds the
 # record an open invoice created (and the reverse) through this second org external field.
