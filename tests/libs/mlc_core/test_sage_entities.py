@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from mlc_core.contracts import Entity, SagePollAttempt, SageRecordDeleted, Topics, decode, encode
-from mlc_core.entities.sage import SAGE_TABLES, SourceKeyError, record_digest
+from mlc_core.entities.sage import AUDIT_COLUMNS, SAGE_TABLES, SourceKeyError, record_digest
 
 EXAMPLES = {
     Entity.AR_CUSTOMER: "01-ABF",
@@ -42,7 +42,18 @@ def test_bad_keys_say_what_is_expected(entity: Entity, key: str) -> None:
     assert key in str(info.value) and SAGE_TABLES[entity].key_columns[-1] in str(info.value)
 
 
-def test_content_hash_ignores_update_stamps_only() -> None:
+def test_columns_carry_text_lengths_and_every_table_has_the_audit_columns() -> None:
+    customers = SAGE_TABLES[Entity.AR_CUSTOMER]
+    assert customers.columns["CustomerName"] == 50 and customers.columns["CreditLimit"] is None
+    assert customers.text_lengths["EmailAddress"] == 250
+    assert "CreditLimit" not in customers.text_lengths
+    assert list(customers.columns)[:2] == ["ARDivisionNo", "CustomerNo"]  # in the order listed
+    for table in SAGE_TABLES.values():
+        assert set(table.columns) >= AUDIT_COLUMNS, table.entity
+        assert set(table.key_columns) <= set(table.columns), table.entity
+
+
+def test_record_digest_ignores_update_stamps_only() -> None:
     row = {"CustomerNo": "A", "DateUpdated": "20260101", "TimeUpdated": "1.0", "City": "X"}
     touched = row | {"DateUpdated": "20260102", "TimeUpdated": "2.5", "UserUpdatedKey": "2"}
     assert record_digest(row) == record_digest(touched)
