@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
-from mlc_core.sage.entities import SPECS
+from mlc_core.entities.sage import SAGE_TABLES
 from mlc_devtools.devstack import DevStack
 from mlc_devtools.emulated import connect_tenant
 
@@ -47,7 +47,7 @@ async def test_every_entity_and_a_delete_reach_the_audit_log(
         TENANT,
         [str(e) for e in Entity],
     )
-    expected = Counter({str(e): created[SPECS[e].table] for e in Entity})
+    expected = Counter({str(e): created[SAGE_TABLES[e].table] for e in Entity})
     await eventually(
         lambda: raw_counts(app_pool, "sage.record.changed"),
         lambda counts: counts == expected,

@@ -6,27 +6,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from mlc_core.entities.zoho import ZOHO_TARGETS
 from mlc_core.tenants import Tenant
 from mlc_core.zoho.errors import ZohoAuthError, ZohoError, ZohoTokenThrottled
 from mlc_core.zoho.oauth import TokenGrant, refresh_access_token
 
 from mlc_cli.ping_checks import Check, body_of, fail, ok, unreachable_fix
 
-# Module and upsert key per entity, as the mapper writes them (services/mapper drafts.py).
+# Module and upsert key per entity (mlc_core.entities.zoho), and the keys also matched: without
+# those fields Zoho refuses every upsert of the entity, so ping names them before a sync does.
 TARGETS: dict[str, tuple[str, str]] = {
-    "ar_customer": ("Accounts", "Sage_Customer_No"),
-    "customer_contact": ("Contacts", "Sage_Contact_Key"),
-    "ap_vendor": ("Vendors", "Sage_Vendor_No"),
-    "sales_order": ("Sales_Orders", "Sage_SO_No"),
-    "ar_invoice": ("Invoices", "Sage_Invoice_No"),
-    "ar_open_invoice": ("Invoices", "Sage_Open_Invoice_Key"),
-    "ap_open_invoice": ("Sage_AP_Invoices", "Sage_AP_Invoice_Key"),
-    "gl_account": ("Sage_GL_Accounts", "Sage_GL_Account_Key"),
-    "gl_account_group": ("Sage_GL_Account_Groups", "Sage_GL_Group_Code"),
+    str(entity): (target.module, target.upsert_key) for entity, target in ZOHO_TARGETS.items()
 }
-# History invoices also match on the open invoice's key (mapper orders.ar_invoice): without
-# that field Zoho refuses every invoice upsert, so ping names it before the first sync does.
-ALSO_NEEDED: dict[str, tuple[str, str]] = {"ar_invoice": ("Invoices", "Sage_Open_Invoice_Key")}
+ALSO_NEEDED: dict[str, list[tuple[str, str]]] = {
+    str(entity): [(target.module, key) for key in target.second_keys]
+    for entity, target in ZOHO_TARGETS.items()
+}
 ALWAYS_REPORTED = ("Vendors", "Invoices")  # edition-dependent; worth knowing before a sale
 RECONNECT = "run `mlc zoho connect {tenant} --dc {dc}`"
 
@@ -120,7 +115,7 @@ async def _modules_and_keys(probe: ZohoProbe, tenant: Tenant) -> list[Check]:
     needed = list(
         dict.fromkeys(
             [TARGETS[e] for e in tenant.config.entities if e in TARGETS]
-            + [ALSO_NEEDED[e] for e in tenant.config.entities if e in ALSO_NEEDED]
+            + [n for e in tenant.config.entities for n in ALSO_NEEDED.get(e, [])]
         )
     )
     checks = [_modules_check(present, list(dict.fromkeys(m for m, _ in needed)))]

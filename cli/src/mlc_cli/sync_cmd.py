@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 from mlc_core.contracts import Entity
-from mlc_core.sage.entities import SPECS, SourceKeyError
+from mlc_core.entities.sage import SAGE_TABLES, SourceKeyError
 
 from mlc_cli.common import add_json_flag, database, tenant_or_exit
 
@@ -55,7 +55,7 @@ async def sync_cmd(args: argparse.Namespace) -> None:
     entity = Entity(args.entity)
     if args.key:
         try:
-            SPECS[entity].key_values(args.key)
+            SAGE_TABLES[entity].key_values(args.key)
         except SourceKeyError as exc:
             raise SystemExit(f"mlc: {exc}") from exc
     async with database() as (pool, keyring):

@@ -23,15 +23,15 @@ from mapper.profile import TenantMap
 from mapper.store import load_stored, save_map
 from mapper.zoho_schema import (
     CUSTOM_MODULES,
-    FieldSpec,
     field_instruction,
     missing_fields,
     module_instructions,
     modules_for,
-    plan,
+    setup_plan,
 )
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
+from mlc_core.entities.zoho import ZohoField
 from mlc_core.tenants import Tenant
 from mlc_core.zoho.oauth import refresh_access_token
 
@@ -89,7 +89,7 @@ class SettingsApi:
         return None if status < 300 and results[0].get("status") == "success" else _why(results[0])
 
     async def create_fields(
-        self, module: str, specs: list[FieldSpec], key: str
+        self, module: str, specs: list[ZohoField], key: str
     ) -> list[str | None]:
         items = [spec.body(external=spec.api_name == key) for spec in specs]
         _, body = await self._call(
@@ -123,7 +123,7 @@ class Outcome:
 async def run_setup(
     api: SettingsApi, entities: list[Entity], tenant_map: TenantMap, *, dry_run: bool
 ) -> Outcome:
-    the_plan = plan(entities, await api.modules(), tenant_map.settings.invoice_module)
+    the_plan = setup_plan(entities, await api.modules(), tenant_map.settings.invoice_module)
     out = Outcome(warnings=list(the_plan.warnings), invoice_module=the_plan.invoice_module)
     out.unavailable.update(the_plan.unavailable)
     for module in the_plan.create_modules:

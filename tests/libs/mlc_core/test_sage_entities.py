@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from mlc_core.contracts import Entity, SagePollAttempt, SageRecordDeleted, Topics, decode, encode
-from mlc_core.sage.entities import SPECS, SourceKeyError, content_hash
+from mlc_core.entities.sage import AUDIT_COLUMNS, SAGE_TABLES, SourceKeyError, record_digest
 
 EXAMPLES = {
     Entity.AR_CUSTOMER: "01-ABF",
@@ -19,14 +19,14 @@ EXAMPLES = {
 
 @pytest.mark.parametrize(("entity", "key"), EXAMPLES.items())
 def test_source_key_round_trips(entity: Entity, key: str) -> None:
-    spec = SPECS[entity]
+    spec = SAGE_TABLES[entity]
     values = spec.key_values(key)
     assert list(values) == list(spec.key_columns)
     assert spec.source_key(values) == key
 
 
 def test_customer_number_with_dash_parses_by_division_width() -> None:
-    assert SPECS[Entity.AR_CUSTOMER].key_values("01-AB-7") == {
+    assert SAGE_TABLES[Entity.AR_CUSTOMER].key_values("01-AB-7") == {
         "ARDivisionNo": "01",
         "CustomerNo": "AB-7",
     }
@@ -38,15 +38,26 @@ def test_customer_number_with_dash_parses_by_division_width() -> None:
 )
 def test_bad_keys_say_what_is_expected(entity: Entity, key: str) -> None:
     with pytest.raises(SourceKeyError) as info:
-        SPECS[entity].key_values(key)
-    assert key in str(info.value) and SPECS[entity].key_columns[-1] in str(info.value)
+        SAGE_TABLES[entity].key_values(key)
+    assert key in str(info.value) and SAGE_TABLES[entity].key_columns[-1] in str(info.value)
 
 
-def test_content_hash_ignores_update_stamps_only() -> None:
+def test_columns_carry_text_lengths_and_every_table_has_the_audit_columns() -> None:
+    customers = SAGE_TABLES[Entity.AR_CUSTOMER]
+    assert customers.columns["CustomerName"] == 50 and customers.columns["CreditLimit"] is None
+    assert customers.text_lengths["EmailAddress"] == 250
+    assert "CreditLimit" not in customers.text_lengths
+    assert list(customers.columns)[:2] == ["ARDivisionNo", "CustomerNo"]  # in the order listed
+    for table in SAGE_TABLES.values():
+        assert set(table.columns) >= AUDIT_COLUMNS, table.entity
+        assert set(table.key_columns) <= set(table.columns), table.entity
+
+
+def test_record_digest_ignores_update_stamps_only() -> None:
     row = {"CustomerNo": "A", "DateUpdated": "20260101", "TimeUpdated": "1.0", "City": "X"}
     touched = row | {"DateUpdated": "20260102", "TimeUpdated": "2.5", "UserUpdatedKey": "2"}
-    assert content_hash(row) == content_hash(touched)
-    assert content_hash(row) != content_hash(row | {"City": "Y"})
+    assert record_digest(row) == record_digest(touched)
+    assert record_digest(row) != record_digest(row | {"City": "Y"})
 
 
 def test_delete_and_poll_attempt_events_round_trip() -> None:

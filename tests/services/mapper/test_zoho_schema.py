@@ -8,7 +8,7 @@ from mapper.zoho_schema import (
     field_instruction,
     fields_needed,
     missing_fields,
-    plan,
+    setup_plan,
 )
 from mlc_core.contracts import Entity
 
@@ -16,7 +16,7 @@ EVERYTHING = {"Accounts", "Contacts", "Vendors", "Products", "Sales_Orders", "In
 
 
 def test_full_edition_needs_only_the_custom_modules() -> None:
-    result = plan(list(Entity), EVERYTHING, "Invoices")
+    result = setup_plan(list(Entity), EVERYTHING, "Invoices")
     assert result.unavailable == [] and result.warnings == []
     assert result.create_modules == [
         "Sage_AP_Invoices",
@@ -27,7 +27,7 @@ def test_full_edition_needs_only_the_custom_modules() -> None:
 
 
 def test_missing_modules_switch_entities_off_and_invoices_move_to_a_custom_module() -> None:
-    result = plan(list(Entity), {"Accounts", "Contacts", "Products"}, "Invoices")
+    result = setup_plan(list(Entity), {"Accounts", "Contacts", "Products"}, "Invoices")
     assert set(result.unavailable) == {Entity.AP_VENDOR, Entity.AP_OPEN_INVOICE, Entity.SALES_ORDER}
     assert result.invoice_module == "Sage_Invoices" and "Sage_Invoices" in result.create_modules
     assert len(result.warnings) == 3 and "no Vendors module" in result.warnings[0]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from mlc_core.contracts import Entity
-from mlc_core.sage.entities import SPECS, content_hash
+from mlc_core.entities.sage import SAGE_TABLES, record_digest
 
 from tests.services.sage_agent.servers import AGENT_TOKEN, SageSide, sage_side
 
@@ -41,7 +41,7 @@ def all_changes(client: httpx.Client, path: str, limit: int = 7, **since: str) -
 def test_every_entity_pages_in_stamp_then_key_order_and_matches_the_table(
     side: SageSide, entity: Entity
 ) -> None:
-    spec = SPECS[entity]
+    spec = SAGE_TABLES[entity]
     table = side.state.company("ABC").table(spec.table)
     with agent(side) as client:
         records = all_changes(client, spec.path)
@@ -64,14 +64,14 @@ def test_sales_orders_carry_their_lines(side: SageSide) -> None:
 def test_fetch_by_key_and_key_set_with_hashes(side: SageSide) -> None:
     table = side.state.company("ABC").table("AR_CustomerContact")
     row = table.rows()[3]
-    key = SPECS[Entity.CUSTOMER_CONTACT].source_key(row)
+    key = SAGE_TABLES[Entity.CUSTOMER_CONTACT].source_key(row)
     with agent(side) as client:
         fetched = client.get(f"/v1/companies/ABC/customer_contacts/records/{key}").json()
         keys = client.get("/v1/companies/ABC/customer_contacts/keys").json()["keys"]
         missing = client.get("/v1/companies/ABC/customer_contacts/records/01-NOPE:X")
     flagged = {**row, "PrimaryContact": expected_flag(side, row)}
     assert fetched == flagged
-    assert {k["key"]: k["hash"] for k in keys}[key] == content_hash(flagged).hex()
+    assert {k["key"]: k["hash"] for k in keys}[key] == record_digest(flagged).hex()
     assert len(keys) == len(table)
     assert missing.status_code == 404 and "not on file" in missing.json()["message"]
 
@@ -98,9 +98,12 @@ def test_contacts_carry_primary_flag_from_the_customers_contact_code(side: SageS
                 "/_emulator/companies/ABC/tables/AR_CustomerContact/delete",
                 json={"key": ["01", "NOSUCH", "X"]},
             )
-    flags = {SPECS[Entity.CUSTOMER_CONTACT].source_key(r): r["PrimaryContact"] for r in records}
+    flags = {
+        SAGE_TABLES[Entity.CUSTOMER_CONTACT].source_key(r): r["PrimaryContact"] for r in records
+    }
     assert flags == {
-        SPECS[Entity.CUSTOMER_CONTACT].source_key(r): expected_flag(side, r) for r in table.rows()
+        SAGE_TABLES[Entity.CUSTOMER_CONTACT].source_key(r): expected_flag(side, r)
+        for r in table.rows()
     }
     assert set(flags.values()) == {"Y", "N"}  # defaults and second contacts both present
     assert fetched["PrimaryContact"] == "N"  # no customer: nobody's default
@@ -206,7 +209,7 @@ async def test_agent_client_fetch_keys_and_per_request_logon(side: SageSide) -> 
         with pytest.raises(SageAuthError):
             await wrong.keys(company="ABC", entity="gl_account")
     assert order["SalesOrderNo"] == row["SalesOrderNo"] and order["Lines"]
-    assert keys[row["SalesOrderNo"]] == content_hash({**order}).hex()
+    assert keys[row["SalesOrderNo"]] == record_digest({**order}).hex()
 
 
 def test_pool_keeps_at_most_pool_size_sessions_across_companies(side: SageSide) -> None:

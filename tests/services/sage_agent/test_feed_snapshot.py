@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mlc_core.contracts import Entity
-from mlc_core.sage.entities import SPECS
+from mlc_core.entities.sage import SAGE_TABLES
 from sage_agent.feed import SortKey, snapshot, sort_key
 from sage_agent.scan import SEP, ScanResult
 
 from tests.services.sage_agent.servers import AGENT_TOKEN, SageSide, sage_side
 
-SPEC = SPECS[Entity.AR_CUSTOMER]
+SPEC = SAGE_TABLES[Entity.AR_CUSTOMER]
 COLUMNS = ["ARDivisionNo$", "CustomerNo$", "CustomerName$", "DateUpdated$", "TimeUpdated$"]
 Since = tuple[str, float] | None
 HEADERS = {"Authorization": f"Bearer {AGENT_TOKEN}"}

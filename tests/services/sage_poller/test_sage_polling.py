@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from mlc_core.contracts import DeadLetter, Entity, SagePollAttempt, Topics
-from mlc_core.sage.entities import SPECS
+from mlc_core.entities.sage import SAGE_TABLES
 
 from tests.services.sage_poller.sage_harness import (
     Harness,
@@ -30,7 +30,7 @@ def stamp_later_record(h: Harness, table: str, record: dict) -> None:
 
 
 def table_rows(h: Harness, entity: Entity) -> list[dict]:
-    return h.side.state.company("ABC").table(SPECS[entity].table).rows()
+    return h.side.state.company("ABC").table(SAGE_TABLES[entity].table).rows()
 
 
 @pytest.mark.parametrize("entity", list(Entity))
@@ -43,7 +43,7 @@ async def test_every_entity_arrives_as_raw_events_with_sage_fields(
     assert len(events) == len(rows) > 0
     by_key = {e.source_key: e for e in events}
     for row in rows:
-        event = by_key[SPECS[entity].source_key(row)]
+        event = by_key[SAGE_TABLES[entity].source_key(row)]
         assert {k: event.record[k] for k in row} == row  # Sage's names and formats, unchanged
         assert event.change == "created" and event.company_code == "ABC"
     if entity is Entity.SALES_ORDER:
@@ -143,7 +143,9 @@ async def test_deletes_and_renumbering_found_by_key_reconciliation(harness: Harn
     assert [e.source_key for e in changes(events)] == ["01-RENUM1"]
     await harness.reconcile(Entity.CUSTOMER_CONTACT)
     gone = deletes(harness.take())
-    assert [e.source_key for e in gone] == [SPECS[Entity.CUSTOMER_CONTACT].source_key(contact)]
+    assert [e.source_key for e in gone] == [
+        SAGE_TABLES[Entity.CUSTOMER_CONTACT].source_key(contact)
+    ]
     assert gone[0].last_version is not None
     await harness.reconcile(Entity.AR_CUSTOMER)
     assert harness.take() == []  # nothing new: no repeated deletes
@@ -182,7 +184,7 @@ async def test_ten_percent_lock_rate_yields_every_record_with_attempts_audited(
     events = harness.take()
     for entity in Entity:
         emitted = {e.source_key for e in changes(events) if e.entity == entity}
-        assert emitted == {SPECS[entity].source_key(r) for r in table_rows(harness, entity)}
+        assert emitted == {SAGE_TABLES[entity].source_key(r) for r in table_rows(harness, entity)}
     attempts = [e for e in events if isinstance(e, SagePollAttempt)]
     outcomes = {a.outcome for a in attempts}
     assert {"failed", "recovered"} <= outcomes and "gave_up" not in outcomes
@@ -245,4 +247,4 @@ async def test_bad_records_give_clear_errors_and_block_nothing(harness: Harness)
 
 
 def _key(row: dict, entity: Entity) -> dict[str, str]:
-    return {c: row[c] for c in SPECS[entity].key_columns}
+    return {c: row[c] for c in SAGE_TABLES[entity].key_columns}

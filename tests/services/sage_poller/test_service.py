@@ -9,10 +9,10 @@ from sage_poller.service import (
     Known,
     PollContext,
     Stamp,
-    content_hash,
     customer_key,
     parse_stamp,
     plan_page,
+    record_digest,
 )
 
 from tests.factories import sage_customer
@@ -62,18 +62,18 @@ def test_key_is_division_dash_number() -> None:
 
 
 def test_stamp_touch_without_change_has_same_hash() -> None:
-    assert content_hash(sage_customer(TimeUpdated="1.0")) == content_hash(
+    assert record_digest(sage_customer(TimeUpdated="1.0")) == record_digest(
         sage_customer(TimeUpdated="2.0")
     )
-    assert content_hash(sage_customer()) != content_hash(sage_customer(City="Madison"))
+    assert record_digest(sage_customer()) != record_digest(sage_customer(City="Madison"))
 
 
 def test_plan_emits_new_and_changed_skips_known() -> None:
     same, changed, new = (sage_customer(CustomerNo=n) for n in ("A1", "A2", "A3"))
     known = {
-        "01-A1": Known("20261126 14.502780", content_hash(same)),
+        "01-A1": Known("20261126 14.502780", record_digest(same)),
         "01-A2": Known(
-            "20261126 10.000000", content_hash(sage_customer(CustomerNo="A2", City="X"))
+            "20261126 10.000000", record_digest(sage_customer(CustomerNo="A2", City="X"))
         ),
     }
     plan = plan_page([same, changed, new], known=known, poll=POLL)

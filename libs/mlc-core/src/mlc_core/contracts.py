@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from mlc_core.entities import Entity as Entity
+
 SCHEMA_VERSION = 1
 
 
@@ -28,20 +30,6 @@ class Topics(StrEnum):
     ZOHO_OUTCOMES = "mlc.zoho.outcomes"
     DEAD_LETTERS = "mlc.deadletters"
     SAGE_POLL_ATTEMPTS = "mlc.sage.poll_attempts"
-
-
-class Entity(StrEnum):
-    """Sage 100 record kinds we sync (see docs for the Zoho module each becomes)."""
-
-    AR_CUSTOMER = "ar_customer"
-    CUSTOMER_CONTACT = "customer_contact"
-    AP_VENDOR = "ap_vendor"
-    AP_OPEN_INVOICE = "ap_open_invoice"
-    GL_ACCOUNT = "gl_account"
-    GL_ACCOUNT_GROUP = "gl_account_group"
-    SALES_ORDER = "sales_order"
-    AR_INVOICE = "ar_invoice"
-    AR_OPEN_INVOICE = "ar_open_invoice"
 
 
 def new_id() -> uuid.UUID:

@@ -6,26 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlc_core.contracts import ZohoLookup
+from mlc_core.entities.zoho import OPEN_INVOICE_FIELD as OPEN_INVOICE_FIELD
+from mlc_core.entities.zoho import ZOHO_MODULES
 
 # The upsert key (an org-wide external text field, zoho-crm.md §4.3) of each module we write.
-EXTERNAL_FIELDS: dict[str, str] = {
-    "Accounts": "Sage_Customer_No",
-    "Contacts": "Sage_Contact_Key",
-    "Vendors": "Sage_Vendor_No",
-    "Products": "Sage_Item_Code",
-    "Sales_Orders": "Sage_SO_No",
-    "Invoices": "Sage_Invoice_No",
-    "Sage_Invoices": "Sage_Invoice_No",
-    "Sage_AP_Invoices": "Sage_AP_Invoice_Key",
-    "Sage_GL_Accounts": "Sage_GL_Account_Key",
-    "Sage_GL_Account_Groups": "Sage_GL_Group_Code",
-}
+EXTERNAL_FIELDS: dict[str, str] = {name: m.upsert_key for name, m in ZOHO_MODULES.items()}
 # Set on a record whose Sage source is gone, when the tenant deactivates rather than deletes.
 STATUS_FIELD = "Sage_Status"
 DELETED_STATUS = "Deleted in Sage"
-# An open AR invoice and its invoice-history header are one Zoho invoice: history finds the
-# record an open invoice created (and the reverse) through this second org external field.
-OPEN_INVOICE_FIELD = "Sage_Open_Invoice_Key"
 
 
 @dataclass(frozen=True)

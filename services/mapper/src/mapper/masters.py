@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import partial
 
 from mlc_core.contracts import ZohoLookup
-from mlc_core.sage.entities import KEY_SEPARATOR
+from mlc_core.entities.sage import KEY_SEPARATOR
 
 from mapper import values as v
 from mapper.construct import trusted

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlc_core.contracts import Entity, ZohoLookup
-from mlc_core.sage.entities import SPECS
+from mlc_core.entities.sage import SAGE_TABLES
 
 from mapper import values as v
 from mapper.drafts import OPEN_INVOICE_FIELD, Draft, Options, lookup
@@ -215,7 +215,7 @@ def open_invoice_key(row: Row) -> str | None:
     values = {c: v.required_text(row, c, "the parent key") for c in ("ARDivisionNo", "CustomerNo")}
     values["InvoiceNo"] = v.required_text(row, "InvoiceNo", "Subject")
     values["InvoiceType"] = v.text(row, "InvoiceType") or "IN"
-    return SPECS[Entity.AR_OPEN_INVOICE].source_key(values)  # the poller's key for that row
+    return SAGE_TABLES[Entity.AR_OPEN_INVOICE].source_key(values)  # the poller's key for that row
 
 
 def ar_invoice(row: Row, key: str, options: Options) -> list[Draft]:

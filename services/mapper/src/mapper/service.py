@@ -24,6 +24,7 @@ from mlc_core.contracts import (
     ZohoUpsertCommand,
     caused_by,
 )
+from mlc_core.entities.zoho import ZOHO_TARGETS
 
 from mapper import masters, orders, reference
 from mapper.construct import fast_uuid5, trusted
@@ -63,17 +64,7 @@ MAPPINGS: dict[Entity, EntityMapping] = {
     Entity.GL_ACCOUNT_GROUP: reference.gl_account_group,
 }
 # The Zoho module an entity's own record goes to (deletes need it without a record).
-MODULES: dict[Entity, str] = {
-    Entity.AR_CUSTOMER: "Accounts",
-    Entity.CUSTOMER_CONTACT: "Contacts",
-    Entity.AP_VENDOR: "Vendors",
-    Entity.SALES_ORDER: "Sales_Orders",
-    Entity.AR_INVOICE: "Invoices",
-    Entity.AR_OPEN_INVOICE: "Invoices",
-    Entity.AP_OPEN_INVOICE: "Sage_AP_Invoices",
-    Entity.GL_ACCOUNT: "Sage_GL_Accounts",
-    Entity.GL_ACCOUNT_GROUP: "Sage_GL_Account_Groups",
-}
+MODULES: dict[Entity, str] = {entity: target.module for entity, target in ZOHO_TARGETS.items()}
 
 
 def plan_for(entity: Entity, tenant_map: TenantMap) -> Plan | None:

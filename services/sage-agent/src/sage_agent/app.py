@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from mlc_core.contracts import Entity
-from mlc_core.sage.entities import BY_PATH, SourceKeyError, content_hash
+from mlc_core.entities.sage import SAGE_TABLES_BY_PATH, SourceKeyError, record_digest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -86,7 +86,7 @@ class AgentApi:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self._token):
                 return error(401, "unauthorized", "missing or invalid bearer token")
-            if request.path_params["path"] not in BY_PATH:
+            if request.path_params["path"] not in SAGE_TABLES_BY_PATH:
                 return error(404, "unknown_entity", f"no entity {request.path_params['path']!r}")
             try:
                 return await endpoint(request)
@@ -107,7 +107,7 @@ class AgentApi:
         return json_response({"status": "ok"})
 
     async def changes(self, request: Request) -> Response:
-        spec = BY_PATH[request.path_params["path"]]
+        spec = SAGE_TABLES_BY_PATH[request.path_params["path"]]
         since, limit = _since(request), _limit(request)
         raw_cursor = request.query_params.get("cursor")
         logon = self._logon(request)
@@ -123,13 +123,13 @@ class AgentApi:
         return json_response({"records": chosen, "next_cursor": cursor, "server_time": server_time})
 
     async def keys(self, request: Request) -> Response:
-        spec = BY_PATH[request.path_params["path"]]
+        spec = SAGE_TABLES_BY_PATH[request.path_params["path"]]
         scan = await self._reader.scan(self._logon(request), spec.entity, None)
-        keys = [{"key": spec.source_key(r), "hash": content_hash(r).hex()} for r in scan.records()]
+        keys = [{"key": spec.source_key(r), "hash": record_digest(r).hex()} for r in scan.records()]
         return json_response({"keys": keys})
 
     async def record(self, request: Request) -> Response:
-        spec = BY_PATH[request.path_params["path"]]
+        spec = SAGE_TABLES_BY_PATH[request.path_params["path"]]
         key = spec.key_values(request.path_params["key"])
         found: dict[str, Any] = await self._reader.fetch(
             self._logon(request), Entity(spec.entity), key

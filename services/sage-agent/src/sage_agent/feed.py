@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlc_core.sage.entities import EntitySpec
+from mlc_core.entities.sage import SageTable
 
 from sage_agent.scan import ScanResult
 
@@ -36,7 +36,7 @@ def hours(value: Any) -> float:
         return 0.0
 
 
-def sort_key(spec: EntitySpec, record: Record) -> SortKey:
+def sort_key(spec: SageTable, record: Record) -> SortKey:
     return (
         str(record.get("DateUpdated", "")),
         hours(record.get("TimeUpdated")),
@@ -69,7 +69,7 @@ class Snapshot:
     taken: float = field(default_factory=time.monotonic)
 
 
-def snapshot(spec: EntitySpec, scan: ScanResult, since: tuple[str, float] | None) -> Snapshot:
+def snapshot(spec: SageTable, scan: ScanResult, since: tuple[str, float] | None) -> Snapshot:
     names = ("DateUpdated", "TimeUpdated", *spec.key_columns)
     keyed: list[tuple[SortKey, str]] = []
     for raw in scan.rows:

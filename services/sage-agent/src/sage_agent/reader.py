@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mlc_core.contracts import Entity
+from mlc_core.entities.sage import SAGE_TABLES, SageTable
 from mlc_core.logging import ctx
-from mlc_core.sage.entities import SPECS, EntitySpec
 
 from sage_agent.boi import Boi, BoiLocked, BoiNotFound, check
 from sage_agent.pool import Logon, SessionPool
@@ -31,7 +31,7 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True)
 class BoiEntity:
-    spec: EntitySpec
+    spec: SageTable
     object_name: str
     module: str
     task: str | None = None  # _bus objects need a task context (nSetProgram)
@@ -40,21 +40,15 @@ class BoiEntity:
 
 
 BOI_ENTITIES: dict[Entity, BoiEntity] = {
-    Entity.AR_CUSTOMER: BoiEntity(SPECS[Entity.AR_CUSTOMER], "AR_Customer_svc", "A/R"),
-    Entity.CUSTOMER_CONTACT: BoiEntity(
-        SPECS[Entity.CUSTOMER_CONTACT], "AR_CustomerContact_svc", "A/R", primary_flag=True
-    ),
-    Entity.AP_VENDOR: BoiEntity(SPECS[Entity.AP_VENDOR], "AP_Vendor_svc", "A/P"),
-    Entity.AP_OPEN_INVOICE: BoiEntity(SPECS[Entity.AP_OPEN_INVOICE], "AP_OpenInvoice_svc", "A/P"),
-    Entity.GL_ACCOUNT: BoiEntity(SPECS[Entity.GL_ACCOUNT], "GL_Account_svc", "G/L"),
-    Entity.GL_ACCOUNT_GROUP: BoiEntity(
-        SPECS[Entity.GL_ACCOUNT_GROUP], "GL_AccountGroup_svc", "G/L"
-    ),
-    Entity.SALES_ORDER: BoiEntity(
-        SPECS[Entity.SALES_ORDER], "SO_SalesOrder_bus", "S/O", "SO_SalesOrder_ui", lines=True
-    ),
-    Entity.AR_INVOICE: BoiEntity(SPECS[Entity.AR_INVOICE], "AR_InvoiceHistoryInquiry_svc", "A/R"),
-    Entity.AR_OPEN_INVOICE: BoiEntity(SPECS[Entity.AR_OPEN_INVOICE], "AR_OpenInvoice_svc", "A/R"),
+    entity: BoiEntity(
+        table,
+        table.boi_object,
+        table.boi_module,
+        table.boi_task,
+        lines=table.detail_lines,
+        primary_flag=table.primary_contact_flag,
+    )
+    for entity, table in SAGE_TABLES.items()
 }
 
 

@@ -5,7 +5,8 @@ and sales orders every 15 minutes, vendors hourly, GL daily. Key reconciliation 
 renumbering, stamp-less imports) is a full key scan, so it runs hourly by default. It also
 catches open-invoice balances moved by cash-receipt postings, should a posting leave the stamps
 alone (sage100.md §4 calls that unconfirmed for balances). A tenant's own cadences
-(TenantConfig.cadences) come first, then MLC_POLL_INTERVALS, then these defaults.
+(TenantConfig.cadences) come first, then MLC_POLL_INTERVALS, then these defaults (each
+SageTable's default_cadence).
 """
 
 from __future__ import annotations
@@ -13,17 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlc_core.contracts import Entity
+from mlc_core.entities.sage import SAGE_TABLES
 
 DEFAULT_INTERVALS: dict[Entity, float] = {
-    Entity.AR_CUSTOMER: 900.0,
-    Entity.CUSTOMER_CONTACT: 900.0,
-    Entity.AR_INVOICE: 900.0,
-    Entity.AR_OPEN_INVOICE: 900.0,
-    Entity.AP_OPEN_INVOICE: 900.0,
-    Entity.SALES_ORDER: 900.0,
-    Entity.AP_VENDOR: 3600.0,
-    Entity.GL_ACCOUNT: 86400.0,
-    Entity.GL_ACCOUNT_GROUP: 86400.0,
+    entity: table.default_cadence for entity, table in SAGE_TABLES.items()
 }
 
 

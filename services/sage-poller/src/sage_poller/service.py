@@ -22,7 +22,7 @@ from mlc_core.contracts import (
     SageRecordDeleted,
     Topics,
 )
-from mlc_core.sage.entities import STAMP_COLUMNS, content_hash
+from mlc_core.entities.sage import STAMP_COLUMNS, record_digest
 
 from sage_poller.validation import (
     InvalidRecord,
@@ -33,7 +33,7 @@ from sage_poller.validation import (
     valid_date,
 )
 
-__all__ = ["STAMP_COLUMNS", "InvalidRecord", "content_hash", "customer_key"]
+__all__ = ["STAMP_COLUMNS", "InvalidRecord", "customer_key", "record_digest"]
 EVENT_NAMESPACE = uuid.UUID("6f1c2a52-3d0e-4f7e-9a51-1d7b7e3c9a10")
 
 
@@ -163,7 +163,7 @@ def _plan_record(
         plan.events.append((Topics.DEAD_LETTERS, invalid_record_letter(record, exc, poll)))
         return
     plan.newest = max(plan.newest or stamp, stamp)
-    digest = content_hash(record)
+    digest = record_digest(record)
     seen = None if poll.resync is not None else plan.versions.get(key) or known.get(key)
     if seen is not None and (seen.digest == digest or seen.version > stamp.version):
         plan.unchanged += 1
@@ -199,7 +199,9 @@ def invalid_record_letter(
     record: dict[str, Any], error: InvalidRecord, poll: PollContext
 ) -> DeadLetter:
     shown = shown_key(record, poll.entity)
-    event_id = uuid.uuid5(EVENT_NAMESPACE, f"invalid|{poll.tenant_id}|{content_hash(record).hex()}")
+    event_id = uuid.uuid5(
+        EVENT_NAMESPACE, f"invalid|{poll.tenant_id}|{record_digest(record).hex()}"
+    )
     return DeadLetter(
         event_id=event_id,
         tenant_id=poll.tenant_id,

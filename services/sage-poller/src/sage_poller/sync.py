@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import asyncpg
 from mlc_core.contracts import Entity, SageRecordChanged
+from mlc_core.entities.sage import SAGE_TABLES
 from mlc_core.sage.agent import SageAgentClient
-from mlc_core.sage.entities import SPECS
 from mlc_core.sage.soap import SageSoapClient
 from mlc_core.tenants import Tenant
 
@@ -122,7 +122,7 @@ async def _read_key(
 
 
 async def _read_by_soap(soap: SageSoapClient, entity: Entity, key: str) -> dict[str, Any]:
-    values = SPECS[entity].key_values(key)
+    values = SAGE_TABLES[entity].key_values(key)
     division, customer = values["ARDivisionNo"], values["CustomerNo"]
     if entity is Entity.AR_CUSTOMER:
         return await soap.get_customer(division, customer)

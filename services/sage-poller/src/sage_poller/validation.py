@@ -12,48 +12,24 @@ import re
 from typing import Any, TypeGuard
 
 from mlc_core.contracts import Entity
-from mlc_core.sage.entities import KEY_SEPARATOR, SPECS
+from mlc_core.entities.sage import KEY_SEPARATOR, SAGE_TABLES
 
 _DIVISION = re.compile(r"^\d{2}$")
 _CUSTOMER_NO = re.compile(r"^[A-Z0-9][A-Z0-9\-_.&/]{0,19}$")
 _DATE = re.compile(r"^\d{8}$")
-# Lengths of key columns (sage100.md §3); longer values cannot be Sage keys.
-KEY_LENGTHS = {
-    "CustomerNo": 20,
-    "ContactCode": 10,
-    "VendorNo": 7,
-    "InvoiceNo": 20,
-    "HeaderSeqNo": 6,
-    "AccountKey": 9,
-    "AccountGroup": 15,
-    "SalesOrderNo": 7,
+# Longer key values cannot be Sage keys: each key column's length (SageTable.columns), else this.
+DEFAULT_KEY_LENGTH = 20
+KEY_LENGTHS: dict[Entity, dict[str, int]] = {
+    entity: {c: table.columns.get(c) or DEFAULT_KEY_LENGTH for c in table.key_columns}
+    for entity, table in SAGE_TABLES.items()
 }
 UNDECODABLE = "$undecodable_hex"
-# Text lengths Sage stores (sage100.md §3, the wider DDL lengths where they differ). A longer
-# value is not something Sage holds: a corrupt read, or bytes decoded with the wrong code page.
-_LENGTHS = {
-    Entity.AR_CUSTOMER: "CustomerName:50 AddressLine1:40 AddressLine2:40 AddressLine3:40"
-    " City:30 State:2 ZipCode:10 CountryCode:3 TelephoneNo:20 TelephoneExt:6 FaxNo:20"
-    " EmailAddress:250 URLAddress:50 ContactCode:10 SalespersonDivisionNo:2 SalespersonNo:4"
-    " TermsCode:2 TaxSchedule:9 CustomerType:4 PriceLevel:1 SortField:10 Comment:30"
-    " DefaultPaymentType:5 CreditHold:1 CustomerStatus:1 InactiveReasonCode:5",
-    Entity.CUSTOMER_CONTACT: "ContactName:50 AddressLine1:40 AddressLine2:40 AddressLine3:40"
-    " City:30 State:2 ZipCode:10 CountryCode:3 Salutation:10 ContactTitle:15 TelephoneNo1:20"
-    " TelephoneExt1:6 TelephoneNo2:20 TelephoneExt2:6 FaxNo:20 EmailAddress:50"
-    " ContactNotes:2048 PrimaryContact:1",
-    Entity.AP_VENDOR: "VendorName:30 AddressLine1:30 AddressLine2:30 AddressLine3:30 City:20"
-    " State:2 ZipCode:10 CountryCode:3 PrimaryContact:10 TelephoneNo:17 TelephoneExt:5"
-    " FaxNo:17 EmailAddress:250 URLAddress:50 TermsCode:2 Reference:15 VendorStatus:1"
-    " HoldPayment:1 TaxpayerIDSocialSecurityNo:9 Comment:30 Sort:10",
-    Entity.GL_ACCOUNT: "AccountDesc:50 Account:41 RawAccount:32 MainAccountCode:15 Status:1"
-    " AccountType:2 AccountCategory:1 CompanyCode:3",
-    Entity.GL_ACCOUNT_GROUP: "AccountGroupDesc:40 AccountCategory:1 AccountType:2 CashFlowsType:1",
-    Entity.SALES_ORDER: "OrderType:1 OrderStatus:1 BillToName:50 ShipToCode:4 ShipVia:15"
-    " CustomerPONo:30 WarehouseCode:3 TermsCode:2 SalespersonDivisionNo:2 SalespersonNo:4",
-}
+# Text lengths Sage stores (SageTable.columns; key columns are the key checks' business). A
+# longer value is not something Sage holds: a corrupt read, or bytes decoded with the wrong
+# code page.
 TEXT_LENGTHS: dict[Entity, dict[str, int]] = {
-    entity: {name: int(n) for name, _, n in (pair.partition(":") for pair in spec.split())}
-    for entity, spec in _LENGTHS.items()
+    entity: {c: n for c, n in table.text_lengths.items() if c not in table.key_columns}
+    for entity, table in SAGE_TABLES.items()
 }
 # Any other text column (memo fields, UDFs, detail lines): beyond this, a value is not data
 # but a fault or an attack, and it should not travel through Kafka into the audit log.
@@ -68,7 +44,7 @@ class InvalidRecord(ValueError):
         self.field = field_name
 
 
-def _key_value(column: str, value: Any) -> str:
+def _key_value(column: str, value: Any, limit: int) -> str:
     if column.endswith("DivisionNo"):
         if not isinstance(value, str) or not _DIVISION.fullmatch(value):
             raise InvalidRecord(column, f"expected two digits, got {value!r}")
@@ -79,8 +55,8 @@ def _key_value(column: str, value: Any) -> str:
         return value
     if not isinstance(value, str) or not value.strip():
         raise InvalidRecord(column, f"key column is missing or blank, got {value!r}")
-    if len(value) > KEY_LENGTHS.get(column, 20):
-        raise InvalidRecord(column, f"longer than {KEY_LENGTHS.get(column, 20)} characters")
+    if len(value) > limit:
+        raise InvalidRecord(column, f"longer than {limit} characters")
     if KEY_SEPARATOR in value:
         raise InvalidRecord(column, f"{KEY_SEPARATOR!r} is not allowed in a key value")
     return value
@@ -88,8 +64,8 @@ def _key_value(column: str, value: Any) -> str:
 
 def source_key(record: dict[str, Any], entity: Entity) -> str:
     """The entity's source_key (docs/sage-entities.md), after checking every key column."""
-    spec = SPECS[entity]
-    return spec.source_key({c: _key_value(c, record.get(c)) for c in spec.key_columns})
+    spec, limits = SAGE_TABLES[entity], KEY_LENGTHS[entity]
+    return spec.source_key({c: _key_value(c, record.get(c), limits[c]) for c in spec.key_columns})
 
 
 def customer_key(record: dict[str, Any]) -> str:
@@ -99,7 +75,7 @@ def customer_key(record: dict[str, Any]) -> str:
 
 def shown_key(record: dict[str, Any], entity: Entity) -> str:
     """The key as far as it can be read, for error messages about a record that failed."""
-    spec = SPECS[entity]
+    spec = SAGE_TABLES[entity]
     return spec.source_key({c: record.get(c, "?") for c in spec.key_columns})[:64]
 
 
@@ -198,7 +174,7 @@ def _valid_date(value: Any) -> bool:
 def valid_source_key(key: str, entity: Entity) -> bool:
     """Whether a key from Sage's key set is one the poller would accept."""
     try:
-        values = SPECS[entity].key_values(key)
+        values = SAGE_TABLES[entity].key_values(key)
         return source_key(dict(values), entity) == key
     except (InvalidRecord, ValueError):
         return False

@@ -22,8 +22,8 @@ from mlc_cli.zoho_setup import setup
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_core.db import create_pool, migrate
+from mlc_core.entities.sage import SAGE_TABLES
 from mlc_core.runtime import sleep_or_stop, stop_on_signals
-from mlc_core.sage.entities import SPECS
 from mlc_core.zoho.consent import CONNECTOR_SCOPES
 
 from mlc_devtools.demo_env import DemoSecrets, closing_lines, demo_secrets, start_lines
@@ -132,7 +132,7 @@ async def prepare(config: StackConfig, options: DemoOptions) -> tuple[asyncpg.Po
         )
         generated.raise_for_status()
     created: dict[str, int] = generated.json()["created"]
-    return pool, {str(e): created.get(SPECS[e].table, 0) for e in Entity}
+    return pool, {str(e): created.get(SAGE_TABLES[e].table, 0) for e in Entity}
 
 
 async def run_demo(options: DemoOptions) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from mlc_core.sage.entities import SPECS
+from mlc_core.entities.sage import SAGE_TABLES
 from mlc_core.sage.errors import (
     SageAuthError,
     SageNotFound,
@@ -23,7 +23,7 @@ from mlc_core.sage.errors import (
     SageUnavailable,
 )
 
-ENTITY_PATHS = {str(entity): spec.path for entity, spec in SPECS.items()}
+ENTITY_PATHS = {str(entity): spec.path for entity, spec in SAGE_TABLES.items()}
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
