@@ -1,7 +1,10 @@
-"""Zoho CRM records API v8: upsert in batches of up to 100 on an external key."""
+"""Zoho CRM records API v8: upsert in batches of up to 100 on an external key, read one
+record by its external key, list a module page by page. Every call goes through `send`, the one
+place an httpx failure becomes a Zoho error."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,8 @@ from mlc_core.zoho.errors import (
 )
 
 MAX_RECORDS_PER_CALL = 100
+MAX_PAGE = 200  # records per list call
+MAX_LIST_FIELDS = 50  # Zoho's limit on `fields` per list call
 API_VERSION = "v8"
 CREDITS_HEADER = "X-API-CREDITS-REMAINING"
 
@@ -53,6 +58,20 @@ def _headers(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Zoho-oauthtoken {access_token}"}
 
 
+def crm_url(api_domain: str, path: str) -> str:
+    return f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{path}"
+
+
+async def send(
+    http: httpx.AsyncClient, method: str, url: str, *, api_domain: str, **kwargs: Any
+) -> httpx.Response:
+    """One CRM call; a transport failure (connect, timeout, protocol) is ZohoUnavailable."""
+    try:
+        return await http.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+
+
 async def upsert(
     http: httpx.AsyncClient,
     *,
@@ -69,10 +88,9 @@ async def upsert(
     if trigger is not None:
         body["trigger"] = trigger
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/upsert"
-    try:
-        response = await http.post(url, json=body, headers=_headers(access_token))
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    response = await send(
+        http, "POST", url, json=body, headers=_headers(access_token), api_domain=api_domain
+    )
     results = parse_write_response(response, expected=len(records))
     return WriteReply(results, credits_remaining(response))
 
@@ -87,19 +105,76 @@ async def find_by_external(
     value: str,
 ) -> str | None:
     """The Zoho id of the record whose external field holds `value`, or None (204)."""
-    url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{value}"
+    record = await get_by_external(
+        http,
+        api_domain=api_domain,
+        access_token=access_token,
+        module=module,
+        external_field=external_field,
+        value=value,
+    )
+    return None if record is None else str(record["id"])
+
+
+async def get_by_external(
+    http: httpx.AsyncClient,
+    *,
+    api_domain: str,
+    access_token: str,
+    module: str,
+    external_field: str,
+    value: str,
+) -> dict[str, Any] | None:
+    """The record whose external field holds `value` (GET with X-EXTERNAL), or None (204)."""
     headers = _headers(access_token) | {"X-EXTERNAL": f"{module}.{external_field}"}
-    try:
-        response = await http.get(url, headers=headers)
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    url = crm_url(api_domain, f"{module}/{value}")
+    response = await send(http, "GET", url, headers=headers, api_domain=api_domain)
     if response.status_code == 204:
         return None
     body = _json_or_none(response)
     data = body.get("data") if isinstance(body, dict) else None
     if response.status_code == 200 and isinstance(data, list) and data:
-        return str(data[0]["id"])
+        record: dict[str, Any] = data[0]
+        return record
     raise _response_error(response, body)
+
+
+async def list_records(
+    http: httpx.AsyncClient,
+    *,
+    api_domain: str,
+    access_token: str,
+    module: str,
+    fields: list[str],
+    page_size: int = MAX_PAGE,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every record of `module`, one page (list) at a time. Past 2,000 records Zoho pages only
+    with `page_token` (and refuses `page` alongside it), so the token is followed when given."""
+    if not 0 < page_size <= MAX_PAGE or not 0 < len(fields) <= MAX_LIST_FIELDS:
+        raise ValueError(f"list takes 1..{MAX_PAGE} a page, 1..{MAX_LIST_FIELDS} fields")
+    params: dict[str, str | int] = {"fields": ",".join(fields), "per_page": page_size, "page": 1}
+    url = crm_url(api_domain, module)
+    while True:
+        response = await send(
+            http, "GET", url, params=params, headers=_headers(access_token), api_domain=api_domain
+        )
+        if response.status_code == 204:
+            return
+        body = _json_or_none(response)
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise _response_error(response, body)
+        yield list(body.get("data") or [])
+        info = body.get("info") or {}
+        if not info.get("more_records"):
+            return
+        params = _next_page(params, info)
+
+
+def _next_page(params: dict[str, str | int], info: dict[str, Any]) -> dict[str, str | int]:
+    following = {k: v for k, v in params.items() if k != "page"}
+    if info.get("next_page_token"):
+        return following | {"page_token": str(info["next_page_token"])}
+    return following | {"page": int(params.get("page", 1)) + 1}
 
 
 async def update_one(
@@ -117,10 +192,9 @@ async def update_one(
     if trigger is not None:
         body["trigger"] = trigger
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
-    try:
-        response = await http.put(url, json=body, headers=_headers(access_token))
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    response = await send(
+        http, "PUT", url, json=body, headers=_headers(access_token), api_domain=api_domain
+    )
     return parse_write_response(response, expected=1)[0]
 
 
@@ -129,20 +203,16 @@ async def delete_one(
 ) -> RecordResult:
     """DELETE /{module}/{id} (to the recycle bin, as Zoho does)."""
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
-    try:
-        response = await http.delete(url, headers=_headers(access_token))
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    response = await send(
+        http, "DELETE", url, headers=_headers(access_token), api_domain=api_domain
+    )
     return parse_write_response(response, expected=1)[0]
 
 
 async def org_edition(http: httpx.AsyncClient, *, api_domain: str, access_token: str) -> str:
     """The org's edition (`license_details.paid_type`) from GET /crm/v8/org (ZohoCRM.org.READ)."""
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/org"
-    try:
-        response = await http.get(url, headers=_headers(access_token))
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    response = await send(http, "GET", url, headers=_headers(access_token), api_domain=api_domain)
     body = _json_or_none(response)
     orgs = body.get("org") if isinstance(body, dict) else None
     if response.status_code != 200 or not isinstance(orgs, list) or not orgs:
