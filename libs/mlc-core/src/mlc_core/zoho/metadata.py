@@ -12,12 +12,12 @@ import httpx
 from mlc_core.zoho.errors import ZohoError
 from mlc_core.zoho.records import (
     RecordResult,
-    _headers,
-    _json_or_none,
-    _record_result,
-    _response_error,
+    auth_headers,
     credits_remaining,
     crm_url,
+    json_or_none,
+    record_result,
+    response_error,
     send,
 )
 
@@ -112,16 +112,16 @@ async def _get(
         "GET",
         crm_url(api_domain, path),
         params=params,
-        headers=_headers(access_token),
+        headers=auth_headers(access_token),
         api_domain=api_domain,
     )
-    body = _json_or_none(response)
+    body = json_or_none(response)
     if (
         response.status_code != 200
         or not isinstance(body, dict)
         or not isinstance(body.get(key), list)
     ):
-        raise _response_error(response, body)
+        raise response_error(response, body)
     if key == "org" and not body[key]:
         raise ZohoError("GET /crm/v8/org answered no org")
     return body, response
@@ -141,13 +141,13 @@ async def _create(
         crm_url(api_domain, f"settings/{kind}"),
         params=params,
         json={kind: items},
-        headers=_headers(access_token),
+        headers=auth_headers(access_token),
         api_domain=api_domain,
     )
-    body = _json_or_none(response)
+    body = json_or_none(response)
     results = body.get(kind) if isinstance(body, dict) else None
     if response.status_code in (200, 201, 202, 207, 400) and isinstance(results, list):
         if len(results) != len(items):
             raise ZohoError(f"Zoho settings/{kind} answered without one result per item")
-        return [_record_result(r) for r in results]
-    raise _response_error(response, body)
+        return [record_result(r) for r in results]
+    raise response_error(response, body)

@@ -54,7 +54,7 @@ def credits_remaining(response: httpx.Response) -> int | None:
     return int(raw) if raw is not None and raw.strip().isdigit() else None
 
 
-def _headers(access_token: str) -> dict[str, str]:
+def auth_headers(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Zoho-oauthtoken {access_token}"}
 
 
@@ -89,7 +89,7 @@ async def upsert(
         body["trigger"] = trigger
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/upsert"
     response = await send(
-        http, "POST", url, json=body, headers=_headers(access_token), api_domain=api_domain
+        http, "POST", url, json=body, headers=auth_headers(access_token), api_domain=api_domain
     )
     results = parse_write_response(response, expected=len(records))
     return WriteReply(results, credits_remaining(response))
@@ -126,17 +126,17 @@ async def get_by_external(
     value: str,
 ) -> dict[str, Any] | None:
     """The record whose external field holds `value` (GET with X-EXTERNAL), or None (204)."""
-    headers = _headers(access_token) | {"X-EXTERNAL": f"{module}.{external_field}"}
+    headers = auth_headers(access_token) | {"X-EXTERNAL": f"{module}.{external_field}"}
     url = crm_url(api_domain, f"{module}/{value}")
     response = await send(http, "GET", url, headers=headers, api_domain=api_domain)
     if response.status_code == 204:
         return None
-    body = _json_or_none(response)
+    body = json_or_none(response)
     data = body.get("data") if isinstance(body, dict) else None
     if response.status_code == 200 and isinstance(data, list) and data:
         record: dict[str, Any] = data[0]
         return record
-    raise _response_error(response, body)
+    raise response_error(response, body)
 
 
 async def list_records(
@@ -156,13 +156,18 @@ async def list_records(
     url = crm_url(api_domain, module)
     while True:
         response = await send(
-            http, "GET", url, params=params, headers=_headers(access_token), api_domain=api_domain
+            http,
+            "GET",
+            url,
+            params=params,
+            headers=auth_headers(access_token),
+            api_domain=api_domain,
         )
         if response.status_code == 204:
             return
-        body = _json_or_none(response)
+        body = json_or_none(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            raise _response_error(response, body)
+            raise response_error(response, body)
         yield list(body.get("data") or [])
         info = body.get("info") or {}
         if not info.get("more_records"):
@@ -193,7 +198,7 @@ async def update_one(
         body["trigger"] = trigger
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
     response = await send(
-        http, "PUT", url, json=body, headers=_headers(access_token), api_domain=api_domain
+        http, "PUT", url, json=body, headers=auth_headers(access_token), api_domain=api_domain
     )
     return parse_write_response(response, expected=1)[0]
 
@@ -204,7 +209,7 @@ async def delete_one(
     """DELETE /{module}/{id} (to the recycle bin, as Zoho does)."""
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
     response = await send(
-        http, "DELETE", url, headers=_headers(access_token), api_domain=api_domain
+        http, "DELETE", url, headers=auth_headers(access_token), api_domain=api_domain
     )
     return parse_write_response(response, expected=1)[0]
 
@@ -212,26 +217,28 @@ async def delete_one(
 async def org_edition(http: httpx.AsyncClient, *, api_domain: str, access_token: str) -> str:
     """The org's edition (`license_details.paid_type`) from GET /crm/v8/org (ZohoCRM.org.READ)."""
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/org"
-    response = await send(http, "GET", url, headers=_headers(access_token), api_domain=api_domain)
-    body = _json_or_none(response)
+    response = await send(
+        http, "GET", url, headers=auth_headers(access_token), api_domain=api_domain
+    )
+    body = json_or_none(response)
     orgs = body.get("org") if isinstance(body, dict) else None
     if response.status_code != 200 or not isinstance(orgs, list) or not orgs:
-        raise _response_error(response, body)
+        raise response_error(response, body)
     return str(orgs[0].get("license_details", {}).get("paid_type") or "").lower()
 
 
 def parse_write_response(response: httpx.Response, *, expected: int) -> list[RecordResult]:
     status = response.status_code
-    body = _json_or_none(response)
+    body = json_or_none(response)
     data = body.get("data") if isinstance(body, dict) else None
     if status in (200, 201, 202, 207) or (status == 400 and isinstance(data, list)):
         if not isinstance(data, list) or len(data) != expected:
             raise ZohoError(f"Zoho write answered {status} without one result per record")
-        return [_record_result(item) for item in data]
-    raise _response_error(response, body)
+        return [record_result(item) for item in data]
+    raise response_error(response, body)
 
 
-def _record_result(item: dict[str, Any]) -> RecordResult:
+def record_result(item: dict[str, Any]) -> RecordResult:
     details = item.get("details") or {}
     if item.get("status") == "success":
         return RecordResult(ok=True, zoho_id=str(details.get("id")), action=item.get("action"))
@@ -248,7 +255,7 @@ def _error_message(item: dict[str, Any], details: dict[str, Any]) -> str:
     return f"{item.get('message', 'error')}{' ' + str(extra) if extra else ''}"
 
 
-def _response_error(response: httpx.Response, body: Any) -> ZohoError:
+def response_error(response: httpx.Response, body: Any) -> ZohoError:
     """The error for a whole-request failure; a 429 carries the credits Zoho says are left."""
     error = _request_error(response.status_code, body if isinstance(body, dict) else {})
     if isinstance(error, ZohoRateLimited):
@@ -274,7 +281,7 @@ def _request_error(status: int, body: dict[str, Any]) -> ZohoError:
     return ZohoRequestError(message, code=code, status=status)
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def json_or_none(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
