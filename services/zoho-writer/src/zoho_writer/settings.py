@@ -8,6 +8,7 @@ from mlc_core.settings import CommonSettings
 from zoho_writer.deps import RetryPolicy, WritePolicy
 from zoho_writer.hold_policy import HoldPolicy
 from zoho_writer.limiter import CONCURRENCY
+from zoho_writer.tokens import REFRESH_BUDGET
 
 
 class WriterSettings(CommonSettings):
@@ -39,7 +40,7 @@ class WriterSettings(CommonSettings):
     writer_max_poll_records: int = 5000
     zoho_timeout_seconds: float = 60.0
     # Token refreshes per tenant per 10 minutes, all replicas together (Zoho allows 10).
-    writer_refresh_budget: int = 8
+    writer_refresh_budget: int = REFRESH_BUDGET
 
     def policy(self) -> WritePolicy:
         if self.writer_default_edition not in CONCURRENCY:
