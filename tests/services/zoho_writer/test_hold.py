@@ -29,18 +29,18 @@ class State:
 
     def __init__(self) -> None:
         self.pause_state = PauseState()
-        self.pause_reason: str | None = None
+        self.stored_reason: str | None = None
         self.pauses = 0
         self.credits: int | None = None
         self.reconnect: tuple[bytes, str] | None = None
 
-    async def paused_until(self, tenant_id: str) -> datetime | None:
+    async def pause_reason(self, tenant_id: str) -> str | None:
         until = self.pause_state.until
-        return until if until is not None and until > NOW else None
+        return (self.stored_reason or "") if until is not None and until > NOW else None
 
     async def pause(self, tenant_id: str, *, reason: str, decide: Any) -> PauseState:
         self.pauses += 1
-        self.pause_state, self.pause_reason = decide(self.pause_state, NOW), reason
+        self.pause_state, self.stored_reason = decide(self.pause_state, NOW), reason
         return self.pause_state
 
     async def resume(self, tenant_id: str) -> None:
@@ -121,7 +121,7 @@ async def test_a_429_pauses_the_tenant_once_per_pass_and_parks_every_chunk(
     await holds.on_held(run, tenant(), limited(), second)  # a sibling chunk, same 429 storm
 
     assert state.pauses == 1
-    assert state.pause_reason == "Zoho answered 429"
+    assert state.stored_reason == "Zoho answered 429"
     assert state.pause_state.until == NOW + timedelta(seconds=30)
     assert set(parking.parked.values()) == {PAUSED}
     assert len(parking.parked) == 2
@@ -137,7 +137,7 @@ async def test_exhausted_credits_pause_for_the_credit_wait_and_are_noted(
     await holds.on_held(run, tenant(), limited(credits=0), [command()])
 
     assert state.credits == 0
-    assert state.pause_reason == "API credits exhausted (429)"
+    assert state.stored_reason == "API credits exhausted (429)"
     assert state.pause_state.until == NOW + timedelta(seconds=900)
     assert run.outputs == []  # drained again: no second "deferred" outcome
 
@@ -150,7 +150,7 @@ async def test_few_credits_left_after_a_write_pause_before_zoho_refuses(
     await holds.on_reply(run, 500)
     assert (state.credits, state.pauses, run.hold.held) == (500, 0, False)
     await holds.on_reply(run, POLICY.credit_reserve - 1)
-    assert state.pause_reason == "API credits nearly exhausted"
+    assert state.stored_reason == "API credits nearly exhausted"
     assert run.hold.reason is HoldReason.CREDITS_LOW
 
 
@@ -197,8 +197,10 @@ async def test_a_paused_tenant_is_held_before_any_call(
 ) -> None:
     state, _, holds = stores
     state.pause_state = PauseState(NOW + timedelta(seconds=10), 1)
+    state.stored_reason = "API credits nearly exhausted"
     run = TenantRun("acme", {}, {}, from_parking=False)
     assert await holds.check(run, tenant()) is True
+    assert run.hold.reason is HoldReason.CREDITS_LOW
     assert run.hold.park_reason == PAUSED
     state.pause_state = PauseState(NOW - timedelta(seconds=1), 1)
     assert await holds.check(TenantRun("acme", {}, {}, from_parking=False), tenant()) is False

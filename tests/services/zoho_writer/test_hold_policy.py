@@ -101,3 +101,9 @@ def test_the_settings_are_the_one_source_of_the_numbers() -> None:
     assert (policy.pause_seconds, policy.pause_cap_seconds) == (2, 7)
     assert settings.policy().parent_attempts == settings.writer_parent_attempts
     assert settings.retry_policy().attempts == settings.writer_attempts
+
+
+def test_a_stored_pause_reads_back_as_its_reason() -> None:
+    for reason in HoldReason:
+        assert HoldReason.of_pause(reason.value) is reason
+    assert HoldReason.of_pause("") is HoldReason.RATE_LIMITED  # a pause from before reasons

@@ -61,8 +61,8 @@ class TenantHolds:
         refused = await self.refused(tenant)
         if refused is not None:
             run.hold.enter(HoldReason.RECONNECT, refused)
-        elif await self._state.paused_until(tenant.tenant_id) is not None:
-            run.hold.enter(HoldReason.RATE_LIMITED)
+        elif (paused := await self._state.pause_reason(tenant.tenant_id)) is not None:
+            run.hold.enter(HoldReason.of_pause(paused))
         return run.hold.held
 
     async def must_reconnect(self, tenant_id: str) -> bool:

@@ -22,6 +22,12 @@ class HoldReason(StrEnum):
     CREDITS_LOW = "API credits nearly exhausted"
     RECONNECT = "Zoho access refused"  # the refresh token is revoked: a person must reconnect
 
+    @classmethod
+    def of_pause(cls, stored: str) -> HoldReason:
+        """The reason of a stored pause (`pause_reason` holds a reason's words)."""
+        found = [reason for reason in cls if reason.value == stored]
+        return found[0] if found else cls.RATE_LIMITED
+
     @property
     def spends_credits(self) -> bool:
         return self in (HoldReason.CREDITS_EXHAUSTED, HoldReason.CREDITS_LOW)

@@ -15,13 +15,14 @@ class TenantState:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def paused_until(self, tenant_id: str) -> datetime | None:
-        until: datetime | None = await self._pool.fetchval(
-            "SELECT paused_until FROM writer_tenant_state"
+    async def pause_reason(self, tenant_id: str) -> str | None:
+        """Why the tenant is paused, while it is (None when it is not)."""
+        reason: str | None = await self._pool.fetchval(
+            "SELECT COALESCE(pause_reason, '') FROM writer_tenant_state"
             " WHERE tenant_id = $1 AND paused_until > now()",
             tenant_id,
         )
-        return until
+        return reason
 
     async def pause(
         self, tenant_id: str, *, reason: str, decide: Callable[[PauseState, datetime], PauseState]
