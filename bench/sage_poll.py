@@ -45,7 +45,7 @@ from mlc_core.kafka import Publisher, create_producer, ensure_topics
 from mlc_core.sage.agent import SageAgentClient
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
 from pydantic import SecretStr
-from sage_poller.handlers import poll_entity
+from sage_poller.handlers import PollIO, poll_entity
 from sage_poller.outbox import OutboxRelay
 from sage_poller.retry import Retrier
 from sage_poller.store import PollerStore
@@ -246,15 +246,15 @@ async def run_polls(
             cpu.start()
             if profiler is not None:
                 profiler.enable()
-            result = await poll_entity(
-                tenant=tenant,
-                entity=Entity.AR_CUSTOMER,
+            io = PollIO(
                 agent=client,
                 store=PollerStore(pool),
                 outbox=OutboxRelay(pool, publisher),
-                overlap_seconds=120,
                 retrier=Retrier(tenant.tenant_id, Entity.AR_CUSTOMER, publisher),
                 page_size=args.page,
+            )
+            result = await poll_entity(
+                tenant=tenant, entity=Entity.AR_CUSTOMER, io=io, overlap_seconds=120
             )
             spent = time.monotonic() - started
             if profiler is not None:

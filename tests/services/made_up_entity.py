@@ -78,9 +78,9 @@ def main() -> None:
     )
     from mapper import known, service, zoho_schema
     from mapper.drafts import EXTERNAL_FIELDS
-    from mlc_ops import ping_zoho
     from mlc_core.entities.sage import SAGE_TABLES_BY_PATH
     from mlc_core.sage.agent import ENTITY_PATHS
+    from mlc_ops import ping_zoho
     from sage_agent.reader import BOI_ENTITIES
     from sage_poller import schedule, validation
 

@@ -18,7 +18,13 @@ from mlc_core.kafka import Backoff, Publisher
 from mlc_core.sage.agent import SageAgentClient
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
 from pydantic import SecretStr
-from sage_poller.handlers import PollResult, ReconcileResult, poll_entity, reconcile_entity
+from sage_poller.handlers import (
+    PollIO,
+    PollResult,
+    ReconcileResult,
+    poll_entity,
+    reconcile_entity,
+)
 from sage_poller.outbox import OutboxRelay
 from sage_poller.retry import Retrier
 from sage_poller.store import PollerStore
@@ -65,25 +71,21 @@ class Harness:
         self, entity: Entity, page_size: int = 500, outbox: OutboxRelay | None = None
     ) -> PollResult:
         """A poll; `outbox` replaces the harness's own (a publisher that crashes, say)."""
-        return await poll_entity(
-            tenant=self.tenant,
-            entity=entity,
+        io = self.io(entity, outbox=outbox, page_size=page_size)
+        return await poll_entity(tenant=self.tenant, entity=entity, io=io, overlap_seconds=60)
+
+    async def reconcile(self, entity: Entity) -> ReconcileResult:
+        return await reconcile_entity(tenant=self.tenant, entity=entity, io=self.io(entity))
+
+    def io(
+        self, entity: Entity, *, outbox: OutboxRelay | None = None, page_size: int = 500
+    ) -> PollIO:
+        return PollIO(
             agent=self.agent,
             store=self.store,
             outbox=outbox or self.outbox,
-            overlap_seconds=60,
             retrier=self.retrier(entity),
             page_size=page_size,
-        )
-
-    async def reconcile(self, entity: Entity) -> ReconcileResult:
-        return await reconcile_entity(
-            tenant=self.tenant,
-            entity=entity,
-            agent=self.agent,
-            store=self.store,
-            outbox=self.outbox,
-            retrier=self.retrier(entity),
         )
 
     def take(self) -> list[Envelope]:

@@ -1,50 +1,102 @@
-"""A poll that fails while PostgreSQL is down must not end the tenant's loop (found by `make
-chaos`: recording the failure failed too, the exception escaped `guarded`, and the tenant was
-never polled again while the process lived on)."""
+"""A poll that fails while PostgreSQL is down must not end the tenant's polling for good (found
+by `make chaos`: recording the failure failed too, the exception escaped, and the tenant was
+never polled again while the process lived on). Now the pass ends, the supervisor logs it
+naming the tenant and starts the pass again; and one entity's failure is recorded without
+keeping the tenant's other entities from being polled."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing, generate_key_text
-from sage_poller.main import PollerSettings, TenantPoller
+from mlc_core.supervise import RestartBackoff, Supervisor
+from sage_poller.deps import PollerDeps, PollOptions
+from sage_poller.loops import TenantLoop, loop_name
+from sage_poller.schedule import SchedulePolicy
 
 
-class DownStore:
-    """PostgreSQL is restarting: every call fails."""
+class Store:
+    """Records statuses; `down` while PostgreSQL is restarting (every call fails)."""
 
-    def __init__(self) -> None:
-        self.calls = 0
+    def __init__(self, *, down: bool) -> None:
+        self.down = down
+        self.statuses: list[tuple[Entity, bool, str | None]] = []
 
-    async def record_status(self, *args: Any, **kwargs: Any) -> None:
-        self.calls += 1
-        raise ConnectionRefusedError(111, "Connect call failed")
+    async def record_status(
+        self, tenant_id: str, entity: Entity, *, ok: bool, error: str | None = None
+    ) -> None:
+        if self.down:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        self.statuses.append((entity, ok, error))
 
 
-class FailingPoller(TenantPoller):
-    async def run_one(self, tenant: Any, entity: Entity, what: str) -> None:
-        raise ConnectionRefusedError(111, "Connect call failed")
-
-
-async def test_a_failure_that_cannot_be_recorded_is_logged_not_raised(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    store = DownStore()
-    poller = FailingPoller(
-        settings=PollerSettings(),
+def deps(store: Store) -> PollerDeps:
+    return PollerDeps(
         pool=None,  # type: ignore[arg-type]
         keyring=KeyRing.parse(generate_key_text("t")),
         http=None,  # type: ignore[arg-type]
         store=store,  # type: ignore[arg-type]
         publisher=None,  # type: ignore[arg-type]
-        stop=asyncio.Event(),
+        outbox=None,  # type: ignore[arg-type]
+        sync_store=None,  # type: ignore[arg-type]
+        options=PollOptions(overlap_seconds=60, page_size=100, attempts=1),
     )
-    tenant = type("T", (), {"tenant_id": "acme"})()
 
-    await poller.guarded(tenant, Entity.AR_CUSTOMER, "poll")  # type: ignore[arg-type]
 
-    assert store.calls == 1
-    assert any(r.getMessage() == "cannot record the failure" for r in caplog.records)
+class FlakyLoop(TenantLoop):
+    """Polls fail for `failing` entities; a pass polls `entities` (no Sage, no database)."""
+
+    def __init__(self, store: Store, failing: set[Entity], entities: list[Entity]) -> None:
+        super().__init__("acme", deps=deps(store), policy=SchedulePolicy(every=3600), idle_cap=1)
+        self.failing, self.entities = failing, entities
+        self.polled: list[Entity] = []
+        self.tenant = type("T", (), {"tenant_id": "acme"})()
+
+    async def run_one(self, tenant: Any, entity: Entity, what: str) -> None:
+        if entity in self.failing:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        self.polled.append(entity)
+
+    async def run_due(self) -> list[Entity]:
+        for entity in self.schedule.due_polls(self.entities, 0.0):
+            await self.guarded(self.tenant, entity, "poll")
+            self.schedule.polled(entity, 0.0)
+        return self.entities
+
+
+async def test_one_entitys_failure_is_recorded_and_the_others_are_polled() -> None:
+    store = Store(down=False)
+    loop = FlakyLoop(store, {Entity.AR_CUSTOMER}, [Entity.AR_CUSTOMER, Entity.AP_VENDOR])
+
+    await loop.iteration()
+
+    assert loop.polled == [Entity.AP_VENDOR]
+    failed = [(e, ok) for e, ok, _ in store.statuses]
+    assert failed == [(Entity.AR_CUSTOMER, False), (Entity.AP_VENDOR, True)]
+    assert "ConnectionRefusedError" in str(store.statuses[0][2])
+
+
+async def test_a_failure_that_cannot_be_recorded_restarts_the_tenants_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = Store(down=True)
+    loop = FlakyLoop(store, {Entity.AR_CUSTOMER}, [Entity.AR_CUSTOMER])
+    stop = asyncio.Event()
+    loops = Supervisor(stop=stop, backoff=RestartBackoff(base=0.01, cap=0.02))
+
+    with caplog.at_level(logging.ERROR):
+        loops.start(loop_name("acme"), loop.iteration, labels={"tenant": "acme"})
+        await asyncio.sleep(0.1)
+        assert loops.health[loop_name("acme")].restarts >= 2  # PostgreSQL still down
+        store.down = False  # PostgreSQL is back: the same loop records the failure now
+        await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.wait_for(loops.wait(), timeout=5)
+
+    assert (Entity.AR_CUSTOMER, False) in [(e, ok) for e, ok, _ in store.statuses]
+    crashes = [r for r in caplog.records if r.getMessage().startswith("loop poll:acme crashed")]
+    assert crashes and all(r.ctx["tenant"] == "acme" for r in crashes)  # type: ignore[attr-defined]

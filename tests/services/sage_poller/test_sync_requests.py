@@ -11,9 +11,10 @@ import asyncpg
 import pytest
 from mlc_cli.sync_cmd import create_request, describe, request_row, wait_for
 from mlc_core.contracts import DeadLetter, Entity
-from mlc_core.crypto import KeyRing
+from mlc_core.crypto import KeyRing, generate_key_text
 from mlc_core.tenants import save_tenant
 from pydantic import SecretStr
+from sage_poller.deps import PollerDeps, PollOptions
 from sage_poller.requests import SyncRunner, soap_only_cycle, soap_only_message
 from sage_poller.schedule import Schedule, SchedulePolicy
 from sage_poller.sync import SyncStore
@@ -26,16 +27,17 @@ SOAP_PATH = "/ws/eBusinessWebServices.svc"
 
 
 def runner(h: Harness) -> SyncRunner:
-    return SyncRunner(
-        overlap_seconds=60,
-        page_size=7,
-        attempts=2,
+    deps = PollerDeps(
+        pool=h.store.pool,
+        keyring=KeyRing.parse(generate_key_text("t")),  # unused: requests get the tenant
         http=h.http,
         store=h.store,
-        outbox=h.outbox,
         publisher=h.publisher,
+        outbox=h.outbox,
         sync_store=SyncStore(h.store.pool),
+        options=PollOptions(overlap_seconds=60, page_size=7, attempts=2),
     )
+    return SyncRunner(deps=deps)
 
 
 async def request(h: Harness, entity: Entity, mode: str, key: str | None = None) -> dict:

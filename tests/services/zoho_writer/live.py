@@ -25,6 +25,8 @@ from mlc_devtools.devstack import StackConfig, script, wait_http
 from mlc_devtools.emulated import connect_tenant
 from zoho_writer.deps import RetryPolicy, WritePolicy, WriterDeps
 from zoho_writer.handlers import drain_once, handle_batch
+from zoho_writer.hold import TenantHolds
+from zoho_writer.hold_policy import HoldPolicy
 from zoho_writer.limiter import TenantLimiter
 from zoho_writer.parking import ParkingStore
 from zoho_writer.store import WriterStore
@@ -35,14 +37,12 @@ from tests.e2e.conftest import free_port
 from tests.factories import FakeRecord
 
 FAST = WritePolicy(
-    pause_seconds=0.5,
-    pause_cap_seconds=2.0,
-    credit_pause_seconds=1.0,
     parent_retry_seconds=0.2,
     parent_retry_cap_seconds=0.5,
     parent_attempts=5,
     default_edition="free",
 )
+FAST_HOLD = HoldPolicy(pause_seconds=0.5, pause_cap_seconds=2.0, credit_pause_seconds=1.0)
 
 
 class RecordingPublisher(Publisher):
@@ -140,8 +140,9 @@ class Writer:
             await asyncio.sleep(0.2)
 
 
-async def open_writer(app_dsn: str, keyring: KeyRing, kafka: str, policy: WritePolicy) -> Writer:
+async def open_writer(app_dsn: str, keyring: KeyRing, kafka: str) -> Writer:
     pool = await create_pool(app_dsn)
+    state, parking = TenantState(pool), ParkingStore(pool)
     http = httpx.AsyncClient(timeout=30)
     producer = create_producer(kafka, client_id=f"test-writer-{uuid.uuid4().hex[:6]}")
     await producer.start()
@@ -152,12 +153,13 @@ async def open_writer(app_dsn: str, keyring: KeyRing, kafka: str, policy: WriteP
         http=http,
         tokens=TokenProvider(pool=pool, keyring=keyring, http=http),
         store=WriterStore(pool),
-        state=TenantState(pool),
-        parking=ParkingStore(pool),
+        state=state,
+        parking=parking,
+        holds=TenantHolds(state=state, parking=parking, policy=FAST_HOLD),
         limiter=TenantLimiter(replicas=1),
         publisher=publisher,
         retry=RetryPolicy(attempts=3),
-        policy=policy,
+        policy=FAST,
     )
     return Writer(deps, publisher)
 
@@ -175,7 +177,7 @@ async def writers(
 ) -> AsyncIterator[list[Writer]]:
     """Four replicas (most tests use the first)."""
     await ensure_topics(kafka_bootstrap, partitions=3)
-    opened = [await open_writer(app_dsn, keyring, kafka_bootstrap, FAST) for _ in range(4)]
+    opened = [await open_writer(app_dsn, keyring, kafka_bootstrap) for _ in range(4)]
     yield opened
     for writer in opened:
         await close_writer(writer)

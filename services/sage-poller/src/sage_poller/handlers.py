@@ -43,6 +43,17 @@ log = logging.getLogger(__name__)
 DEFAULT_PAGE_SIZE = 2000
 
 
+@dataclass(frozen=True)
+class PollIO:
+    """What one poll or reconciliation of a tenant's entity reads from and writes to."""
+
+    agent: SageAgentClient
+    store: PollerStore
+    outbox: OutboxRelay
+    retrier: Retrier
+    page_size: int = DEFAULT_PAGE_SIZE
+
+
 @dataclass
 class PollResult:
     seen: int = 0
@@ -58,24 +69,21 @@ async def poll_entity(
     *,
     tenant: Tenant,
     entity: Entity,
-    agent: SageAgentClient,
-    store: PollerStore,
-    outbox: OutboxRelay,
+    io: PollIO,
     overlap_seconds: float,
-    retrier: Retrier,
-    page_size: int = DEFAULT_PAGE_SIZE,
     resync: int | None = None,
     progress: Progress | None = None,
 ) -> PollResult:
     """A poll from the watermark; with `resync` (a sync request id) a full re-sync instead:
     every record from the start, re-emitted whatever its hash, the watermark left alone."""
     poll = replace(poll_context(tenant, entity), resync=resync)
+    store = io.store
     watermark = None if resync is not None else await store.watermark(tenant.tenant_id, entity)
     # The overlap re-reads recent stamps: rows committed late in Sage, or sharing the last stamp.
     now = datetime.now(UTC)
     since = since_for(watermark, overlap_seconds, poll.time_zone, now) if watermark else None
     result = PollResult()
-    async with relayed_pages(agent, retrier, poll, outbox, since, page_size) as (relay, pages):
+    async with relayed_pages(io, poll, since) as (relay, pages):
         async for page in pages:
             await _handle_page(
                 page.records,
@@ -93,19 +101,14 @@ async def poll_entity(
 
 @contextlib.asynccontextmanager
 async def relayed_pages(
-    agent: SageAgentClient,
-    retrier: Retrier,
-    poll: PollContext,
-    outbox: OutboxRelay,
-    since: Stamp | None,
-    page_size: int,
+    io: PollIO, poll: PollContext, since: Stamp | None
 ) -> AsyncIterator[tuple[PageRelay, AsyncGenerator[ChangePage, None]]]:
     """The feed's pages, and the relay that publishes each committed page in the background;
     on leaving, the page fetch is closed and the last drain has finished (or failed)."""
     async with (
-        page_relay(outbox, poll.tenant_id) as relay,
+        page_relay(io.outbox, poll.tenant_id) as relay,
         contextlib.aclosing(
-            change_pages(agent, retrier, poll, since=since, page_size=page_size)
+            change_pages(io.agent, io.retrier, poll, since=since, page_size=io.page_size)
         ) as pages,
     ):
         yield relay, pages
@@ -126,16 +129,7 @@ class ReconcileResult:
     refreshed: int = 0
 
 
-async def reconcile_entity(
-    *,
-    tenant: Tenant,
-    entity: Entity,
-    agent: SageAgentClient,
-    store: PollerStore,
-    outbox: OutboxRelay,
-    retrier: Retrier,
-    page_size: int = DEFAULT_PAGE_SIZE,
-) -> ReconcileResult:
+async def reconcile_entity(*, tenant: Tenant, entity: Entity, io: PollIO) -> ReconcileResult:
     """Compare Sage's full key set (with content hashes) against what we emitted.
 
     Keys we emitted that Sage no longer has become delete events (deletes, and the old key of a
@@ -143,16 +137,16 @@ async def reconcile_entity(
     written without touching the stamps (a Visual Integrator import, a renumbering): those
     records are read again in full and planned like any change.
     """
-    poll = poll_context(tenant, entity)
-    in_sage = await retrier.call(
-        "keys", lambda: agent.keys(company=poll.company_code, entity=entity)
+    poll, store = poll_context(tenant, entity), io.store
+    in_sage = await io.retrier.call(
+        "keys", lambda: io.agent.keys(company=poll.company_code, entity=entity)
     )
     known = await store.all_versions(tenant.tenant_id, entity)
     gone = sorted(set(known) - set(in_sage))
     if gone:
         deletes = [(Topics.SAGE_CHANGES, delete_event(k, known[k], poll)) for k in gone]
         await store.forget(tenant.tenant_id, entity, gone, deletes)
-        await outbox.drain(tenant.tenant_id)
+        await io.outbox.drain(tenant.tenant_id)
     stale = {
         k
         for k, digest in in_sage.items()
@@ -160,30 +154,22 @@ async def reconcile_entity(
     }
     result = ReconcileResult(deleted=len(gone))
     if stale:
-        result.refreshed = await _refresh(stale, poll, agent, store, outbox, retrier, page_size)
+        result.refreshed = await _refresh(stale, poll, io)
     log.info("reconciled", extra=ctx(tenant=poll.tenant_id, entity=entity, **vars(result)))
     return result
 
 
-async def _refresh(
-    stale: set[str],
-    poll: PollContext,
-    agent: SageAgentClient,
-    store: PollerStore,
-    outbox: OutboxRelay,
-    retrier: Retrier,
-    page_size: int,
-) -> int:
+async def _refresh(stale: set[str], poll: PollContext, io: PollIO) -> int:
     """Re-read the whole feed (no watermark) and plan only the stale keys."""
     result = PollResult()
-    async with relayed_pages(agent, retrier, poll, outbox, None, page_size) as (relay, pages):
+    async with relayed_pages(io, poll, None) as (relay, pages):
         async for page in pages:
             wanted = [r for r in page.records if _key_or_none(r, poll.entity) in stale]
             if wanted:
                 await _handle_page(
                     wanted,
                     poll=poll,
-                    store=store,
+                    store=io.store,
                     relay=relay,
                     result=result,
                     move_watermark=False,

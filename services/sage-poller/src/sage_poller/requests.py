@@ -6,19 +6,18 @@ import logging
 import time
 
 import httpx
-from mlc_core.kafka import Publisher
 from mlc_core.logging import ctx
 from mlc_core.sage.agent import SageAgentClient
 from mlc_core.sage.errors import SageError
 from mlc_core.sage.soap import SageSoapClient
 from mlc_core.tenants import Tenant
 
+from sage_poller.deps import PollerDeps
 from sage_poller.handlers import PollResult, poll_entity
-from sage_poller.outbox import OutboxRelay
-from sage_poller.retry import PollGaveUp, Retrier
+from sage_poller.retry import PollGaveUp
 from sage_poller.schedule import Schedule
 from sage_poller.store import PollerStore
-from sage_poller.sync import KeySources, NoSourceForKey, SyncRequest, SyncStore, resync_key
+from sage_poller.sync import KeySources, NoSourceForKey, SyncRequest, resync_key
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +44,15 @@ def soap_client(http: httpx.AsyncClient, tenant: Tenant) -> SageSoapClient | Non
 
 
 class SyncRunner:
-    def __init__(
-        self,
-        *,
-        overlap_seconds: float,
-        page_size: int,
-        attempts: int,
-        http: httpx.AsyncClient,
-        store: PollerStore,
-        outbox: OutboxRelay,
-        publisher: Publisher,
-        sync_store: SyncStore,
-    ) -> None:
-        self._overlap, self._page_size, self._attempts = overlap_seconds, page_size, attempts
-        self._http, self._store, self._outbox = http, store, outbox
-        self._publisher, self._requests = publisher, sync_store
+    """Runs a tenant's `mlc sync` requests, each to an outcome stored for the CLI."""
+
+    def __init__(self, *, deps: PollerDeps) -> None:
+        self._deps = deps
 
     async def run_pending(self, tenant: Tenant) -> None:
         try:
-            claimed = await self._requests.claim(tenant.tenant_id)
-        except Exception:
+            claimed = await self._deps.sync_store.claim(tenant.tenant_id)
+        except Exception:  # one unreadable request must not stop the tenant's regular polls
             log.exception("cannot read sync requests", extra=ctx(tenant=tenant.tenant_id))
             return
         for request in claimed:
@@ -72,17 +60,17 @@ class SyncRunner:
 
     async def run_one(self, tenant: Tenant, request: SyncRequest) -> PollResult:
         """Runs one request and records its outcome; never raises (one bad request must not
-        stop the tenant's polling)."""
+        stop the tenant's polling, nor stay claimed without an outcome)."""
         result, error = PollResult(), None
         started = time.monotonic()
         try:
             result = await self._execute(tenant, request)
         except (SageError, PollGaveUp, NoSourceForKey, ValueError) as exc:
             error = f"{request.mode} {request.entity}: {exc}"
-        except Exception as exc:
+        except Exception as exc:  # an unexpected bug still ends the request with its error
             log.exception("sync request failed", extra=ctx(tenant=tenant.tenant_id))
             error = f"{request.mode} {request.entity}: {exc!r}"
-        await self._requests.finish(request.request_id, result, error)
+        await self._deps.sync_store.finish(request.request_id, result, error)
         log.info(
             "sync request %s",
             "failed" if error else "done",
@@ -99,28 +87,25 @@ class SyncRunner:
         return result
 
     async def _execute(self, tenant: Tenant, request: SyncRequest) -> PollResult:
-        retrier = Retrier(tenant.tenant_id, request.entity, self._publisher, self._attempts)
-        agent = agent_client(self._http, tenant)
+        deps = self._deps
+        agent = agent_client(deps.http, tenant)
         if request.mode == "key":
-            sources = KeySources(agent, soap_client(self._http, tenant))
+            sources = KeySources(agent, soap_client(deps.http, tenant))
+            retrier = deps.retrier(tenant, request.entity)
             return await resync_key(
-                request, tenant=tenant, sources=sources, outbox=self._outbox, retrier=retrier
+                request, tenant=tenant, sources=sources, outbox=deps.outbox, retrier=retrier
             )
         if agent is None:
             raise NoSourceForKey(soap_only_message(tenant))
 
         async def progress(result: PollResult) -> None:
-            await self._requests.progress(request.request_id, result)
+            await deps.sync_store.progress(request.request_id, result)
 
         return await poll_entity(
             tenant=tenant,
             entity=request.entity,
-            agent=agent,
-            store=self._store,
-            outbox=self._outbox,
-            overlap_seconds=self._overlap,
-            retrier=retrier,
-            page_size=self._page_size,
+            io=deps.io(tenant, request.entity, agent),
+            overlap_seconds=deps.options.overlap_seconds,
             resync=request.request_id if request.mode == "full" else None,
             progress=progress,
         )

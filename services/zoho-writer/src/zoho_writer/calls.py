@@ -12,29 +12,21 @@ from mlc_core.contracts import ZohoUpsertCommand
 from mlc_core.logging import ctx
 from mlc_core.tenants import Tenant
 from mlc_core.zoho.errors import (
-    ZohoAuthError,
+    ZohoError,
     ZohoModuleUnavailable,
     ZohoPermanentError,
-    ZohoRateLimited,
     ZohoRetryableError,
     ZohoTokenInvalid,
-    ZohoTokenThrottled,
 )
 from mlc_core.zoho.records import WriteReply, upsert
 
 from zoho_writer.deps import WriterDeps
+from zoho_writer.hold_policy import Held, hold_for
 from zoho_writer.service import Failure
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Call = Callable[[str, str], Awaitable[T]]  # (access token, api_domain) -> result
-
-
-@dataclass(frozen=True)
-class RateLimited:
-    """429: concurrency or credits exhausted (the header tells which, when Zoho sends it)."""
-
-    credits_remaining: int | None
 
 
 @dataclass(frozen=True)
@@ -63,14 +55,7 @@ async def with_token(
         return await call(fresh.value, fresh.api_domain)
 
 
-@dataclass(frozen=True)
-class Disconnected:
-    """The refresh token (or client) is refused: the tenant must reconnect Zoho."""
-
-    error: ZohoAuthError
-
-
-Answer = Failure | RateLimited | Blocked | Disconnected
+Answer = Failure | Held | Blocked
 
 
 async def attempt(
@@ -82,15 +67,11 @@ async def attempt(
     for attempt_no in range(deps.retry.attempts):
         try:
             return await with_token(tenant, deps, call, notes)
-        except ZohoRateLimited as exc:
-            return RateLimited(exc.credits_remaining)
-        except ZohoTokenThrottled:
-            # Zoho (or our own refresh budget) refuses new tokens for now: waiting is the fix.
-            return RateLimited(None)
-        except ZohoModuleUnavailable as exc:
-            return Blocked(exc.code or "INVALID_MODULE", str(exc))
-        except ZohoRetryableError as exc:
-            last = Failure(exc.code or type(exc).__name__, str(exc), retryable=True)
+        except (ZohoRetryableError, ZohoPermanentError) as exc:
+            answer = answer_for(exc)
+            if not isinstance(answer, Failure) or not answer.retryable:
+                return answer
+            last = answer
             if notes is not None:
                 notes.append(f"attempt {attempt_no + 1}: {last.code} ({exc.status or 'no answer'})")
             log.warning(
@@ -101,11 +82,19 @@ async def attempt(
             )
             if attempt_no + 1 < deps.retry.attempts:
                 await asyncio.sleep(deps.retry.backoff.delay(attempt_no))
-        except ZohoAuthError as exc:
-            return Disconnected(exc)
-        except ZohoPermanentError as exc:
-            return Failure(exc.code or type(exc).__name__, str(exc), retryable=False)
     return last
+
+
+def answer_for(exc: ZohoError) -> Answer:
+    """What a Zoho error means for the command, by its class: a hold (time or a person fixes
+    it), a module the org lacks, or a failure (retryable ones are tried again here first)."""
+    held = hold_for(exc)
+    if held is not None:
+        return Held(held, exc)
+    if isinstance(exc, ZohoModuleUnavailable):
+        return Blocked(exc.code or "INVALID_MODULE", str(exc))
+    retryable = isinstance(exc, ZohoRetryableError)
+    return Failure(exc.code or type(exc).__name__, str(exc), retryable=retryable)
 
 
 async def attempt_chunk(

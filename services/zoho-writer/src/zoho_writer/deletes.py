@@ -15,9 +15,10 @@ from mlc_core.contracts import OutcomeStatus, Topics, ZohoDeleteCommand, ZohoWri
 from mlc_core.tenants import Tenant, TenantNotFound, load_tenant
 from mlc_core.zoho.records import RecordResult, delete_one, find_by_external, update_one
 
-from zoho_writer.calls import Blocked, Disconnected, RateLimited, attempt
+from zoho_writer.calls import Blocked, attempt
 from zoho_writer.deps import WriterDeps
-from zoho_writer.holding import TenantRun, awaiting_reconnect, disconnect, park, pause
+from zoho_writer.hold_policy import Held
+from zoho_writer.run import TenantRun
 from zoho_writer.service import OUTCOME_NAMESPACE, Failure, Origin, failed, skipped
 
 
@@ -44,19 +45,17 @@ async def write_deletes(
             run.outputs.append((Topics.ZOHO_OUTCOMES, skipped(cmd, done.version)))
         else:
             todo.append(cmd)
-    if todo and await awaiting_reconnect(run, tenant, deps):
-        await park(run, todo, deps, reason=run.hold_reason, delay=0)
+    if todo and await deps.holds.check(run, tenant):
+        await deps.holds.park_held(run, todo)
         return run
-    if todo and await deps.state.paused_until(tenant_id) is not None:
-        run.paused = True
     for cmd in todo:
         await _apply(run, tenant, cmd, deps)
     return run
 
 
 async def _apply(run: TenantRun, tenant: Tenant, cmd: ZohoDeleteCommand, deps: WriterDeps) -> None:
-    if run.paused:  # an earlier delete (or upsert) paused the tenant: wait like the rest
-        await park(run, [cmd], deps, reason=run.hold_reason, delay=0)
+    if run.hold.held:  # an earlier delete held the tenant: wait like the rest
+        await deps.holds.park_held(run, [cmd])
         return
     answer = await attempt(tenant, deps, lambda t, d: _call(cmd, deps, t, d))
     origin = run.origins.get(cmd.event_id)
@@ -66,15 +65,8 @@ async def _apply(run: TenantRun, tenant: Tenant, cmd: ZohoDeleteCommand, deps: W
         else:
             failure = Failure(answer.code or "UNKNOWN", answer.message or "", False, answer.field)
             run.outputs += failed(cmd, failure, origin)
-    elif isinstance(answer, RateLimited):
-        out_of_credits = answer.credits_remaining == 0
-        reason = "API credits exhausted (429)" if out_of_credits else "Zoho answered 429"
-        base = deps.policy.credit_pause_seconds if out_of_credits else deps.policy.pause_seconds
-        await pause(run, deps, reason, base)
-        await park(run, [cmd], deps, reason=run.hold_reason, delay=0)
-    elif isinstance(answer, Disconnected):
-        await disconnect(run, tenant, answer.error, deps)
-        await park(run, [cmd], deps, reason=run.hold_reason, delay=0)
+    elif isinstance(answer, Held):
+        await deps.holds.on_held(run, tenant, answer, [cmd])
     elif isinstance(answer, Blocked):
         run.outputs += failed(cmd, Failure(answer.code, answer.message, False), origin)
     else:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from zoho_writer.deletes import write_deletes
 from zoho_writer.deps import WriterDeps
-from zoho_writer.holding import TenantRun, awaiting_reconnect
+from zoho_writer.run import TenantRun
 from zoho_writer.service import Origin, Output
 from zoho_writer.writing import write_tenant
 
@@ -72,9 +72,7 @@ async def drain_once(deps: WriterDeps) -> int:
 
 
 async def _drain_tenant(tenant_id: str, deps: WriterDeps) -> int:
-    if await deps.state.reconnect_state(tenant_id) is not None and not await _reconnected(
-        tenant_id, deps
-    ):
+    if not await _drainable(tenant_id, deps):
         return 0  # still the refused credentials: nothing to try until `mlc zoho connect`
     parked = await deps.parking.take(tenant_id, limit=DRAIN_BATCH)
     if not parked:
@@ -96,8 +94,8 @@ async def _drain_tenant(tenant_id: str, deps: WriterDeps) -> int:
     await _finish([], runs, deps)
     finished = [e for r in runs for e in r.finished]
     await deps.parking.release(finished)
-    if not any(r.paused for r in runs):
-        await deps.state.resume(tenant_id)
+    if not any(r.hold.held for r in runs):
+        await deps.holds.resume(tenant_id)
     log.info(
         "drained parked commands",
         extra=ctx(tenant=tenant_id, taken=len(parked), finished=len(finished)),
@@ -105,14 +103,15 @@ async def _drain_tenant(tenant_id: str, deps: WriterDeps) -> int:
     return len(finished)
 
 
-async def _reconnected(tenant_id: str, deps: WriterDeps) -> bool:
+async def _drainable(tenant_id: str, deps: WriterDeps) -> bool:
     """A tenant in the reconnect state drains again once its credentials changed."""
+    if not await deps.holds.must_reconnect(tenant_id):
+        return True
     try:
         tenant = await load_tenant(deps.pool, keyring=deps.keyring, tenant_id=tenant_id)
     except TenantNotFound:
         return True  # let the drain pass fail its commands with the usual clear error
-    probe = TenantRun(tenant_id, {}, {}, from_parking=True)
-    return not await awaiting_reconnect(probe, tenant, deps)
+    return await deps.holds.refused(tenant) is None
 
 
 async def _finish(outputs: list[Output], runs: Sequence[TenantRun], deps: WriterDeps) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 
 import httpx
 from mlc_core.contracts import Topics
@@ -17,63 +15,22 @@ from mlc_core.kafka import (
     ensure_topics,
 )
 from mlc_core.runtime import keyring_from, run_service
-from mlc_core.settings import CommonSettings
+from mlc_core.supervise import RestartBackoff, run_supervised
 
-from zoho_writer.deps import RetryPolicy, WritePolicy, WriterDeps
+from zoho_writer.deps import WriterDeps
 from zoho_writer.handlers import drain_once, handle_batch
-from zoho_writer.limiter import CONCURRENCY, TenantLimiter
+from zoho_writer.hold import TenantHolds
+from zoho_writer.limiter import TenantLimiter
 from zoho_writer.parking import ParkingStore
+from zoho_writer.settings import WriterSettings
 from zoho_writer.store import WriterStore
 from zoho_writer.tenant_state import TenantState
 from zoho_writer.tokens import TokenProvider
 
 GROUP_ID = "mlc-zoho-writer"
-log = logging.getLogger(__name__)
-
-
-class WriterSettings(CommonSettings):
-    writer_attempts: int = 4
-    # How many writer processes share each org's Zoho concurrency (min(edition, 10)).
-    writer_replicas: int = 1
-    # The edition assumed when Zoho does not say (no ZohoCRM.org.READ scope); Free is the
-    # smallest, so the writer never exceeds any org's limits by assuming it.
-    writer_default_edition: str = "free"
-    writer_pause_seconds: float = 30.0
-    writer_pause_cap_seconds: float = 900.0
-    writer_credit_pause_seconds: float = 900.0
-    writer_parent_retry_seconds: float = 5.0
-    writer_parent_attempts: int = 40
-    writer_drain_interval_seconds: float = 2.0
-    # Records per poll: more records per pass means fuller 100-record batches per partition
-    # and more of them in flight at once (up to the org's concurrency).
-    writer_max_poll_records: int = 5000
-    zoho_timeout_seconds: float = 60.0
-    # Token refreshes per tenant per 10 minutes, all replicas together (Zoho allows 10).
-    writer_refresh_budget: int = 8
-
-    def policy(self) -> WritePolicy:
-        if self.writer_default_edition not in CONCURRENCY:
-            raise ValueError(f"MLC_WRITER_DEFAULT_EDITION must be one of {sorted(CONCURRENCY)}")
-        return WritePolicy(
-            pause_seconds=self.writer_pause_seconds,
-            pause_cap_seconds=self.writer_pause_cap_seconds,
-            credit_pause_seconds=self.writer_credit_pause_seconds,
-            parent_retry_seconds=self.writer_parent_retry_seconds,
-            parent_attempts=self.writer_parent_attempts,
-            default_edition=self.writer_default_edition,
-        )
-
-
-async def drain_forever(deps: WriterDeps, *, stop: asyncio.Event, interval: float) -> None:
-    """Parked commands are written once their tenant's pause is over or their parent exists."""
-    while not stop.is_set():
-        try:
-            await drain_once(deps)
-        except Exception:
-            # Kept alive: parked commands are durable and the next pass retries them.
-            log.exception("drain pass failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+# A failed drain pass loses nothing (parked commands are durable): the next one retries them,
+# sooner after a one-off failure, at most a minute apart while PostgreSQL is down.
+DRAIN_RESTART = RestartBackoff(base=2.0, cap=60.0)
 
 
 async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> None:
@@ -94,6 +51,7 @@ async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> 
     )
     await producer.start()
     await consumer.start()
+    state, parking = TenantState(pool), ParkingStore(pool)
     deps = WriterDeps(
         pool=pool,
         keyring=keyring,
@@ -102,15 +60,22 @@ async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> 
             pool=pool, keyring=keyring, http=http, refresh_budget=settings.writer_refresh_budget
         ),
         store=WriterStore(pool),
-        state=TenantState(pool),
-        parking=ParkingStore(pool),
+        state=state,
+        parking=parking,
+        holds=TenantHolds(state=state, parking=parking, policy=settings.hold_policy()),
         limiter=TenantLimiter(replicas=settings.writer_replicas),
         publisher=Publisher(producer),
-        retry=RetryPolicy(attempts=settings.writer_attempts),
+        retry=settings.retry_policy(),
         policy=settings.policy(),
     )
+
+    async def drain_pass() -> float:
+        """Parked commands are written once their tenant's hold is over or their parent exists."""
+        await drain_once(deps)
+        return settings.writer_drain_interval_seconds
+
     drainer = asyncio.create_task(
-        drain_forever(deps, stop=stop, interval=settings.writer_drain_interval_seconds)
+        run_supervised("drain", drain_pass, stop=stop, backoff=DRAIN_RESTART)
     )
     try:
         await consume_forever(consumer, lambda batch: handle_batch(batch, deps=deps), stop=stop)

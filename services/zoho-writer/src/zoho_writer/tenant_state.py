@@ -3,49 +3,56 @@ modules the org lacks, and the "reconnect Zoho" state of a tenant whose access i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import asyncpg
+
+from zoho_writer.hold_policy import PauseState
 
 
 class TenantState:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def paused_until(self, tenant_id: str) -> datetime | None:
-        until: datetime | None = await self._pool.fetchval(
-            "SELECT paused_until FROM writer_tenant_state"
+    async def pause_reason(self, tenant_id: str) -> str | None:
+        """Why the tenant is paused, while it is (None when it is not)."""
+        reason: str | None = await self._pool.fetchval(
+            "SELECT COALESCE(pause_reason, '') FROM writer_tenant_state"
             " WHERE tenant_id = $1 AND paused_until > now()",
             tenant_id,
         )
-        return until
+        return reason
 
-    async def pause(self, tenant_id: str, *, base: float, cap: float, reason: str) -> datetime:
-        """Pause the tenant's writes; each new pause episode doubles the wait (up to `cap`).
-
-        Several chunks hitting the same 429 at once are one episode: the count only grows
-        when the previous pause is already over.
-        """
-        until: datetime = await self._pool.fetchval(
-            "INSERT INTO writer_tenant_state AS s"
-            " (tenant_id, paused_until, pause_reason, consecutive_pauses)"
-            " VALUES ($1, now() + make_interval(secs => $2), $3, 1)"
-            " ON CONFLICT (tenant_id) DO UPDATE SET"
-            " consecutive_pauses = s.consecutive_pauses"
-            "   + CASE WHEN s.paused_until > now() THEN 0 ELSE 1 END,"
-            " paused_until = GREATEST(COALESCE(s.paused_until, now()), now() + make_interval("
-            "   secs => LEAST($4::float8, $2 * 2 ^ LEAST(s.consecutive_pauses, 12)))),"
-            " pause_reason = $3, updated_at = now()"
-            " RETURNING paused_until",
-            tenant_id,
-            base,
-            reason,
-            cap,
-        )
-        return until
+    async def pause(
+        self, tenant_id: str, *, reason: str, decide: Callable[[PauseState, datetime], PauseState]
+    ) -> PauseState:
+        """Store the pause `decide` computes from the stored one (HoldPolicy.paused_again);
+        the row is locked meanwhile, so replicas pausing together compute one after another."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            # The no-op update creates the row if need be and locks it until the commit.
+            row = await conn.fetchrow(
+                "INSERT INTO writer_tenant_state AS s (tenant_id) VALUES ($1)"
+                " ON CONFLICT (tenant_id) DO UPDATE SET tenant_id = s.tenant_id"
+                " RETURNING paused_until, consecutive_pauses, clock_timestamp() AS now",
+                tenant_id,
+            )
+            if row is None:  # RETURNING after an upsert always yields the row
+                raise LookupError(f"no writer_tenant_state row for tenant {tenant_id}")
+            after = decide(PauseState(row["paused_until"], row["consecutive_pauses"]), row["now"])
+            await conn.execute(
+                "UPDATE writer_tenant_state SET paused_until = $2, consecutive_pauses = $3,"
+                " pause_reason = $4, updated_at = now() WHERE tenant_id = $1",
+                tenant_id,
+                after.until,
+                after.episodes,
+                reason,
+            )
+        return after
 
     async def resume(self, tenant_id: str) -> None:
-        """Writes went through again: the next pause starts from the base wait."""
+        """Writes went through again: the next pause starts from the base wait (its episode
+        count back to 0), unless a pause is still on."""
         await self._pool.execute(
             "UPDATE writer_tenant_state SET consecutive_pauses = 0, updated_at = now()"
             " WHERE tenant_id = $1 AND (paused_until IS NULL OR paused_until <= now())",

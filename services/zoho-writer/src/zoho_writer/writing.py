@@ -17,11 +17,12 @@ from mlc_core.tenants import Tenant, TenantNotFound, load_tenant
 from mlc_core.zoho.errors import ZohoError, ZohoScopeError
 from mlc_core.zoho.records import WriteReply, find_by_external, org_edition
 
-from zoho_writer.calls import Answer, Blocked, Disconnected, RateLimited, attempt_chunk, with_token
+from zoho_writer.calls import Answer, Blocked, attempt_chunk, with_token
 from zoho_writer.deps import WriterDeps
-from zoho_writer.holding import TenantRun, awaiting_reconnect, disconnect, park, pause
+from zoho_writer.hold_policy import Held
 from zoho_writer.limiter import known_edition
 from zoho_writer.lookups import Resolution, Resolver
+from zoho_writer.run import TenantRun
 from zoho_writer.service import (
     Failure,
     Origin,
@@ -61,8 +62,8 @@ async def write_tenant(
     if not from_parking:
         commands = await _behind_parked(run, commands, deps)
     todo = await _triage(run, commands, deps)
-    if todo and await _held(run, tenant, deps):
-        await park(run, todo, deps, reason=run.hold_reason, delay=0)
+    if todo and await deps.holds.check(run, tenant):
+        await deps.holds.park_held(run, todo)
         return run
     if todo:
         await _write_waves(run, tenant, todo, deps)
@@ -83,15 +84,9 @@ async def _behind_parked(
     )
     behind = [c for c in todo if (c.module, c.external_value) in parked]
     if behind:
-        await park(run, behind, deps, reason="an older version of this record is parked", delay=0)
+        reason = "an older version of this record is parked"
+        await deps.holds.park(run, behind, reason=reason, delay=0)
     return [c for c in todo if (c.module, c.external_value) not in parked]
-
-
-async def _held(run: TenantRun, tenant: Tenant, deps: WriterDeps) -> bool:
-    """The tenant waits: for new Zoho credentials, or for its pause (429, credits) to end."""
-    if await awaiting_reconnect(run, tenant, deps):
-        return True
-    return await deps.state.paused_until(tenant.tenant_id) is not None
 
 
 async def _triage(
@@ -136,7 +131,7 @@ async def _write_waves(
             break
         await _write_ready(run, tenant, resolution.ready, gate, deps)
         pending = [cmd for cmd, _ in resolution.waiting]
-        if not pending or run.paused:
+        if not pending or run.hold.held:
             break
     if pending:
         await _wait_for_parents(run, await resolver.resolve(pending), deps)
@@ -170,20 +165,18 @@ async def _write_chunk(
     deps: WriterDeps,
 ) -> None:
     notes: list[str] = []
+    answer: WriteReply | Answer | None = None
     async with gate:
-        if run.paused:  # a sibling chunk hit the limit while this one queued
-            answer: WriteReply | Answer = RateLimited(None)
-        else:
+        if not run.hold.held:  # else a sibling chunk held the tenant while this one queued
             answer = await attempt_chunk(tenant, match_fields, chunk, deps, notes)
-    if isinstance(answer, WriteReply):
+    if answer is None:
+        await deps.holds.park_held(run, chunk)
+    elif isinstance(answer, WriteReply):
         await _written(run, chunk, answer, deps, "; ".join(notes) or None)
-    elif isinstance(answer, RateLimited):
-        await _rate_limited(run, chunk, answer, deps)
+    elif isinstance(answer, Held):
+        await deps.holds.on_held(run, tenant, answer, chunk)
     elif isinstance(answer, Blocked):
         await _blocked(run, chunk, answer, deps)
-    elif isinstance(answer, Disconnected):
-        await disconnect(run, tenant, answer.error, deps)
-        await park(run, chunk, deps, reason=run.hold_reason, delay=0)
     else:
         _failed(run, chunk, answer)
 
@@ -200,24 +193,7 @@ async def _written(
     for _, out in produced:
         if isinstance(out, ZohoWriteOutcome) and out.zoho_id:
             run.known[(out.module, out.external_value)] = out.zoho_id
-    if reply.credits_remaining is None:
-        return
-    await deps.state.note_credits(run.tenant_id, reply.credits_remaining)
-    if reply.credits_remaining < deps.policy.credit_reserve:
-        await pause(run, deps, "API credits nearly exhausted", deps.policy.credit_pause_seconds)
-
-
-async def _rate_limited(
-    run: TenantRun, chunk: list[ZohoUpsertCommand], answer: RateLimited, deps: WriterDeps
-) -> None:
-    if answer.credits_remaining is not None:
-        await deps.state.note_credits(run.tenant_id, answer.credits_remaining)
-    if not run.paused:
-        out_of_credits = answer.credits_remaining == 0
-        reason = "API credits exhausted (429)" if out_of_credits else "Zoho answered 429"
-        base = deps.policy.credit_pause_seconds if out_of_credits else deps.policy.pause_seconds
-        await pause(run, deps, reason, base)
-    await park(run, chunk, deps, reason=run.hold_reason, delay=0)
+    await deps.holds.on_reply(run, reply.credits_remaining)
 
 
 async def _blocked(
@@ -260,11 +236,10 @@ async def _wait_for_parents(run: TenantRun, resolution: Resolution, deps: Writer
             run.outputs += failed(cmd, failure, run.origins.get(cmd.event_id))
             continue
         delay = min(policy.parent_retry_cap_seconds, policy.parent_retry_seconds * 2**tries)
-        await park(run, [cmd], deps, reason=f"waiting for parent {parent}", delay=delay)
+        await deps.holds.park(run, [cmd], reason=f"waiting for parent {parent}", delay=delay)
     if resolution.ready:  # parents resolved only now (another wave would be needed)
-        await park(
-            run, list(resolution.ready), deps, reason="parent written in this batch", delay=0
-        )
+        reason = "parent written in this batch"
+        await deps.holds.park(run, list(resolution.ready), reason=reason, delay=0)
 
 
 async def _edition(tenant: Tenant, deps: WriterDeps) -> str:

@@ -1,0 +1,138 @@
+"""One supervised polling loop per tenant, so a slow or broken tenant never delays another.
+
+Each pass of a tenant's loop relays what a crash left in its outbox, runs its `mlc sync`
+requests, then the polls and key reconciliations its schedule says are due. A pass that
+crashes (PostgreSQL restarting, Kafka refusing the outbox) is restarted by the supervisor
+after a backoff; one poll's failure is recorded in the entity's status and the pass goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from mlc_core.contracts import Entity
+from mlc_core.logging import ctx
+from mlc_core.sage.agent import SageAgentClient
+from mlc_core.sage.errors import SageError, SageRetryableError
+from mlc_core.supervise import Supervisor
+from mlc_core.tenants import Tenant, list_tenants, load_tenant
+
+from sage_poller.deps import PollerDeps
+from sage_poller.handlers import poll_entity, reconcile_entity
+from sage_poller.requests import SyncRunner, soap_only_cycle
+from sage_poller.retry import PollGaveUp
+from sage_poller.schedule import Schedule, SchedulePolicy
+
+log = logging.getLogger("sage_poller")
+MIN_PAUSE_S = 0.2  # between passes, even when something is due at once
+
+
+class TenantLoop:
+    """One tenant's polling: `iteration` is one pass, run again and again by the supervisor."""
+
+    def __init__(
+        self, tenant_id: str, *, deps: PollerDeps, policy: SchedulePolicy, idle_cap: float
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.deps = deps
+        self.schedule = Schedule(policy)
+        self.requests = SyncRunner(deps=deps)
+        self.idle_cap = idle_cap
+
+    async def iteration(self) -> float:
+        """One pass; returns how long to wait before the next one."""
+        entities = await self.run_due()
+        pause = self.schedule.sleep_for(entities, time.monotonic(), self.idle_cap)
+        return max(pause, MIN_PAUSE_S)
+
+    async def run_due(self) -> list[Entity]:
+        deps = self.deps
+        tenant = await load_tenant(deps.pool, keyring=deps.keyring, tenant_id=self.tenant_id)
+        entities = list(tenant.config.entities)
+        self.schedule.use_cadences(tenant.config.cadences)
+        # Events a crash left in the outbox go out before anything newer; while Kafka refuses
+        # them this raises, and the pass is retried later (polling on would queue more).
+        await deps.outbox.drain(self.tenant_id)
+        await self.requests.run_pending(tenant)
+        if not tenant.config.sage.agent_url:
+            await soap_only_cycle(tenant, self.schedule, deps.store)
+            return entities
+        for entity in self.schedule.due_polls(entities, time.monotonic()):
+            await self.guarded(tenant, entity, "poll")
+            self.schedule.polled(entity, time.monotonic())
+        for entity in self.schedule.due_reconciles(entities, time.monotonic()):
+            await self.guarded(tenant, entity, "reconcile")
+            self.schedule.reconciled(entity, time.monotonic())
+        return entities
+
+    async def guarded(self, tenant: Tenant, entity: Entity, what: str) -> None:
+        """One poll or reconciliation; its failure is logged and recorded in the entity's
+        status, and the tenant's other entities are polled all the same. Only a failure to
+        record it (PostgreSQL down) ends the pass, for the supervisor to restart."""
+        tenant_id = tenant.tenant_id
+        try:
+            await self.run_one(tenant, entity, what)
+        except (SageError, PollGaveUp) as exc:
+            retryable = isinstance(exc, SageRetryableError | PollGaveUp)
+            log.error(
+                "%s failed: %s",
+                what,
+                exc,
+                extra=ctx(
+                    tenant=tenant_id, entity=entity, error=type(exc).__name__, retryable=retryable
+                ),
+            )
+            error = f"{what}: {exc}"
+        except Exception as exc:  # a bug hit by one entity's data must not stop the others
+            log.exception(
+                "%s failed unexpectedly", what, extra=ctx(tenant=tenant_id, entity=entity)
+            )
+            error = f"{what}: {exc!r}"
+        else:
+            await self.deps.store.record_status(tenant_id, entity, ok=True)
+            return
+        await self.deps.store.record_status(tenant_id, entity, ok=False, error=error)
+
+    async def run_one(self, tenant: Tenant, entity: Entity, what: str) -> None:
+        agent = SageAgentClient(
+            self.deps.http,
+            base_url=tenant.config.sage.agent_url,
+            token=tenant.secrets.sage_agent_token.get_secret_value(),
+        )
+        io = self.deps.io(tenant, entity, agent)
+        if what == "poll":
+            overlap = self.deps.options.overlap_seconds
+            await poll_entity(tenant=tenant, entity=entity, io=io, overlap_seconds=overlap)
+        else:
+            await reconcile_entity(tenant=tenant, entity=entity, io=io)
+
+
+class TenantLoops:
+    """Keeps one supervised loop per configured tenant: starts new tenants' loops, cancels
+    removed tenants' loops."""
+
+    def __init__(
+        self, *, deps: PollerDeps, loops: Supervisor, policy: SchedulePolicy, refresh: float
+    ) -> None:
+        self.deps, self.loops, self.policy, self.refresh = deps, loops, policy, refresh
+
+    async def iteration(self) -> float:
+        """One look at the tenant list; returns when to look again."""
+        found = await list_tenants(self.deps.pool, keyring=self.deps.keyring)
+        tenants = {t.tenant_id for t in found}
+        for tenant_id in tenants - self.running:
+            loop = TenantLoop(tenant_id, deps=self.deps, policy=self.policy, idle_cap=self.refresh)
+            self.loops.start(loop_name(tenant_id), loop.iteration, labels={"tenant": tenant_id})
+        for tenant_id in self.running - tenants:
+            self.loops.cancel(loop_name(tenant_id))
+        return self.refresh
+
+    @property
+    def running(self) -> set[str]:
+        prefix = loop_name("")
+        return {n.removeprefix(prefix) for n in self.loops.names if n.startswith(prefix)}
+
+
+def loop_name(tenant_id: str) -> str:
+    return f"poll:{tenant_id}"

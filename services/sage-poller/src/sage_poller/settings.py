@@ -1,0 +1,42 @@
+"""The poller's settings (MLC_* environment) and what is built from them."""
+
+from __future__ import annotations
+
+from mlc_core.settings import CommonSettings
+from mlc_core.supervise import RestartBackoff
+
+from sage_poller.deps import PollOptions
+from sage_poller.handlers import DEFAULT_PAGE_SIZE
+from sage_poller.schedule import SchedulePolicy
+
+
+class PollerSettings(CommonSettings):
+    # One interval for every entity when set (dev stacks, tests); otherwise the per-entity
+    # defaults in schedule.py, each overridable in MLC_POLL_INTERVALS ('{"ap_vendor": 1800}').
+    poll_interval_seconds: float | None = None
+    poll_intervals: dict[str, float] = {}
+    reconcile_interval_seconds: float = 3600.0
+    poll_overlap_seconds: float = 120.0
+    poll_page_size: int = DEFAULT_PAGE_SIZE
+    poll_attempts: int = 5
+    tenant_refresh_seconds: float = 30.0
+
+    def schedule_policy(self) -> SchedulePolicy:
+        return SchedulePolicy(
+            overrides=dict(self.poll_intervals),
+            every=self.poll_interval_seconds,
+            reconcile_every=self.reconcile_interval_seconds,
+        )
+
+    def poll_options(self) -> PollOptions:
+        return PollOptions(
+            overlap_seconds=self.poll_overlap_seconds,
+            page_size=self.poll_page_size,
+            attempts=self.poll_attempts,
+        )
+
+    def restart_backoff(self) -> RestartBackoff:
+        # A tenant's loop that crashed (PostgreSQL or Kafka restarting, its outbox refused)
+        # tries again within seconds, and while the outage lasts no less often than the
+        # tenant list is refreshed: the same wait an idle tenant has between checks.
+        return RestartBackoff(base=1.0, cap=self.tenant_refresh_seconds)

@@ -1,0 +1,62 @@
+"""The writer's settings (MLC_* environment), and the policies built from them: the one place
+the tunable numbers have defaults, and where each says why it is what it is."""
+
+from __future__ import annotations
+
+from mlc_core.settings import CommonSettings
+
+from zoho_writer.deps import RetryPolicy, WritePolicy
+from zoho_writer.hold_policy import HoldPolicy
+from zoho_writer.limiter import CONCURRENCY
+from zoho_writer.tokens import REFRESH_BUDGET
+
+
+class WriterSettings(CommonSettings):
+    # Quick tries of a 5xx or a timeout before a retryable failed outcome (RetryPolicy).
+    writer_attempts: int = 4
+    # How many writer processes share each org's Zoho concurrency (min(edition, 10)).
+    writer_replicas: int = 1
+    # The edition assumed when Zoho does not say (no ZohoCRM.org.READ scope); Free is the
+    # smallest, so the writer never exceeds any org's limits by assuming it.
+    writer_default_edition: str = "free"
+    # Zoho sends no Retry-After (zoho-crm.md §5). A concurrency 429 clears once the org's calls
+    # in flight finish (seconds), but another app of the same org may hold them: 30 s lets
+    # them finish without a burst of probes. Each pause that follows without a successful
+    # write in between doubles (30 s, 1, 2, 4, 8 min) up to 15 min, so a tenant limited all
+    # day costs about 4 probes an hour, and one that recovers is written within 15 minutes.
+    writer_pause_seconds: float = 30.0
+    writer_pause_cap_seconds: float = 900.0
+    # Credits come back as Zoho's rolling 24 h window moves, not in seconds: wait 15 minutes,
+    # then probe with one batch (10 credits) rather than spend what refills on refusals.
+    writer_credit_pause_seconds: float = 900.0
+    # A missing parent is usually a few seconds behind (written from another partition): the
+    # first retry after 5 s, doubling (capped at 10 min); 40 tries span almost 6 hours, then the
+    # child fails (retryable, dead letter) for a person to look at.
+    writer_parent_retry_seconds: float = 5.0
+    writer_parent_attempts: int = 40
+    writer_drain_interval_seconds: float = 2.0
+    # Records per poll: more records per pass means fuller 100-record batches per partition
+    # and more of them in flight at once (up to the org's concurrency).
+    writer_max_poll_records: int = 5000
+    zoho_timeout_seconds: float = 60.0
+    # Token refreshes per tenant per 10 minutes, all replicas together (Zoho allows 10).
+    writer_refresh_budget: int = REFRESH_BUDGET
+
+    def policy(self) -> WritePolicy:
+        if self.writer_default_edition not in CONCURRENCY:
+            raise ValueError(f"MLC_WRITER_DEFAULT_EDITION must be one of {sorted(CONCURRENCY)}")
+        return WritePolicy(
+            parent_retry_seconds=self.writer_parent_retry_seconds,
+            parent_attempts=self.writer_parent_attempts,
+            default_edition=self.writer_default_edition,
+        )
+
+    def hold_policy(self) -> HoldPolicy:
+        return HoldPolicy(
+            pause_seconds=self.writer_pause_seconds,
+            pause_cap_seconds=self.writer_pause_cap_seconds,
+            credit_pause_seconds=self.writer_credit_pause_seconds,
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.writer_attempts)
