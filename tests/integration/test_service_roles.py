@@ -9,7 +9,13 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from mlc_core.db import SERVICE_ROLES, migrate, role_passwords
+from mlc_core.db import (
+    SERVICE_ROLES,
+    migrate,
+    migration_files,
+    role_passwords,
+)
+from mlc_core.schema_wait import wait_for_schema
 
 from tests.infra import ADMIN_URL, with_database
 
@@ -104,4 +110,18 @@ async def test_migrate_sets_the_passwords_it_is_given(database: str) -> None:
             await migrate(with_database(ADMIN_URL, database), passwords={"postgres": "x"})
     finally:
         await admin.execute("ALTER ROLE mlc_writer PASSWORD NULL")
+        await admin.close()
+
+
+async def test_a_service_role_sees_when_its_schema_is_current(database: str) -> None:
+    dsn = with_database(ADMIN_URL, database, user="mlc_mapper")
+    assert await wait_for_schema(dsn, timeout_s=0) == []
+    empty = f"mlc_empty_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{empty}"')
+    try:
+        missing = await wait_for_schema(with_database(ADMIN_URL, empty), timeout_s=0)
+        assert missing == [version for version, _ in migration_files()]
+    finally:
+        await admin.execute(f'DROP DATABASE "{empty}"')
         await admin.close()

@@ -130,5 +130,17 @@ async def _set_password(conn: asyncpg.Connection, role: str, password: str) -> N
     await conn.execute(f"ALTER ROLE {role} PASSWORD {quoted}")
 
 
+async def pending_migrations(dsn: str) -> list[str]:
+    """The migrations this code ships that the database has not applied (all when none is)."""
+    conn: asyncpg.Connection = await asyncpg.connect(dsn)
+    try:
+        if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+            return [version for version, _ in migration_files()]
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    finally:
+        await conn.close()
+    return [version for version, _ in migration_files() if version not in done]
+
+
 def as_dict(row: Any) -> dict[str, Any]:
     return dict(row) if row is not None else {}

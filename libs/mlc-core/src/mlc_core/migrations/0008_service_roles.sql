@@ -58,4 +58,8 @@ GRANT INSERT, UPDATE, DELETE ON tenants, tenant_mappings, zoho_tokens, poller_wa
 GRANT INSERT, UPDATE ON sync_requests TO mlc_operator;
 GRANT USAGE ON SEQUENCE sync_requests_request_id_seq TO mlc_operator;
 
+-- every service may see which migrations are applied: it waits for its schema at start
+-- (python -m mlc_core.schema_wait, the init container in deploy/k8s).
+GRANT SELECT ON schema_migrations TO mlc_poller, mlc_mapper, mlc_writer, mlc_audit;
+
 GRANT mlc_poller, mlc_mapper, mlc_writer, mlc_audit, mlc_operator TO mlc_app;
