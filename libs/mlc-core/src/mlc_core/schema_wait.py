@@ -22,7 +22,7 @@ async def wait_for_schema(dsn: str, *, timeout_s: float, interval_s: float = 2.0
     deadline = time.monotonic() + timeout_s
     missing: list[str] = ["(database not reachable)"]
     while True:
-        with contextlib.suppress(NOT_YET):
+        with contextlib.suppress(*NOT_YET):
             missing = await pending_migrations(dsn)
         if not missing or time.monotonic() + interval_s > deadline:
             return missing
