@@ -1,13 +1,17 @@
-"""`mlc audit trail|failures`: what happened to one record, and what is failing now."""
+"""`mlc audit trail|failures|verify`: one record's history, what is failing now, and whether the
+hash-chained log is intact."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import datetime
 from typing import Any
 
+from audit.chain import report
 from audit.queries import RecordRef, failing_now, record_by_zoho_id, record_state, trail_rows
+from audit.store import verify_chains
 from audit.trail import TrailEntry, build_trail
 from mlc_core.db import create_pool
 from mlc_core.settings import CommonSettings
@@ -28,6 +32,12 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     failures.add_argument("--tenant", help="only this tenant")
     failures.add_argument("--json", action="store_true", help="JSON instead of a table")
     failures.set_defaults(handler=failures_cmd)
+    verify = sub.add_parser("verify", help="prove the hash-chained log intact, or name the break")
+    verify.add_argument("--tenant", help="only this tenant's chain")
+    verify.add_argument("--since", type=datetime.fromisoformat, help="recorded at or after (ISO)")
+    verify.add_argument("--until", type=datetime.fromisoformat, help="recorded before (ISO)")
+    verify.add_argument("--json", action="store_true", help="JSON instead of text")
+    verify.set_defaults(handler=verify_cmd)
 
 
 def _dsn() -> str:
@@ -118,3 +128,21 @@ async def failures_cmd(args: argparse.Namespace) -> None:
     ]
     headers = ["tenant", "entity", "reason", "records", "since", "e.g.", "last error"]
     sys.stdout.write(render_table(headers, rows) + "\n")
+
+
+async def verify_cmd(args: argparse.Namespace) -> None:
+    pool = await create_pool(_dsn())
+    try:
+        checks, unchained, orphans = await verify_chains(
+            pool, tenant=args.tenant, since=args.since, until=args.until
+        )
+    finally:
+        await pool.close()
+    intact, text = report(checks, unchained, orphans)
+    if args.json:
+        payload = {"intact": intact, "chains": [c.as_json() for c in checks]}
+        print(json.dumps(payload | {"unchained": unchained, "orphan_ids": orphans}, indent=2))
+    else:
+        print(text)
+    if not intact:
+        raise SystemExit(1)
