@@ -4,9 +4,16 @@ the sources, a default command, and a .dockerignore that keeps the context to wh
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
+import shutil
+import subprocess
+import sys
+import sysconfig
 import tomllib
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -61,3 +68,57 @@ def test_the_build_context_is_only_what_the_image_copies() -> None:
     }
     assert copied <= allowed, copied - allowed
     assert "**/.venv" in ignore
+
+
+def build_stage_steps() -> list[str]:
+    """The build stage's COPY and RUN instructions, in order."""
+    stage = DOCKERFILE.split("\nFROM ")[1]
+    return [i for i in INSTRUCTIONS if i in stage and (i.startswith(("COPY ", "RUN uv sync")))]
+
+
+def find_uv() -> str | None:
+    """On PATH, or where deploy/local/setup.sh installs it (the user base's bin)."""
+    user_uv = pathlib.Path(sysconfig.get_config_var("userbase")) / "bin" / "uv"
+    return shutil.which("uv") or (str(user_uv) if user_uv.exists() else None)
+
+
+def test_the_build_stage_installs_the_services_and_nothing_else(tmp_path: pathlib.Path) -> None:
+    """No Docker engine here: replay the build stage's COPY and `uv sync` steps in a folder with
+    this interpreter, then look at what the image's environment would hold."""
+    uv = find_uv()
+    if uv is None:
+        pytest.skip("uv is not installed (make setup installs it)")
+    ignored = shutil.ignore_patterns(
+        "__pycache__", "*.pyc", ".venv", ".mypy_cache", ".pytest_cache"
+    )
+    for step in build_stage_steps():
+        words = step.split()
+        if words[0] == "COPY":
+            *sources, dest = words[1:]
+            for source in sources:
+                if (ROOT / source).is_dir():
+                    shutil.copytree(
+                        ROOT / source, tmp_path / dest, ignore=ignored, dirs_exist_ok=True
+                    )
+                    continue
+                (tmp_path / dest).mkdir(parents=True, exist_ok=True)
+                shutil.copy(ROOT / source, tmp_path / dest / pathlib.Path(source).name)
+            continue
+        argv = [uv, *words[2:]]
+        argv[argv.index("--python") + 1] = sys.executable
+        done = subprocess.run(
+            argv,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=os.environ | {"UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": ""},
+        )
+        assert done.returncode == 0, f"{step}\n{done.stderr}"
+    venv = tmp_path / ".venv"
+    scripts = {p.name for p in (venv / "bin").iterdir()}
+    assert {"mlc", "mlc-sage-poller", "mlc-mapper", "mlc-zoho-writer", "mlc-audit"} <= scripts
+    site = next(venv.glob("lib/python*/site-packages"))
+    present = {p.name.split("-")[0].lower() for p in site.iterdir()}
+    assert not {"matplotlib", "numpy", "pytest", "mypy", "ruff"} & present
+    assert (site / "mlc_core" / "schema_wait.py").exists()  # the init containers' command
