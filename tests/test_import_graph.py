@@ -44,6 +44,7 @@ KNOWN: dict[str, set[str]] = {
     "tests/e2e/test_mapping_flow.py": {"mapper.masters", "mapper.store"},
     "tests/e2e/test_mapping_setup.py": {"mapper.mapfile", "mapper.service", "mapper.store"},
     "tests/e2e/test_replay_reconcile.py": {"zoho_writer.tokens"},
+    "tests/integration/test_audit_chain.py": {"audit.service", "audit.store"},
     "tests/integration/test_audit_store.py": {"audit.service", "audit.store"},
     "tests/services/mapper/test_properties.py": {"zoho_writer.service"},
 }

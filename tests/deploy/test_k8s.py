@@ -1,11 +1,13 @@
 """deploy/k8s renders with Kustomize and every object validates against the Kubernetes schemas;
-what it runs matches the image, the services and the partition bound."""
+then what the schemas cannot see: who mounts the master keys and whether its user can read
+them, selectors that select, no `replicas` fighting an HPA, migrations ordered before the
+services, each service on its own database role, and network policies."""
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import re
-import shutil
 import subprocess
 from typing import Any
 
@@ -18,39 +20,56 @@ from tests.deploy.test_compose import console_scripts
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 SERVICES = {"sage-poller", "mapper", "zoho-writer", "audit"}
+DECRYPTING = {"mlc-sage-poller", "mlc-zoho-writer"}  # the only holders of the master keys
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")  # oldest still supported by the big clouds; newest
+OVERLAYS = sorted(str(p.parent.relative_to(K8S)) for p in K8S.glob("overlays/*/kustomization.yaml"))
+INFRASTRUCTURE_PORTS = {5432, 9092, 9093}  # PostgreSQL and Kafka, wherever they are
+
+Obj = dict[str, Any]
 
 
-def render(folder: pathlib.Path) -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is not None:
-        done = subprocess.run(
-            [kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=True
-        )
-        text = done.stdout
-    elif (folder / "kustomization.yaml").exists() and folder.parent.name != "overlays":
-        text = "\n---\n".join(  # no kubectl: the base's files as they are
-            (folder / name).read_text()
-            for name in yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"]
-        )
-    else:
-        pytest.skip("kubectl (with kustomize) is needed to render an overlay")
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+def render(folder: pathlib.Path) -> list[Obj]:
+    done = subprocess.run(
+        [str(ROOT / "deploy" / "local" / "kustomize.sh"), "build", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
 
-@pytest.fixture(scope="module", params=["base", "overlays/example"])
-def objects(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+@pytest.fixture(scope="module", params=["base", *OVERLAYS])
+def objects(request: pytest.FixtureRequest) -> list[Obj]:
     return render(K8S / request.param)
 
 
-def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+def of_kind(objects: list[Obj], kind: str) -> dict[str, Obj]:
     return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
 
 
+def pods(objects: list[Obj]) -> dict[str, Obj]:
+    """Every pod template (Deployments and Jobs) by its owner's name."""
+    workloads = of_kind(objects, "Deployment") | of_kind(objects, "Job")
+    return {name: w["spec"]["template"] for name, w in workloads.items()}
+
+
+def selects(selector: Obj, labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        assert expr["operator"] == "In", "extend selects() for this operator"
+        if labels.get(expr["key"]) not in expr["values"]:
+            return False
+    return True
+
+
+def test_there_is_an_overlay() -> None:
+    assert OVERLAYS, "deploy/k8s/overlays/* with a kustomization.yaml"
+
+
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-def test_every_object_validates_against_the_schema(
-    objects: list[dict[str, Any]], version: str
-) -> None:
+def test_every_object_validates_against_the_schema(objects: list[Obj], version: str) -> None:
     errors = []
     for obj in objects:
         try:
@@ -60,61 +79,174 @@ def test_every_object_validates_against_the_schema(
     assert errors == []
 
 
-def test_a_deployment_per_service_with_probes_resources_and_refs(
-    objects: list[dict[str, Any]],
-) -> None:
+def runs_something_we_ship(command: list[str]) -> bool:
+    if command[:2] == ["python", "-m"]:
+        return importlib.util.find_spec(command[2]) is not None
+    return command[0] in console_scripts()
+
+
+def test_a_deployment_per_service_with_probes_resources_and_hardening(objects: list[Obj]) -> None:
     deployments = of_kind(objects, "Deployment")
     assert set(deployments) == {f"mlc-{s}" for s in SERVICES}
-    scripts = console_scripts()
+    for name, template in pods(objects).items():
+        pod = template["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["automountServiceAccountToken"] is False, name
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            where = f"{name}/{container['name']}"
+            assert runs_something_we_ship(container["command"]), where
+            assert {"cpu", "memory"} <= container["resources"]["requests"].keys(), where
+            assert "memory" in container["resources"]["limits"], where
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True, where
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False, where
     for name, deployment in deployments.items():
-        pod = deployment["spec"]["template"]["spec"]
-        [container] = pod["containers"]
-        assert container["command"][0] in scripts, name
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
-        assert {"cpu", "memory"} <= container["resources"]["requests"].keys(), name
-        assert "memory" in container["resources"]["limits"], name
-        assert pod["securityContext"]["runAsNonRoot"] is True, name
-        assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
+        assert container["startupProbe"]["httpGet"]["port"] == "health", name
         assert {"configMapRef": {"name": "mlc-config"}} in container["envFrom"], name
+        limit = container["resources"]["limits"]["memory"]
+        assert mebibytes(container["resources"]["requests"]["memory"]) <= mebibytes(limit), name
+
+
+def mebibytes(quantity: str) -> int:
+    match = re.fullmatch(r"(\d+)(Mi|Gi)", quantity)
+    assert match, f"memory as Mi or Gi: {quantity}"
+    return int(match.group(1)) * (1024 if match.group(2) == "Gi" else 1)
+
+
+def env_of(container: Obj) -> dict[str, Obj]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def test_each_service_connects_with_its_own_database_role(objects: list[Obj]) -> None:
+    keys = {}
+    for name, deployment in of_kind(objects, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        ref = env_of(container)["MLC_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == "mlc-database", name
+        keys[name] = ref["key"]
+        [wait] = pod["initContainers"]  # waits for the schema, as the same role
+        assert env_of(wait)["MLC_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == ref, name
         secret_refs = {
-            e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in container["env"]
+            if "secretKeyRef" in e.get("valueFrom", {})
         }
         assert secret_refs == {"mlc-database"}, name
+    assert len(set(keys.values())) == len(keys), keys
+
+
+def test_only_the_decrypting_services_mount_the_keys_and_can_read_them(
+    objects: list[Obj],
+) -> None:
+    for name, template in pods(objects).items():
+        pod = template["spec"]
+        key_volumes = [v for v in pod.get("volumes", []) if v.get("secret", {}).get("secretName")]
+        [container] = pod["containers"]
+        keys_file = env_of(container).get("MLC_MASTER_KEYS_FILE", {}).get("value")
+        if name not in DECRYPTING:
+            assert key_volumes == [] and keys_file is None, f"{name} decrypts nothing"
+            continue
+        [volume] = key_volumes
+        assert volume["secret"]["secretName"] == "mlc-master-keys", name
+        [mount] = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+        [item] = volume["secret"]["items"]
+        assert keys_file == f"{mount['mountPath']}/{item['path']}", name
+        # Secret files belong to root, group fsGroup: a non-root user reads them by group.
+        mode = item.get("mode", volume["secret"].get("defaultMode", 0o644))
+        security = pod["securityContext"]
+        user, group = security["runAsUser"], security.get("fsGroup")
+        assert user != 0 and group is not None, f"{name}: no fsGroup, keys unreadable"
+        assert mode & 0o040, f"{name}: mode {mode:o} gives group {group} no read"
+        assert not mode & 0o007, f"{name}: mode {mode:o} lets everyone read the keys"
+
+
+def test_selectors_select_their_pods(objects: list[Obj]) -> None:
+    templates = pods(objects)
+    for name, deployment in of_kind(objects, "Deployment").items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert selects(deployment["spec"]["selector"], labels), name
+    for name, pdb in of_kind(objects, "PodDisruptionBudget").items():
+        matched = [
+            p
+            for p in templates.values()
+            if selects(pdb["spec"]["selector"], p["metadata"]["labels"])
+        ]
+        assert len(matched) == 1, f"PodDisruptionBudget/{name} selects {len(matched)} workloads"
+    for name, policy in of_kind(objects, "NetworkPolicy").items():
         assert any(
-            v.get("secret", {}).get("secretName") == "mlc-master-keys" for v in pod["volumes"]
-        )
+            selects(policy["spec"]["podSelector"], p["metadata"]["labels"])
+            for p in templates.values()
+        ), f"NetworkPolicy/{name} selects nothing"
 
 
-def test_scaling_is_bounded_by_the_partitions(objects: list[dict[str, Any]]) -> None:
+def test_no_hpa_target_sets_replicas_and_scaling_is_bounded(objects: list[Obj]) -> None:
     partitions = int(of_kind(objects, "ConfigMap")["mlc-config"]["data"]["MLC_KAFKA_PARTITIONS"])
     hpas = of_kind(objects, "HorizontalPodAutoscaler")
-    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()} == {
-        "mlc-mapper",
-        "mlc-zoho-writer",
-    }
+    deployments = of_kind(objects, "Deployment")
+    targets = {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()}
+    assert targets == {"mlc-mapper", "mlc-zoho-writer"}
+    for target in targets:
+        assert "replicas" not in deployments[target]["spec"], f"{target}: the HPA owns replicas"
     for hpa in hpas.values():
         assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"] <= partitions
-    poller = of_kind(objects, "Deployment")["mlc-sage-poller"]["spec"]
+    poller = deployments["mlc-sage-poller"]["spec"]
     assert poller["replicas"] == 1 and poller["strategy"]["type"] == "Recreate"
 
 
-def test_migrations_run_as_a_job_and_secrets_stay_external(
-    objects: list[dict[str, Any]],
-) -> None:
+def test_migrations_run_first_under_argo_and_plain_kubectl(objects: list[Obj]) -> None:
     [job] = of_kind(objects, "Job").values()
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["mlc", "db", "migrate"]
+    pod = job["spec"]["template"]["spec"]
+    assert pod["containers"][0]["command"] == ["mlc", "db", "migrate"]
+    if job["metadata"].get("annotations", {}).get("argocd.argoproj.io/hook") == "PreSync":
+        # a PreSync hook runs before the Sync phase creates anything else of ours
+        assert pod.get("serviceAccountName", "default") == "default"
+    for name, deployment in of_kind(objects, "Deployment").items():
+        [wait] = deployment["spec"]["template"]["spec"]["initContainers"]
+        assert wait["command"] == ["python", "-m", "mlc_core.schema_wait"], name
     assert of_kind(objects, "Secret") == {}  # referenced only; created by the operator
     assert not {"StatefulSet", "PersistentVolumeClaim"} & {o["kind"] for o in objects}
 
 
-def test_the_image_user_is_the_pods_numeric_non_root_user(objects: list[dict[str, Any]]) -> None:
+def egress_anywhere(objects: list[Obj], labels: dict[str, str]) -> set[int | str]:
+    """Ports the pod may reach on any address (rules with no `to`); 'all' for no ports."""
+    ports: set[int | str] = set()
+    for policy in of_kind(objects, "NetworkPolicy").values():
+        if not selects(policy["spec"]["podSelector"], labels):
+            continue
+        for rule in policy["spec"].get("egress", []):
+            if rule.get("to"):
+                continue
+            ports |= {p["port"] for p in rule.get("ports", [])} or {"all"}
+    return ports
+
+
+def test_network_policies_deny_by_default_and_only_the_writer_reaches_the_internet(
+    objects: list[Obj],
+) -> None:
+    policies = of_kind(objects, "NetworkPolicy")
+    for name, template in pods(objects).items():
+        labels = template["metadata"]["labels"]
+        mine = [p for p in policies.values() if selects(p["spec"]["podSelector"], labels)]
+        assert any(
+            p["spec"]["policyTypes"] == ["Ingress", "Egress"] and not p["spec"].get("ingress")
+            for p in mine
+        ), name
+        assert not any(p["spec"].get("ingress") for p in mine), f"{name} accepts connections"
+        anywhere = egress_anywhere(objects, labels)
+        if name == "mlc-zoho-writer":
+            assert 443 in anywhere
+        else:
+            assert anywhere <= INFRASTRUCTURE_PORTS, f"{name} reaches the internet: {anywhere}"
+
+
+def test_the_image_user_is_the_pods_numeric_non_root_user(objects: list[Obj]) -> None:
     match = re.search(r"^USER\s+(\d+)\s*$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
     assert match, "the Dockerfile must end up as a numeric, non-root USER"
-    for deployment in of_kind(objects, "Deployment").values():
-        assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == int(
-            match.group(1)
-        )
+    for template in pods(objects).values():
+        assert template["spec"]["securityContext"]["runAsUser"] == int(match.group(1))
 
 
 def test_compose_runs_the_same_services_with_the_same_probes() -> None:

@@ -1,12 +1,14 @@
-"""`mlc audit trail|failures`: what happened to one record, and what is failing now."""
+"""`mlc audit trail|failures|verify`: one record's history, what is failing now, and whether the
+hash-chained log is intact."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import datetime
 
-from mlc_ops.audit import Trail, failures, trail
+from mlc_ops.audit import Trail, failures, trail, verify
 
 from mlc_cli.common import pool_only
 from mlc_cli.report_tables import render_table
@@ -25,6 +27,12 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     failures.add_argument("--tenant", help="only this tenant")
     failures.add_argument("--json", action="store_true", help="JSON instead of a table")
     failures.set_defaults(handler=failures_cmd)
+    verify = sub.add_parser("verify", help="prove the hash-chained log intact, or name the break")
+    verify.add_argument("--tenant", help="only this tenant's chain")
+    verify.add_argument("--since", type=datetime.fromisoformat, help="recorded at or after (ISO)")
+    verify.add_argument("--until", type=datetime.fromisoformat, help="recorded before (ISO)")
+    verify.add_argument("--json", action="store_true", help="JSON instead of text")
+    verify.set_defaults(handler=verify_cmd)
 
 
 async def trail_cmd(args: argparse.Namespace) -> None:
@@ -81,3 +89,11 @@ async def failures_cmd(args: argparse.Namespace) -> None:
     ]
     headers = ["tenant", "entity", "reason", "records", "since", "e.g.", "last error"]
     sys.stdout.write(render_table(headers, rows) + "\n")
+
+
+async def verify_cmd(args: argparse.Namespace) -> None:
+    async with pool_only() as pool:
+        found = await verify(pool=pool, tenant_id=args.tenant, since=args.since, until=args.until)
+    print(json.dumps(found.as_json(), indent=2) if args.json else found.text)
+    if not found.intact:
+        raise SystemExit(1)

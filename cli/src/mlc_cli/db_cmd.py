@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from mlc_core.db import migrate
+from mlc_core.db import migrate, role_passwords
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,5 +19,5 @@ async def migrate_cmd(args: argparse.Namespace) -> None:
     admin = os.environ.get("MLC_DATABASE_ADMIN_URL")
     if not admin:
         raise SystemExit("mlc: set MLC_DATABASE_ADMIN_URL (the schema owner's connection)")
-    applied = await migrate(admin, app_password=os.environ.get("MLC_DATABASE_APP_PASSWORD"))
+    applied = await migrate(admin, passwords=role_passwords(os.environ))
     print(f"migrations applied: {', '.join(applied) or 'none pending'}")

@@ -2,7 +2,9 @@
 
 Migrations are plain SQL files `migrations/NNNN_name.sql`, applied in order, each in its own
 transaction, under an advisory lock so two processes starting together do not race. They run with
-the owner role (MLC_DATABASE_ADMIN_URL); services connect as the application role `mlc_app`.
+the owner role (MLC_DATABASE_ADMIN_URL) and create one login role per service (SERVICE_ROLES):
+each service connects as its own role, with only the grants it needs (migration 0008). `mlc_app`
+is the development and test role, a member of all of them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -24,6 +27,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MIGRATION_LOCK = 7_210_001
+
+# Login role -> the environment variable `mlc db migrate` reads its password from.
+SERVICE_ROLES = {
+    "mlc_poller": "MLC_DATABASE_POLLER_PASSWORD",
+    "mlc_mapper": "MLC_DATABASE_MAPPER_PASSWORD",
+    "mlc_writer": "MLC_DATABASE_WRITER_PASSWORD",
+    "mlc_audit": "MLC_DATABASE_AUDIT_PASSWORD",
+    "mlc_operator": "MLC_DATABASE_OPERATOR_PASSWORD",
+    "mlc_app": "MLC_DATABASE_APP_PASSWORD",
+}
+
+
+def role_passwords(environ: Mapping[str, str]) -> dict[str, str]:
+    """The login roles whose password is set in `environ` (empty values are ignored)."""
+    return {role: environ[var] for role, var in SERVICE_ROLES.items() if environ.get(var)}
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -101,8 +119,14 @@ def migration_files() -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), (folder / name).read_text()) for name in names]
 
 
-async def migrate(dsn: str, *, app_password: str | None = None) -> list[str]:
-    """Apply pending migrations; returns the versions applied now."""
+async def migrate(
+    dsn: str, *, app_password: str | None = None, passwords: Mapping[str, str] | None = None
+) -> list[str]:
+    """Apply pending migrations, then set the given roles' passwords (role -> password);
+    returns the versions applied now."""
+    passwords = dict(passwords or {})
+    if app_password:
+        passwords.setdefault("mlc_app", app_password)
     conn: asyncpg.Connection = await asyncpg.connect(dsn)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
@@ -119,17 +143,31 @@ async def migrate(dsn: str, *, app_password: str | None = None) -> list[str]:
                 await conn.execute(sql)
                 await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
             log.info("migration applied", extra={"ctx": {"version": version}})
-        if app_password:
-            await _set_app_password(conn, app_password)
+        for role, password in passwords.items():
+            await _set_password(conn, role, password)
         return applied
     finally:
         await conn.close()
 
 
-async def _set_app_password(conn: asyncpg.Connection, password: str) -> None:
+async def _set_password(conn: asyncpg.Connection, role: str, password: str) -> None:
+    if role not in SERVICE_ROLES:
+        raise ValueError(f"not one of the application's roles: {role!r}")
     # ALTER ROLE takes no bind parameters; quote_literal makes the value safe to inline.
     quoted = await conn.fetchval("SELECT quote_literal($1)", password)
-    await conn.execute(f"ALTER ROLE mlc_app PASSWORD {quoted}")
+    await conn.execute(f"ALTER ROLE {role} PASSWORD {quoted}")
+
+
+async def pending_migrations(dsn: str) -> list[str]:
+    """The migrations this code ships that the database has not applied (all when none is)."""
+    conn: asyncpg.Connection = await asyncpg.connect(dsn)
+    try:
+        if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+            return [version for version, _ in migration_files()]
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    finally:
+        await conn.close()
+    return [version for version, _ in migration_files() if version not in done]
 
 
 def as_dict(row: Any) -> dict[str, Any]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 from audit.admin import (
+    ChainCheck,
     FailureGroup,
     RecordRef,
     TrailEntry,
@@ -14,12 +16,23 @@ from audit.admin import (
     failing_now,
     record_by_zoho_id,
     record_state,
+    report,
     trail_rows,
+    verify_chains,
 )
 
 from mlc_ops.errors import NotFound, Refused
 
-__all__ = ["FailureGroup", "RecordRef", "Trail", "TrailEntry", "failures", "trail"]
+__all__ = [
+    "FailureGroup",
+    "RecordRef",
+    "Trail",
+    "TrailEntry",
+    "Verification",
+    "failures",
+    "trail",
+    "verify",
+]
 
 
 @dataclass(frozen=True)
@@ -70,3 +83,38 @@ async def _resolve(
 async def failures(*, pool: asyncpg.Pool, tenant_id: str | None = None) -> list[FailureGroup]:
     """Records failing now, grouped by tenant, entity and reason."""
     return await failing_now(pool, tenant_id)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """`verify`'s answer: every chain checked, events stored before chaining began, and event
+    ids registered without an event (a pre-claimed id)."""
+
+    intact: bool
+    text: str
+    chains: list[ChainCheck]
+    unchained: int
+    orphan_ids: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "intact": self.intact,
+            "chains": [c.as_json() for c in self.chains],
+            "unchained": self.unchained,
+            "orphan_ids": self.orphan_ids,
+        }
+
+
+async def verify(
+    *,
+    pool: asyncpg.Pool,
+    tenant_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Verification:
+    """Prove each tenant's hash chain intact over the range, or name its first broken link."""
+    checks, unchained, orphans = await verify_chains(
+        pool, tenant=tenant_id, since=since, until=until
+    )
+    intact, text = report(checks, unchained, orphans)
+    return Verification(intact, text, checks, unchained, orphans)

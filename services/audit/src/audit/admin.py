@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from audit.chain import ChainCheck, report
 from audit.queries import (
     FailureGroup,
     RecordRef,
@@ -18,9 +19,11 @@ from audit.queries import (
     replay_candidates,
     trail_rows,
 )
+from audit.store import verify_chains
 from audit.trail import TrailEntry, build_trail
 
 __all__ = [
+    "ChainCheck",
     "FailureGroup",
     "OutcomeCounts",
     "RecordRef",
@@ -32,7 +35,9 @@ __all__ = [
     "record_by_zoho_id",
     "record_state",
     "replay_candidates",
+    "report",
     "trail_rows",
+    "verify_chains",
     "waiting_counts",
 ]
 
