@@ -18,7 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sage_agent.boi import BoiError, BoiLocked, BoiLogonError, BoiNotFound, BoiUnavailable
+from sage_agent.boi import (
+    BoiCallError,
+    BoiError,
+    BoiLocked,
+    BoiLogonError,
+    BoiNotFound,
+    BoiUnavailable,
+)
 from sage_agent.feed import CursorError, SnapshotCache, decode_cursor, page, snapshot
 from sage_agent.pool import Logon
 from sage_agent.reader import SageReader
@@ -45,6 +52,7 @@ ERRORS: list[tuple[type[Exception], int, str]] = [
     (BoiNotFound, 404, "not_found"),
     (BoiLogonError, 403, "sage_logon"),
     (BoiUnavailable, 503, "sage_unavailable"),
+    (BoiCallError, 500, "boi_call_rejected"),
     (BoiError, 502, "sage_error"),
     (SourceKeyError, 400, "bad_key"),
     (CursorError, 400, "bad_cursor"),
