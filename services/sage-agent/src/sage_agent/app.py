@@ -26,7 +26,14 @@ from sage_agent.boi import (
     BoiNotFound,
     BoiUnavailable,
 )
-from sage_agent.feed import CursorError, SnapshotCache, decode_cursor, page, snapshot
+from sage_agent.feed import (
+    CursorError,
+    SnapshotCache,
+    decode_cursor,
+    key_snapshot,
+    page,
+    snapshot,
+)
 from sage_agent.pool import Logon
 from sage_agent.reader import SageReader
 
@@ -131,10 +138,21 @@ class AgentApi:
         return json_response({"records": chosen, "next_cursor": cursor, "server_time": server_time})
 
     async def keys(self, request: Request) -> Response:
+        """The key set for reconciliation, in pages ordered by source_key: one table scan per
+        listing (kept as a snapshot for the later pages), at most `limit` keys per answer."""
         spec = BY_PATH[request.path_params["path"]]
-        scan = await self._reader.scan(self._logon(request), spec.entity, None)
-        keys = [{"key": spec.source_key(r), "hash": content_hash(r).hex()} for r in scan.records()]
-        return json_response({"keys": keys})
+        limit = _limit(request, default=MAX_LIMIT)
+        raw_cursor = request.query_params.get("cursor")
+        logon = self._logon(request)
+        cache_key = (logon.company, f"{spec.entity}/keys", logon.user)
+        snap = self._cache.get(cache_key) if raw_cursor else None
+        if snap is None:
+            scan = await self._reader.scan(logon, spec.entity, None)
+            snap = key_snapshot(spec, scan)
+            self._cache.put(cache_key, snap)
+        chosen, cursor = page(snap, decode_cursor(raw_cursor) if raw_cursor else None, limit)
+        keys = [{"key": spec.source_key(r), "hash": content_hash(r).hex()} for r in chosen]
+        return json_response({"keys": keys, "next_cursor": cursor})
 
     async def record(self, request: Request) -> Response:
         spec = BY_PATH[request.path_params["path"]]
@@ -157,8 +175,8 @@ def _since(request: Request) -> tuple[str, float] | None:
     return date, hours
 
 
-def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", "500")
+def _limit(request: Request, default: int = 500) -> int:
+    raw = request.query_params.get("limit", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be an integer 1..{MAX_LIMIT}")
     return int(raw)

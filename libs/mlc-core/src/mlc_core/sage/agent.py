@@ -25,6 +25,7 @@ from mlc_core.sage.errors import (
 
 ENTITY_PATHS = {str(entity): spec.path for entity, spec in SPECS.items()}
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+KEY_PAGE = 5000  # keys per page of the reconciliation listing (the agent's maximum)
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,27 @@ class SageAgentClient:
         return await self._get(path, {})
 
     async def keys(self, *, company: str, entity: str) -> dict[str, str]:
-        """Every key in Sage now, with the record's content hash (hex): {source_key: hash}."""
-        body = await self._get(f"{self._entity_path(company, entity)}/keys", {})
-        items = body.get("keys")
-        if not isinstance(items, list):
-            raise SageProtocolError(f"agent key set for {company}/{entity} has no keys list")
-        try:
-            return {str(item["key"]): str(item["hash"]) for item in items}
-        except (KeyError, TypeError) as exc:
-            raise SageProtocolError(f"agent key set for {company}/{entity} is malformed") from exc
+        """Every key in Sage now, with the record's content hash (hex): {source_key: hash}.
+        Read in pages of KEY_PAGE keys (an agent without paging answers one page, no cursor)."""
+        where, found, cursor = f"{company}/{entity}", dict[str, str](), None
+        while True:
+            params: dict[str, str | int] = {"limit": KEY_PAGE}
+            if cursor:
+                params["cursor"] = cursor
+            body = await self._get(f"{self._entity_path(company, entity)}/keys", params)
+            items, next_cursor = body.get("keys"), body.get("next_cursor")
+            if not isinstance(items, list):
+                raise SageProtocolError(f"agent key set for {where} has no keys list")
+            try:
+                found.update((str(item["key"]), str(item["hash"])) for item in items)
+            except (KeyError, TypeError) as exc:
+                raise SageProtocolError(f"agent key set for {where} is malformed") from exc
+            if not next_cursor:
+                return found
+            if not isinstance(next_cursor, str) or not items or next_cursor == cursor:
+                # A page that promises more but does not advance would have us loop on it.
+                raise SageProtocolError(f"agent key set for {where}: bad next_cursor")
+            cursor = next_cursor
 
     async def changes(
         self,
