@@ -67,6 +67,7 @@ def sage_side(tz: str = "UTC", **agent_overrides: object) -> Iterator[SageSide]:
     with serve(app) as emulator_url:
         settings = AgentSettings(
             token=AGENT_TOKEN,  # type: ignore[arg-type]
+            companies=str(agent_overrides.pop("companies", "*")),
             boi="emulator",
             emulator_url=emulator_url,
             sage_user=SAGE_USER,

@@ -251,3 +251,18 @@ async def test_agent_client_reads_every_key_page(
         client = agent_client.SageAgentClient(http, base_url=side.agent_url, token=AGENT_TOKEN)
         keys = await client.keys(company="ABC", entity=str(Entity.AR_CUSTOMER))
     assert sorted(keys) == sorted(spec.source_key(r) for r in table.rows()) and len(keys) > 7
+
+
+def test_a_token_reads_only_its_companies_and_must_not_be_empty() -> None:
+    from pydantic import ValidationError
+    from sage_agent.main import AgentSettings
+
+    with sage_side(companies="abc, def") as scoped, agent(scoped) as client:
+        scoped.state.ensure_company("XYZ")
+        assert client.get("/v1/companies/ABC/gl_accounts/keys").status_code == 200
+        refused = client.get("/v1/companies/XYZ/gl_accounts/keys")
+        assert refused.status_code == 403 and "XYZ" in refused.json()["message"]
+        assert refused.json()["error"] == "company_not_allowed"
+    for bad, field in (({"token": "  "}, "MLC_AGENT_TOKEN"), ({"companies": " , "}, "COMPANIES")):
+        with pytest.raises(ValidationError, match=field):
+            AgentSettings(**({"token": "t", "companies": "ABC"} | bad))  # type: ignore[arg-type]

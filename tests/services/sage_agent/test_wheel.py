@@ -95,6 +95,7 @@ def test_agent_wheel_installs_alone_and_serves(tmp_path: Path) -> None:
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     agent_env = base_env | {
         "MLC_AGENT_TOKEN": TOKEN,
+        "MLC_AGENT_COMPANIES": "ABC",
         "MLC_AGENT_HOST": "127.0.0.1",
         "MLC_AGENT_PORT": str(agent_port),
         "MLC_AGENT_BOI": "emulator",
@@ -116,3 +117,13 @@ def test_agent_wheel_installs_alone_and_serves(tmp_path: Path) -> None:
         page = httpx.get(changes, headers=headers, params={"limit": 10}, timeout=60)
         assert page.status_code == 200, page.text
         assert len(page.json()["records"]) == 10 and page.json()["next_cursor"]
+        other = httpx.get(changes.replace("/ABC/", "/XYZ/"), headers=headers)
+        assert other.status_code == 403 and other.json()["error"] == "company_not_allowed"
+    blank = subprocess.run(
+        [venv / "bin/mlc-sage-agent"],
+        env=agent_env | {"MLC_AGENT_TOKEN": " "},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert blank.returncode != 0 and b"MLC_AGENT_TOKEN is empty" in blank.stderr

@@ -73,10 +73,14 @@ class AgentApi:
         reader: SageReader,
         *,
         token: str,
+        companies: frozenset[str] | None,
         default_logon: tuple[str, str],
         cache: SnapshotCache,
     ) -> None:
+        if not token.strip():
+            raise ValueError("the agent's token must not be empty")
         self._reader, self._token, self._cache = reader, token.encode(), cache
+        self._companies = companies  # None: every company
         self._default_user, self._default_password = default_logon
 
     def app(self, *, on_shutdown: Callable[[], Awaitable[None]] | None = None) -> Starlette:
@@ -101,6 +105,10 @@ class AgentApi:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self._token):
                 return error(401, "unauthorized", "missing or invalid bearer token")
+            company = request.path_params["company"].upper()
+            if self._companies is not None and company not in self._companies:
+                message = f"this agent's token is not scoped to company {company}"
+                return error(403, "company_not_allowed", message)
             if request.path_params["path"] not in BY_PATH:
                 return error(404, "unknown_entity", f"no entity {request.path_params['path']!r}")
             try:
