@@ -1,9 +1,11 @@
 """The agent's wheel installs alone and runs: what a customer does on the Sage server.
 
 Build the mlc-sage-agent wheel, install only it into a fresh venv (its dependencies from PyPI;
-nothing of this repository), start its `mlc-sage-agent` entry point against the Sage emulator's
-BOI stand-in (the backend there is on Linux; the emulator runs from the workspace, as pvxcom.exe
-would run beside the agent), and read through it. Integration: it needs PyPI.
+nothing of this repository), make its certificate with `mlc-sage-agent-tls`, start its
+`mlc-sage-agent` entry point (HTTPS, reached through the connector's fingerprint pin) against
+the Sage emulator's BOI stand-in (the backend there is on Linux; the emulator runs from the
+workspace, as pvxcom.exe would run beside the agent), and read through it. Integration: it
+needs PyPI.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import site
+import ssl
 import subprocess
 import sys
 import time
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from mlc_core.sage.agent import pinned_tls
 
 from tests.services.sage_agent.servers import free_port
 
@@ -60,13 +64,15 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
                 proc.wait(timeout=10)
 
 
-def _wait_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_up(
+    url: str, proc: subprocess.Popen[bytes], log: Path, verify: ssl.SSLContext | bool = True
+) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"{url} exited {proc.returncode}:\n{log.read_text()}")
         try:
-            httpx.get(url, timeout=2)
+            httpx.get(url, timeout=2, verify=verify)
             return
         except httpx.TransportError:
             time.sleep(0.2)
@@ -89,6 +95,8 @@ def test_agent_wheel_installs_alone_and_serves(tmp_path: Path) -> None:
     refused = subprocess.run([python, "-c", probe], capture_output=True, timeout=60, check=False)
     assert b"No module named 'sage100_emulator'" in refused.stderr, refused.stderr
 
+    made = _run(venv / "bin/mlc-sage-agent-tls", "--name", "127.0.0.1", "--dir", tmp_path / "tls")
+    pin = made.rsplit("sha256:", 1)[1].strip()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
     emulator_port, agent_port = free_port(), free_port()
     emulator = [str(ROOT / ".venv/bin/mlc-sage-emulator"), "--port", str(emulator_port)]
@@ -102,23 +110,26 @@ def test_agent_wheel_installs_alone_and_serves(tmp_path: Path) -> None:
         "MLC_AGENT_EMULATOR_URL": emulator_url,
         "MLC_AGENT_SAGE_USER": "MLCAGENT",
         "MLC_AGENT_SAGE_PASSWORD": "sage100",
+        "MLC_AGENT_TLS_CERT": str(tmp_path / "tls/agent.pem"),
+        "MLC_AGENT_TLS_KEY": str(tmp_path / "tls/agent.key"),
     }
-    agent_url = f"http://127.0.0.1:{agent_port}"
+    agent_url, tls = f"https://127.0.0.1:{agent_port}", pinned_tls(pin)
     with (
         _process([*emulator, "--seed-count", "25"], base_env, tmp_path / "emulator.log") as emu,
         _process([str(venv / "bin/mlc-sage-agent")], agent_env, tmp_path / "agent.log") as agent,
     ):
         _wait_up(f"{emulator_url}/v1/health", emu, tmp_path / "emulator.log")
-        _wait_up(f"{agent_url}/v1/health", agent, tmp_path / "agent.log")
-        assert httpx.get(f"{agent_url}/v1/health").json() == {"status": "ok"}
-        changes = f"{agent_url}/v1/companies/ABC/ar_customers/changes"
-        assert httpx.get(changes).status_code == 401
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-        page = httpx.get(changes, headers=headers, params={"limit": 10}, timeout=60)
-        assert page.status_code == 200, page.text
-        assert len(page.json()["records"]) == 10 and page.json()["next_cursor"]
-        other = httpx.get(changes.replace("/ABC/", "/XYZ/"), headers=headers)
-        assert other.status_code == 403 and other.json()["error"] == "company_not_allowed"
+        _wait_up(f"{agent_url}/v1/health", agent, tmp_path / "agent.log", verify=tls)
+        with httpx.Client(verify=tls, timeout=60) as client:  # TLS, trusted by the pin only
+            assert client.get(f"{agent_url}/v1/health").json() == {"status": "ok"}
+            changes = f"{agent_url}/v1/companies/ABC/ar_customers/changes"
+            assert client.get(changes).status_code == 401
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            page = client.get(changes, headers=headers, params={"limit": 10})
+            assert page.status_code == 200, page.text
+            assert len(page.json()["records"]) == 10 and page.json()["next_cursor"]
+            other = client.get(changes.replace("/ABC/", "/XYZ/"), headers=headers)
+            assert other.status_code == 403 and other.json()["error"] == "company_not_allowed"
     blank = subprocess.run(
         [venv / "bin/mlc-sage-agent"],
         env=agent_env | {"MLC_AGENT_TOKEN": " "},

@@ -5,12 +5,13 @@ Settings come from the environment (prefix MLC_AGENT_); see services/sage-agent/
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import uvicorn
-from mlc_core.logging import configure_logging
+from mlc_core.logging import configure_logging, ctx
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
@@ -20,6 +21,9 @@ from sage_agent.boi import Boi
 from sage_agent.feed import SnapshotCache
 from sage_agent.pool import SessionPool
 from sage_agent.reader import LockRetry, SageReader
+from sage_agent.tls import fingerprint
+
+log = logging.getLogger(__name__)
 
 
 class AgentSettings(BaseSettings):
@@ -30,8 +34,9 @@ class AgentSettings(BaseSettings):
     token: SecretStr
     # The company codes the token may read ("ABC,XYZ"); "*" is every company (development).
     companies: str
-    tls_cert: Path | None = None
+    tls_cert: Path | None = None  # PEM; mlc-sage-agent-tls makes a self-signed one at install
     tls_key: Path | None = None
+    plain_http: bool = False  # serve without TLS: development and tests only
     boi: Literal["com", "emulator"] = "com"
     sage_home: str = r"C:\Sage\Sage 100\MAS90\Home"  # ProvideX.Script.Init path (COM)
     emulator_url: str = "http://127.0.0.1:18100"  # the emulator's /_pvx face (boi=emulator)
@@ -102,6 +107,15 @@ def run() -> None:
     configure_logging("sage-agent", settings.log_level)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise SystemExit("set both MLC_AGENT_TLS_CERT and MLC_AGENT_TLS_KEY, or neither")
+    if settings.tls_cert is None and not settings.plain_http:
+        raise SystemExit(
+            "mlc-sage-agent: no TLS certificate. Make one (mlc-sage-agent-tls --name <host>"
+            " --dir <folder>) and set MLC_AGENT_TLS_CERT and MLC_AGENT_TLS_KEY;"
+            " MLC_AGENT_PLAIN_HTTP=true serves plain HTTP, for development only"
+        )
+    if settings.tls_cert is not None:
+        pin = fingerprint(settings.tls_cert.read_bytes())
+        log.info("serving TLS", extra=ctx(certificate=str(settings.tls_cert), sha256=pin))
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -6,7 +6,10 @@ formats (YYYYMMDD dates, TimeUpdated as decimal hours in the server's local time
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +27,38 @@ from mlc_core.sage.errors import (
 )
 
 ENTITY_PATHS = {str(entity): spec.path for entity, spec in SPECS.items()}
+
+
+def pinned_tls(fingerprint: str) -> ssl.SSLContext:
+    """TLS to an agent with its self-signed certificate (`mlc-sage-agent-tls`), trusted by
+    SHA-256 fingerprint alone: the handshake fails, before any request (and so the token) is
+    sent, unless the agent's certificate has exactly that fingerprint. Pass it as
+    `httpx.AsyncClient(verify=...)`."""
+    pin = bytes.fromhex(fingerprint.lower().removeprefix("sha256:").replace(":", ""))
+    if len(pin) != hashlib.sha256().digest_size:
+        raise ValueError("an agent fingerprint is 32 bytes of SHA-256, hex (colons allowed)")
+
+    def check(peer: ssl.SSLObject | ssl.SSLSocket) -> None:
+        der = peer.getpeercert(binary_form=True)
+        if der is None or not hmac.compare_digest(hashlib.sha256(der).digest(), pin):
+            raise ssl.SSLCertVerificationError("the agent's certificate is not the pinned one")
+
+    class PinnedObject(ssl.SSLObject):  # asyncio/anyio TLS
+        def do_handshake(self) -> None:
+            super().do_handshake()
+            check(self)
+
+    class PinnedSocket(ssl.SSLSocket):  # blocking sockets
+        def do_handshake(self, block: bool = False) -> None:
+            super().do_handshake(block)
+            check(self)
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the pin decides
+    context.sslobject_class, context.sslsocket_class = PinnedObject, PinnedSocket
+    return context
+
+
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 KEY_PAGE = 5000  # keys per page of the reconciliation listing (the agent's maximum)
 
