@@ -165,6 +165,8 @@ async def bench(args: argparse.Namespace) -> None:
     )
     agent_env = {
         "MLC_AGENT_TOKEN": TOKEN,
+        "MLC_AGENT_COMPANIES": "*",
+        "MLC_AGENT_PLAIN_HTTP": "true",
         "MLC_AGENT_BOI": "emulator",
         "MLC_AGENT_EMULATOR_URL": f"http://127.0.0.1:{sage_port}",
         "MLC_AGENT_HOST": "127.0.0.1",

@@ -9,16 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from sage100_emulator.app import create_app
-from sage100_emulator.boi import (
-    BUSY,
-    SEP,
-    BoiError,
-    Credentials,
-    LockPolicy,
-    ProvideXScript,
-    SYSession,
-)
+from sage100_emulator.boi import BUSY, SEP, BoiError, LockPolicy, SYSession
+from sage100_emulator.boi_signatures import DISP_E_BADPARAMCOUNT, ComCallError
 from sage100_emulator.clock import EmulatorClock
+from sage100_emulator.com import ComServer
 from sage100_emulator.state import SageState
 
 pytestmark = pytest.mark.unit
@@ -39,11 +33,12 @@ def locks() -> LockPolicy:
     return LockPolicy(seed=1)
 
 
-def session(state: SageState, locks: LockPolicy) -> tuple[ProvideXScript, SYSession]:
-    script = ProvideXScript(state, locks, Credentials())
+def session(state: SageState, locks: LockPolicy) -> tuple[Any, Any]:
+    """Through the COM stand-in, so every call here is held to the documented signatures."""
+    script = ComServer(state, locks=locks).dispatch("ProvideX.Script")
     assert script.Init(r"\\server\MAS90\Home") == 1
     oss = script.NewObject("SY_Session")
-    assert isinstance(oss, SYSession)
+    assert isinstance(oss.inner, SYSession)
     assert oss.nLogon() == 0  # no Windows-auth logon: SetUser is required
     assert oss.nSetUser("MLCAGENT", "sage100") == 1
     assert oss.nSetCompany("ABC") == 1
@@ -89,9 +84,9 @@ def _open_invoices_follow_history(state: SageState) -> None:
 
 
 def test_logon_company_and_task_rules(state: SageState, locks: LockPolicy) -> None:
-    script = ProvideXScript(state, locks, Credentials())
+    script = ComServer(state, locks=locks).dispatch("ProvideX.Script")
     oss = script.NewObject("SY_Session")
-    assert isinstance(oss, SYSession)
+    assert isinstance(oss.inner, SYSession)
     assert oss.nSetUser("MLCAGENT", "wrong") == 0 and "invalid" in oss.sLastErrorMsg
     assert oss.nSetUser("mlcagent", "sage100") == 1
     assert oss.nSetCompany("ZZZ") == 0 and "not on file" in oss.sLastErrorMsg
@@ -110,11 +105,14 @@ def test_get_value_needs_dollar_on_strings_only(state: SageState, locks: LockPol
     cust: Any = script.NewObject("AR_Customer_svc", oss)
     row = state.list_customers("ABC")[0]
     assert cust.nFind(f"{row['ARDivisionNo']}{row['CustomerNo']}") == 1
-    assert cust.nGetValue("CustomerName$") == (1, row["CustomerName"])
-    assert cust.nGetValue("CreditLimit") == (1, row["CreditLimit"])
-    assert cust.nGetValue("CustomerName")[0] == 0 and "$" in cust.sLastErrorMsg
-    assert cust.nGetValue("CreditLimit$")[0] == 0
-    assert cust.nGetValue("NoSuchColumn$")[0] == 0
+    assert cust.nGetValue("CustomerName$", "") == (1, row["CustomerName"])
+    assert cust.nGetValue("CreditLimit", 0) == (1, row["CreditLimit"])
+    assert cust.nGetValue("CustomerName", "")[0] == 0 and "$" in cust.sLastErrorMsg
+    assert cust.nGetValue("CreditLimit$", "")[0] == 0
+    assert cust.nGetValue("NoSuchColumn$", "")[0] == 0
+    with pytest.raises(ComCallError, match="byref value") as refused:
+        cust.nGetValue("CustomerName$")  # the by-reference value must be passed
+    assert refused.value.hresult == DISP_E_BADPARAMCOUNT
 
 
 def test_get_record_returns_the_whole_record_and_its_columns(
@@ -139,7 +137,9 @@ def test_keys_find_and_set_key(state: SageState, locks: LockPolicy) -> None:
     row = state.company("ABC").table("AR_CustomerContact").rows()[0]
     for column in ("ARDivisionNo", "CustomerNo", "ContactCode"):
         assert contact.nSetKeyValue(column + "$", row[column]) == 1
-    assert contact.nFind() == 1 and contact.nGetValue("ContactName$")[1] == row["ContactName"]
+    assert contact.nSetKey() == 1 and contact.nGetValue("ContactName$", "")[1] == row["ContactName"]
+    with pytest.raises(ComCallError, match="nFind"):
+        contact.nFind()  # sage100.md §2 documents nFind(key) only
     assert contact.nSetKeyValue("ContactName$", "x") == 0
     assert contact.nFind("01NOSUCH") == 0 and "not on file" in contact.sLastErrorMsg
     assert oss.nSetModule("A/R") == 1 and oss.nSetProgram(oss.nLookupTask("AR_Customer_ui")) == 1
@@ -155,7 +155,7 @@ def test_browse_with_move_first_next_eof(state: SageState, locks: LockPolicy) ->
     seen = []
     assert vendor.nMoveFirst() == 1
     while not vendor.nEOF():
-        seen.append(vendor.nGetValue("VendorNo$")[1])
+        seen.append(vendor.nGetValue("VendorNo$", "")[1])
         vendor.nMoveNext()
     assert seen == [r["VendorNo"] for r in state.company("ABC").table("AP_Vendor").rows()]
 
@@ -164,12 +164,15 @@ def test_result_sets_filter_and_sep(state: SageState, locks: LockPolicy) -> None
     script, oss = session(state, locks)
     invoices: Any = script.NewObject("AR_InvoiceHistoryInquiry_svc", oss)
     ret, rows, keys = invoices.nGetResultSets(
-        "InvoiceNo$,TaxableSalesAmt", "InvoiceNo$", 'DateUpdated$>="20260302"', "", ""
+        "InvoiceNo$,TaxableSalesAmt", "InvoiceNo$", "", "", 'DateUpdated$>="20260302"', "", ""
     )
     table = state.company("ABC").table("AR_InvoiceHistoryHeader")
     assert ret == 1 and len(rows) == len(keys) == len(table) and SEP in rows[0]
-    assert invoices.nGetResultSets("InvoiceNo$", "", 'DateUpdated$>="20990101"')[1] == []
-    assert invoices.nGetResultSets("InvoiceNo$", "", "garbage(")[0] == 0
+    late = 'DateUpdated$>="20990101"'
+    assert invoices.nGetResultSets("InvoiceNo$", "", "", "", late, "", "") == (1, [], [])
+    assert invoices.nGetResultSets("InvoiceNo$", "", "", "", "garbage(", "", "")[0] == 0
+    with pytest.raises(ComCallError, match="Invalid number of parameters"):
+        invoices.nGetResultSets("InvoiceNo$", "", late, "", "")  # byref results/keys left out
 
 
 def test_record_locks_by_name_and_rate(state: SageState, locks: LockPolicy) -> None:
@@ -254,7 +257,10 @@ async def test_pvx_face_marshals_calls_and_releases(client: httpx.AsyncClient) -
     assert await call(oss["$handle"], "nSetCompany", "ABC") == 1
     gl = await call(script, "NewObject", "GL_Account_svc", oss)
     assert await call(gl["$handle"], "nMoveFirst") == 1
-    assert (await call(gl["$handle"], "nGetValue", "AccountKey$"))[0] == 1
+    assert (await call(gl["$handle"], "nGetValue", "AccountKey$", ""))[0] == 1
+    short = {"handle": gl["$handle"], "method": "nGetValue", "args": ["AccountKey$"]}
+    wrong = await client.post("/_pvx/v1/call", json=short)
+    assert wrong.status_code == 400 and wrong.json()["hresult"] == DISP_E_BADPARAMCOUNT
     refused = await client.post(
         "/_pvx/v1/call", json={"handle": gl["$handle"], "method": "_table", "args": []}
     )

@@ -30,12 +30,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Starlette) -> Iterator[str]:
+def serve(app: Starlette, **tls: str) -> Iterator[str]:
+    """`tls`: uvicorn's ssl_certfile and ssl_keyfile, to serve HTTPS."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **tls)  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
@@ -67,6 +69,7 @@ def sage_side(tz: str = "UTC", **agent_overrides: object) -> Iterator[SageSide]:
     with serve(app) as emulator_url:
         settings = AgentSettings(
             token=AGENT_TOKEN,  # type: ignore[arg-type]
+            companies=str(agent_overrides.pop("companies", "*")),
             boi="emulator",
             emulator_url=emulator_url,
             sage_user=SAGE_USER,

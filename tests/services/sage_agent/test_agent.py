@@ -218,5 +218,54 @@ def test_pool_keeps_at_most_pool_size_sessions_across_companies(side: SageSide) 
         side.state.ensure_company(code)
     with agent(side) as client:
         for code in codes:
-            assert client.get(f"/v1/companies/{code}/gl_accounts/keys").json() == {"keys": []}
+            empty = client.get(f"/v1/companies/{code}/gl_accounts/keys").json()
+            assert empty == {"keys": [], "next_cursor": None}
     assert boi_status(side)["live_objects"] <= 2 * 4  # a Script and a Session per pooled session
+
+
+def test_key_listing_pages_in_key_order_without_gaps_or_repeats(side: SageSide) -> None:
+    spec = SAGE_TABLES[Entity.CUSTOMER_CONTACT]
+    table = side.state.company("ABC").table(spec.table)
+    pages, cursor = [], None
+    with agent(side) as client:
+        while True:
+            params = {"limit": "13", **({"cursor": cursor} if cursor else {})}
+            body = client.get(f"/v1/companies/ABC/{spec.path}/keys", params=params).json()
+            pages.append([k["key"] for k in body["keys"]])
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+        too_many = client.get(f"/v1/companies/ABC/{spec.path}/keys", params={"limit": "5001"})
+    keys = [k for p in pages for k in p]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys) == len(table)
+    assert all(len(p) == 13 for p in pages[:-1]) and 0 < len(pages[-1]) <= 13
+    assert too_many.status_code == 400
+
+
+async def test_agent_client_reads_every_key_page(
+    side: SageSide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlc_core.sage import agent as agent_client
+
+    monkeypatch.setattr(agent_client, "KEY_PAGE", 7)
+    spec = SAGE_TABLES[Entity.AR_CUSTOMER]
+    table = side.state.company("ABC").table(spec.table)
+    async with httpx.AsyncClient(timeout=60) as http:
+        client = agent_client.SageAgentClient(http, base_url=side.agent_url, token=AGENT_TOKEN)
+        keys = await client.keys(company="ABC", entity=str(Entity.AR_CUSTOMER))
+    assert sorted(keys) == sorted(spec.source_key(r) for r in table.rows()) and len(keys) > 7
+
+
+def test_a_token_reads_only_its_companies_and_must_not_be_empty() -> None:
+    from pydantic import ValidationError
+    from sage_agent.main import AgentSettings
+
+    with sage_side(companies="abc, def") as scoped, agent(scoped) as client:
+        scoped.state.ensure_company("XYZ")
+        assert client.get("/v1/companies/ABC/gl_accounts/keys").status_code == 200
+        refused = client.get("/v1/companies/XYZ/gl_accounts/keys")
+        assert refused.status_code == 403 and "XYZ" in refused.json()["message"]
+        assert refused.json()["error"] == "company_not_allowed"
+    for bad, field in (({"token": "  "}, "MLC_AGENT_TOKEN"), ({"companies": " , "}, "COMPANIES")):
+        with pytest.raises(ValidationError, match=field):
+            AgentSettings(**({"token": "t", "companies": "ABC"} | bad))  # type: ignore[arg-type]

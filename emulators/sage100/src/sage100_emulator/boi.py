@@ -6,9 +6,14 @@ objects with nSetKeyValue/nSetKey/nFind/nMoveFirst/nMoveNext/nEOF/nGetValue, col
 `$` on string columns, return codes 0 (error, see sLastErrorMsg), 1 (ok / exists), 2 (new
 record on a _bus nSetKey). Record locks answer 0 with "Record/file busy".
 
+Signatures (argument count, by-reference parameters, return shape) are in `boi_signatures`,
+which every way in (the COM stand-in `com`, the /_pvx face) enforces. By-reference parameters
+are taken as placeholders and their values come back in the result tuple, as under pywin32.
+
 nGetResultSets is simplified (its real argument expressions are ProvideX code): columns and key
-columns are comma-separated names, the filter is `Column$>="value"` or empty, and it returns
-(retval, rows, keys) with each row's values joined by SEP (chr(0x8A)), as BOI does.
+columns are comma-separated names, the filter is `Column$>="value"` or empty, and it answers
+(retval, rows, keys) with each row's values joined by SEP (chr(0x8A)), as BOI does; that rows
+and keys come back as lists (not one SEP-joined string) is unconfirmed.
 """
 
 from __future__ import annotations
@@ -221,7 +226,9 @@ class BusinessObject(BoiBase):
 
     # -- values -----------------------------------------------------------------
 
-    def nGetValue(self, column: str) -> tuple[int, str | float]:  # noqa: N802
+    def nGetValue(  # noqa: N802 - byref value: the input is a placeholder
+        self, column: str, value: object = ""
+    ) -> tuple[int, str | float]:
         name = column.rstrip("$")
         if self._current is None:
             return self._fail("No current record."), ""
@@ -249,8 +256,15 @@ class BusinessObject(BoiBase):
         values = [_text(self._current.get(n.rstrip("$"), "")) for n in names.split(SEP)]
         return 1, SEP.join(values), names
 
-    def nGetResultSets(  # noqa: N802 - the COM method's shape
-        self, columns: str, key_columns: str, filter_expr: str = "", begin: str = "", end: str = ""
+    def nGetResultSets(  # noqa: N802 - the COM method's shape; results, keys byref
+        self,
+        columns: str,
+        key_columns: str,
+        results: object,
+        keys_out: object,
+        filter_expr: str,
+        begin: str,
+        end: str,
     ) -> tuple[int, list[str], list[str]]:
         wanted = [c.strip().rstrip("$") for c in columns.split(",") if c.strip()]
         key_names = [c.strip().rstrip("$") for c in key_columns.split(",") if c.strip()]

@@ -11,6 +11,9 @@ POST /_pvx/v1/call {handle, method, args, property?} -> {"result": ...}
 POST /_pvx/v1/release {handle}        -> COM Release; objects must be released promptly
 Arguments and results that are objects travel as {"$handle": h}. Strings are sent with
 ASCII escapes, so undecodable bytes (surrogates) survive the trip like they do over COM.
+Every call and property read is held to the documented signatures (`boi_signatures`); a call
+that does not fit answers 400 {"error": "com_error", "hresult": ..., "message": ...}, what
+pywin32 raises as pywintypes.com_error.
 """
 
 from __future__ import annotations
@@ -24,10 +27,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sage100_emulator.boi import BoiBase, BoiError, Credentials, LockPolicy, ProvideXScript
+from sage100_emulator.boi_signatures import ComCallError, invoke, read
 from sage100_emulator.http_common import BadRequestError, get_str, read_object
 from sage100_emulator.state import SageState
-
-ALLOWED_PREFIXES = ("n", "s", "o", "Init", "NewObject", "DropObject")
 
 
 def ascii_json(body: object, status: int = 200) -> Response:
@@ -66,21 +68,18 @@ class PvxApi:
         body = await read_object(request)
         obj = self._object(body.get("handle"))
         method = get_str(body, "method", "")
-        if method.startswith("_") or not method.startswith(ALLOWED_PREFIXES):
-            raise BadRequestError(f"{method!r} is not a BOI method", "bad_method")
-        member = getattr(obj, method, None)
-        if member is None:
-            raise BadRequestError(f"{type(obj).__name__} has no member {method}", "bad_method")
-        if body.get("property"):
-            return ascii_json({"result": self._out(member)})
         raw_args = body.get("args", [])
-        args = [self._in(a) for a in raw_args] if isinstance(raw_args, list) else []
+        if not isinstance(raw_args, list):
+            raise BadRequestError("args must be a list", "bad_arguments")
         try:
-            result = member(*args)
+            if body.get("property"):
+                return ascii_json({"result": self._out(read(obj, method))})
+            result = invoke(obj, method, tuple(self._in(a) for a in raw_args))
+        except ComCallError as exc:
+            refused = {"error": "com_error", "hresult": exc.hresult, "message": exc.strerror}
+            return ascii_json(refused, 400)
         except BoiError as exc:
             return ascii_json({"error": "com_error", "message": str(exc)}, 500)
-        except TypeError as exc:
-            raise BadRequestError(f"{method}: {exc}", "bad_arguments") from exc
         return ascii_json({"result": self._out(result)})
 
     async def release(self, request: Request) -> Response:

@@ -18,8 +18,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sage_agent.boi import BoiError, BoiLocked, BoiLogonError, BoiNotFound, BoiUnavailable
-from sage_agent.feed import CursorError, SnapshotCache, decode_cursor, page, snapshot
+from sage_agent.boi import (
+    BoiCallError,
+    BoiError,
+    BoiLocked,
+    BoiLogonError,
+    BoiNotFound,
+    BoiUnavailable,
+)
+from sage_agent.feed import (
+    CursorError,
+    SnapshotCache,
+    decode_cursor,
+    key_snapshot,
+    page,
+    snapshot,
+)
 from sage_agent.pool import Logon
 from sage_agent.reader import SageReader
 
@@ -45,6 +59,7 @@ ERRORS: list[tuple[type[Exception], int, str]] = [
     (BoiNotFound, 404, "not_found"),
     (BoiLogonError, 403, "sage_logon"),
     (BoiUnavailable, 503, "sage_unavailable"),
+    (BoiCallError, 500, "boi_call_rejected"),
     (BoiError, 502, "sage_error"),
     (SourceKeyError, 400, "bad_key"),
     (CursorError, 400, "bad_cursor"),
@@ -58,10 +73,14 @@ class AgentApi:
         reader: SageReader,
         *,
         token: str,
+        companies: frozenset[str] | None,
         default_logon: tuple[str, str],
         cache: SnapshotCache,
     ) -> None:
+        if not token.strip():
+            raise ValueError("the agent's token must not be empty")
         self._reader, self._token, self._cache = reader, token.encode(), cache
+        self._companies = companies  # None: every company
         self._default_user, self._default_password = default_logon
 
     def app(self, *, on_shutdown: Callable[[], Awaitable[None]] | None = None) -> Starlette:
@@ -86,6 +105,10 @@ class AgentApi:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), self._token):
                 return error(401, "unauthorized", "missing or invalid bearer token")
+            company = request.path_params["company"].upper()
+            if self._companies is not None and company not in self._companies:
+                message = f"this agent's token is not scoped to company {company}"
+                return error(403, "company_not_allowed", message)
             if request.path_params["path"] not in SAGE_TABLES_BY_PATH:
                 return error(404, "unknown_entity", f"no entity {request.path_params['path']!r}")
             try:
@@ -123,10 +146,21 @@ class AgentApi:
         return json_response({"records": chosen, "next_cursor": cursor, "server_time": server_time})
 
     async def keys(self, request: Request) -> Response:
+        """The key set for reconciliation, in pages ordered by source_key: one table scan per
+        listing (kept as a snapshot for the later pages), at most `limit` keys per answer."""
         spec = SAGE_TABLES_BY_PATH[request.path_params["path"]]
-        scan = await self._reader.scan(self._logon(request), spec.entity, None)
-        keys = [{"key": spec.source_key(r), "hash": record_digest(r).hex()} for r in scan.records()]
-        return json_response({"keys": keys})
+        limit = _limit(request, default=MAX_LIMIT)
+        raw_cursor = request.query_params.get("cursor")
+        logon = self._logon(request)
+        cache_key = (logon.company, f"{spec.entity}/keys", logon.user)
+        snap = self._cache.get(cache_key) if raw_cursor else None
+        if snap is None:
+            scan = await self._reader.scan(logon, spec.entity, None)
+            snap = key_snapshot(spec, scan)
+            self._cache.put(cache_key, snap)
+        chosen, cursor = page(snap, decode_cursor(raw_cursor) if raw_cursor else None, limit)
+        keys = [{"key": spec.source_key(r), "hash": record_digest(r).hex()} for r in chosen]
+        return json_response({"keys": keys, "next_cursor": cursor})
 
     async def record(self, request: Request) -> Response:
         spec = SAGE_TABLES_BY_PATH[request.path_params["path"]]
@@ -149,8 +183,8 @@ def _since(request: Request) -> tuple[str, float] | None:
     return date, hours
 
 
-def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", "500")
+def _limit(request: Request, default: int = 500) -> int:
+    raw = request.query_params.get("limit", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be an integer 1..{MAX_LIMIT}")
     return int(raw)

@@ -35,6 +35,23 @@ class BoiUnavailable(BoiError):
     """The COM server could not be reached or created the object. Retryable."""
 
 
+class BoiCallError(BoiError):
+    """COM refused the call itself (wrong argument count, unknown method, an object where a
+    value belongs): the agent called BOI against its documented signature. Permanent."""
+
+
+# IDispatch::Invoke's answers to a malformed call (what pywin32 raises as com_error).
+CALL_HRESULTS = frozenset(
+    {
+        -2147352570,  # DISP_E_UNKNOWNNAME
+        -2147352573,  # DISP_E_MEMBERNOTFOUND
+        -2147352571,  # DISP_E_TYPEMISMATCH
+        -2147352562,  # DISP_E_BADPARAMCOUNT
+        -2147352561,  # DISP_E_PARAMNOTOPTIONAL
+    }
+)
+
+
 class Handle(Protocol):
     """An object reference (a COM interface pointer, or a remote handle)."""
 

@@ -8,9 +8,10 @@ created. pvxcom.exe is single-threaded apartment: each ComBoi is used by one thr
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
-from sage_agent.boi import BoiUnavailable
+from sage_agent.boi import CALL_HRESULTS, BoiCallError, BoiError, BoiUnavailable
 
 
 class ComBoi:
@@ -18,6 +19,7 @@ class ComBoi:
         try:
             pythoncom = importlib.import_module("pythoncom")
             client = importlib.import_module("win32com.client")
+            self._com_error: type[Exception] = importlib.import_module("pywintypes").com_error
         except ImportError as exc:
             raise BoiUnavailable("pywin32 is not installed (Windows only)") from exc
         pythoncom.CoInitialize()
@@ -29,17 +31,24 @@ class ComBoi:
             raise BoiUnavailable(f"cannot start ProvideX.Script: {exc}") from exc
 
     def new_object(self, name: str, session: Any = None) -> Any:
-        if session is None:
-            return self.script.NewObject(name)
-        return self.script.NewObject(name, session)
+        args = (name,) if session is None else (name, session)
+        return self._com("NewObject", lambda: self.script.NewObject(*args))
 
     def call(self, obj: Any, method: str, *args: Any) -> Any:
-        # Byref parameters (nGetValue's value, nGetResultSets' lists) come back as extra items
-        # of a tuple, like the emulator's answers.
-        return getattr(obj, method)(*args)
+        # By-reference parameters are passed as placeholders; pywin32 answers
+        # (retval, *byref values) for such methods (the reader passes each one).
+        return self._com(method, lambda: getattr(obj, method)(*args))
 
     def get(self, obj: Any, prop: str) -> Any:
-        return getattr(obj, prop)
+        return self._com(prop, lambda: getattr(obj, prop))
+
+    def _com(self, name: str, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except self._com_error as exc:
+            hresult = exc.args[0] if exc.args else None
+            cls: type[BoiError] = BoiCallError if hresult in CALL_HRESULTS else BoiUnavailable
+            raise cls(f"{name}: COM error {hresult}: {exc.args[1:2]}") from exc
 
     def release(self, obj: Any) -> None:
         # DropObject lets ProvideX close the object's files now rather than at garbage collection.

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from sage_agent.boi import BoiError, BoiUnavailable
+from sage_agent.boi import CALL_HRESULTS, BoiCallError, BoiError, BoiUnavailable
 
 
 class RemoteObject:
@@ -39,7 +39,9 @@ class RemoteBoi:
         if response.status_code >= 500:
             raise BoiUnavailable(f"BOI server error: {response.text[:200]}")
         if response.status_code >= 400:
-            raise BoiError(f"BOI call refused: {response.text[:200]}")
+            refused = response.json() if "json" in response.headers.get("content-type", "") else {}
+            cls = BoiCallError if refused.get("hresult") in CALL_HRESULTS else BoiError
+            raise cls(f"BOI call refused: {response.text[:200]}")
         body_out: dict[str, Any] = response.json()
         return body_out
 

@@ -82,6 +82,16 @@ def snapshot(spec: SageTable, scan: ScanResult, since: tuple[str, float] | None)
     return Snapshot(since, [k for k, _ in keyed], [r for _, r in keyed], scan)
 
 
+def key_snapshot(spec: SageTable, scan: ScanResult) -> Snapshot:
+    """The key listing's snapshot: rows ordered by source_key alone (the stamp parts of the
+    sort key stay empty), so `page` and its cursors serve the key set in bounded pages."""
+    keyed = [
+        (("", 0.0, spec.source_key(scan.fields(raw, spec.key_columns))), raw) for raw in scan.rows
+    ]
+    keyed.sort(key=lambda pair: pair[0])
+    return Snapshot(None, [k for k, _ in keyed], [r for _, r in keyed], scan)
+
+
 def page(snap: Snapshot, after: SortKey | None, limit: int) -> tuple[list[Record], str | None]:
     start = bisect.bisect_right(snap.keys, after) if after is not None else 0
     chosen = [snap.scan.record(raw) for raw in snap.rows[start : start + limit]]

@@ -137,8 +137,14 @@ def _raw_rows(
     boi: Boi, obj: Any, filter_expr: str, begin: str = "", end: str = ""
 ) -> tuple[list[str], list[str]]:
     columns = str(boi.call(obj, "sGetColumns", "MAIN")).split(SEP)
-    result = check(boi, obj, "nGetResultSets", ",".join(columns), "", filter_expr, begin, end)
-    return columns, list(result[1])
+    return columns, _result_set(boi, obj, ",".join(columns), filter_expr, begin, end)
+
+
+def _result_set(boi: Boi, obj: Any, desc: str, filter_expr: str, begin: str, end: str) -> list[str]:
+    """nGetResultSets(descExpr, keyExpr, byref results, byref keys, filterExpr, begin, end)
+    (sage100.md §2): both by-reference lists passed as placeholders, returned after retval."""
+    _, results, _keys = check(boi, obj, "nGetResultSets", desc, "", "", "", filter_expr, begin, end)
+    return list(results)
 
 
 def _scan(boi: Boi, session: Any, target: BoiEntity, filter_expr: str) -> ScanResult:
@@ -176,7 +182,7 @@ def _fetch(boi: Boi, session: Any, target: BoiEntity, key: dict[str, str]) -> Re
     try:
         for column, value in key.items():
             check(boi, obj, "nSetKeyValue", column + "$", value)
-        check(boi, obj, "nFind")
+        _find_by_key_values(boi, obj)
         # nGetRecord: the whole record in one call (one COM round trip, not one per column).
         _, raw, column_text = check(boi, obj, "nGetRecord", "", "")
         columns, values = str(column_text).split(SEP), str(raw).split(SEP)
@@ -220,11 +226,11 @@ def _primary_codes(boi: Boi, session: Any) -> CustomerCodes:
     obj = boi.new_object("AR_Customer_svc", session)
     try:
         wanted = "ARDivisionNo$,CustomerNo$,ContactCode$"
-        result = check(boi, obj, "nGetResultSets", wanted, "", "", "", "")
+        rows = _result_set(boi, obj, wanted, "", "", "")
     finally:
         boi.release(obj)
     codes: CustomerCodes = {}
-    for raw in result[1]:
+    for raw in rows:
         division, customer, code = ([*str(raw).split(SEP), "", ""])[:3]
         codes[(division.rstrip(), customer.rstrip())] = code.rstrip()
     return codes
@@ -236,9 +242,17 @@ def _primary_code_of(boi: Boi, session: Any, division: str, customer: str) -> st
         check(boi, obj, "nSetKeyValue", "ARDivisionNo$", division)
         check(boi, obj, "nSetKeyValue", "CustomerNo$", customer)
         try:
-            check(boi, obj, "nFind")
+            _find_by_key_values(boi, obj)
         except BoiNotFound:
             return None  # an orphaned contact: it cannot be anyone's default
-        return str(check(boi, obj, "nGetValue", "ContactCode$")[1]).rstrip()
+        # nGetValue("Field$", byref v) (sage100.md §2): the value comes back after retval.
+        return str(check(boi, obj, "nGetValue", "ContactCode$", "")[1]).rstrip()
     finally:
         boi.release(obj)
+
+
+def _find_by_key_values(boi: Boi, obj: Any) -> None:
+    """nSetKey() after nSetKeyValue per key column (sage100.md §2). On a _bus object 2 means
+    "new record": for a read that is a key not on file."""
+    if check(boi, obj, "nSetKey") == 2:
+        raise BoiNotFound("nSetKey: record not on file")

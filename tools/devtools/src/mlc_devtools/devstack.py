@@ -78,6 +78,8 @@ class StackConfig:
             MLC_TENANT_REFRESH_SECONDS="2",
             MLC_SAGE_AGENT_TOKEN=self.sage_agent_token,
             MLC_AGENT_TOKEN=self.sage_agent_token,
+            MLC_AGENT_COMPANIES="*",  # the dev stack's tenants use many company codes
+            MLC_AGENT_PLAIN_HTTP="true",
             MLC_AGENT_BOI="emulator",
             MLC_AGENT_EMULATOR_URL=self.sage_url,
             MLC_AGENT_HOST="127.0.0.1",

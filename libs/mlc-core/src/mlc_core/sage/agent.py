@@ -6,7 +6,10 @@ formats (YYYYMMDD dates, TimeUpdated as decimal hours in the server's local time
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +27,40 @@ from mlc_core.sage.errors import (
 )
 
 ENTITY_PATHS = {str(entity): spec.path for entity, spec in SAGE_TABLES.items()}
+
+
+def pinned_tls(fingerprint: str) -> ssl.SSLContext:
+    """TLS to an agent with its self-signed certificate (`mlc-sage-agent-tls`), trusted by
+    SHA-256 fingerprint alone: the handshake fails, before any request (and so the token) is
+    sent, unless the agent's certificate has exactly that fingerprint. Pass it as
+    `httpx.AsyncClient(verify=...)`."""
+    pin = bytes.fromhex(fingerprint.lower().removeprefix("sha256:").replace(":", ""))
+    if len(pin) != hashlib.sha256().digest_size:
+        raise ValueError("an agent fingerprint is 32 bytes of SHA-256, hex (colons allowed)")
+
+    def check(peer: ssl.SSLObject | ssl.SSLSocket) -> None:
+        der = peer.getpeercert(binary_form=True)
+        if der is None or not hmac.compare_digest(hashlib.sha256(der).digest(), pin):
+            raise ssl.SSLCertVerificationError("the agent's certificate is not the pinned one")
+
+    class PinnedObject(ssl.SSLObject):  # asyncio/anyio TLS
+        def do_handshake(self) -> None:
+            super().do_handshake()
+            check(self)
+
+    class PinnedSocket(ssl.SSLSocket):  # blocking sockets
+        def do_handshake(self, block: bool = False) -> None:
+            super().do_handshake(block)
+            check(self)
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the pin decides
+    context.sslobject_class, context.sslsocket_class = PinnedObject, PinnedSocket
+    return context
+
+
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+KEY_PAGE = 5000  # keys per page of the reconciliation listing (the agent's maximum)
 
 
 @dataclass(frozen=True)
@@ -62,15 +98,27 @@ class SageAgentClient:
         return await self._get(path, {})
 
     async def keys(self, *, company: str, entity: str) -> dict[str, str]:
-        """Every key in Sage now, with the record's content hash (hex): {source_key: hash}."""
-        body = await self._get(f"{self._entity_path(company, entity)}/keys", {})
-        items = body.get("keys")
-        if not isinstance(items, list):
-            raise SageProtocolError(f"agent key set for {company}/{entity} has no keys list")
-        try:
-            return {str(item["key"]): str(item["hash"]) for item in items}
-        except (KeyError, TypeError) as exc:
-            raise SageProtocolError(f"agent key set for {company}/{entity} is malformed") from exc
+        """Every key in Sage now, with the record's content hash (hex): {source_key: hash}.
+        Read in pages of KEY_PAGE keys (an agent without paging answers one page, no cursor)."""
+        where, found, cursor = f"{company}/{entity}", dict[str, str](), None
+        while True:
+            params: dict[str, str | int] = {"limit": KEY_PAGE}
+            if cursor:
+                params["cursor"] = cursor
+            body = await self._get(f"{self._entity_path(company, entity)}/keys", params)
+            items, next_cursor = body.get("keys"), body.get("next_cursor")
+            if not isinstance(items, list):
+                raise SageProtocolError(f"agent key set for {where} has no keys list")
+            try:
+                found.update((str(item["key"]), str(item["hash"])) for item in items)
+            except (KeyError, TypeError) as exc:
+                raise SageProtocolError(f"agent key set for {where} is malformed") from exc
+            if not next_cursor:
+                return found
+            if not isinstance(next_cursor, str) or not items or next_cursor == cursor:
+                # A page that promises more but does not advance would have us loop on it.
+                raise SageProtocolError(f"agent key set for {where}: bad next_cursor")
+            cursor = next_cursor
 
     async def changes(
         self,
