@@ -17,6 +17,7 @@ from mlc_cli import (
     audit_cmd,
     db_cmd,
     demo,
+    kafka_cmd,
     keys_cmd,
     mapping_cmd,
     ping,
@@ -32,6 +33,7 @@ from mlc_cli import (
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 VERBS: list[ModuleType] = [
     db_cmd,
+    kafka_cmd,
     keys_cmd,
     tenant,
     demo,

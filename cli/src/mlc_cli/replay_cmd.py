@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from audit.queries import ReplayFilter, replay_candidates
 from mlc_core.db import create_pool
-from mlc_core.kafka import Publisher, create_producer, ensure_topics
+from mlc_core.kafka import Publisher, create_producer, prepare_topics
 from mlc_core.settings import CommonSettings
 
 from mlc_cli import replay_offsets as offsets
@@ -102,7 +102,7 @@ async def replay(
         reason=reason or ("replay --failed-only" if where.failed_only else "replay"),
         force=force,
     )
-    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+    await prepare_topics(settings.kafka_bootstrap)
     producer = create_producer(settings.kafka_bootstrap, client_id="mlc-replay")
     await producer.start()
     # On stderr (a terminal line, or plain lines in a log); stdout keeps the one-line result.

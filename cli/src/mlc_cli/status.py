@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 from mlc_core.contracts import Topics
 from mlc_core.crypto import CryptoError, KeyRing
+from mlc_core.kafka import client_options
 from mlc_core.settings import CommonSettings
 
 from mlc_cli.common import add_json_flag, database, emit, table
@@ -115,8 +116,12 @@ async def entity_rows(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[st
 
 async def consumer_lag(bootstrap: str, groups: dict[str, Topics | None] = GROUPS) -> dict[str, int]:
     """Events waiting per consumer group: end offsets minus committed offsets."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **client_options()
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options()
+    )
     await admin.start()
     await consumer.start()
     try:

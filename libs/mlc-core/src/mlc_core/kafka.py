@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -32,9 +32,11 @@ from aiokafka.errors import (
     KafkaConnectionError,
     TopicAlreadyExistsError,
 )
+from aiokafka.helpers import create_ssl_context
 
 from mlc_core.contracts import Envelope, Topics, encode
 from mlc_core.logging import ctx
+from mlc_core.settings import KafkaSecurity, TopicSettings
 from mlc_core.telemetry import BATCH_RETRIES, CONSUMER_LAG, consuming, start_publish_span
 
 log = logging.getLogger(__name__)
@@ -53,11 +55,39 @@ class Record(Protocol):
 BatchHandler = Callable[[Sequence[Record]], Awaitable[None]]
 
 
-def create_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+def client_options(security: KafkaSecurity | None = None) -> dict[str, Any]:
+    """The TLS/SASL keyword arguments of every aiokafka client we build (producer, consumer,
+    admin): the one place that turns `MLC_KAFKA_SECURITY_PROTOCOL` and friends into a
+    connection. Without `security` they come from the environment."""
+    security = security if security is not None else KafkaSecurity()
+    options: dict[str, Any] = {"security_protocol": security.security_protocol}
+    if security.uses_tls:
+        options["ssl_context"] = create_ssl_context(
+            cafile=security.ca_file, certfile=security.cert_file, keyfile=security.key_file
+        )
+    if security.uses_sasl:
+        options.update(
+            sasl_mechanism=security.sasl_mechanism,
+            sasl_plain_username=security.username,
+            sasl_plain_password=security.password_text(),
+        )
+    return options
+
+
+def create_admin(
+    bootstrap: str, *, security: KafkaSecurity | None = None, **kwargs: Any
+) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options(security), **kwargs)
+
+
+def create_producer(
+    bootstrap: str, *, client_id: str, security: KafkaSecurity | None = None
+) -> AIOKafkaProducer:
     # Idempotence (implies acks=all) lets the broker drop our own retried sends, so a network
     # blip never duplicates or reorders a record's events within this producer session.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **client_options(security),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -67,11 +97,17 @@ def create_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
 
 
 def create_consumer(
-    bootstrap: str, *topics: str, group_id: str, client_id: str, max_poll_records: int = 500
+    bootstrap: str,
+    *topics: str,
+    group_id: str | None,
+    client_id: str,
+    max_poll_records: int = 500,
+    security: KafkaSecurity | None = None,
 ) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
+        **client_options(security),
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,
@@ -84,15 +120,62 @@ def create_consumer(
     )
 
 
+class TopicsMissingError(RuntimeError):
+    """The broker lacks topics a service needs and the service may not create them."""
+
+
+async def prepare_topics(
+    bootstrap: str, *, settings: TopicSettings | None = None, wait_seconds: float = 300.0
+) -> None:
+    """At a service's start: create missing topics where `MLC_KAFKA_AUTO_CREATE_TOPICS` allows
+    it (dev, tests), else wait for `mlc kafka topics --apply` to have provisioned them."""
+    settings = settings if settings is not None else TopicSettings()
+    if settings.auto_create_topics:
+        await ensure_topics(
+            bootstrap,
+            partitions=settings.partitions,
+            replication=settings.replication_factor,
+            min_insync_replicas=settings.min_insync_replicas,
+            wait_seconds=wait_seconds,
+        )
+        return
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        admin = await _admin_when_reachable(bootstrap, wait_seconds)
+        try:
+            missing = sorted(set(Topics) - set(await admin.list_topics()))
+        finally:
+            await admin.close()
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise TopicsMissingError(
+                f"topics missing on {bootstrap}: {', '.join(missing)}; provision them with "
+                "`mlc kafka topics --apply` (or set MLC_KAFKA_AUTO_CREATE_TOPICS=true in dev)"
+            )
+        log.warning("topics not provisioned yet, waiting", extra=ctx(missing=missing))
+        await asyncio.sleep(5.0)
+
+
 async def ensure_topics(
-    bootstrap: str, *, partitions: int, replication: int = 1, wait_seconds: float = 300.0
+    bootstrap: str,
+    *,
+    partitions: int,
+    replication: int = 1,
+    min_insync_replicas: int = 1,
+    wait_seconds: float = 300.0,
 ) -> None:
     """Create the application's topics if missing (auto-create is off on our brokers)."""
     admin = await _admin_when_reachable(bootstrap, wait_seconds)
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name=t.value, num_partitions=partitions, replication_factor=replication)
+            NewTopic(
+                name=t.value,
+                num_partitions=partitions,
+                replication_factor=replication,
+                topic_configs={"min.insync.replicas": str(min_insync_replicas)},
+            )
             for t in Topics
             if t.value not in existing
         ]
@@ -109,7 +192,7 @@ async def _admin_when_reachable(bootstrap: str, wait_seconds: float) -> AIOKafka
     nothing restarts it (the dev stack, a plain process manager) it would stay down for good."""
     deadline = time.monotonic() + wait_seconds
     for attempt in itertools.count():
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = create_admin(bootstrap)
         try:
             await admin.start()
             return admin

@@ -11,7 +11,7 @@ import httpx
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
-from mlc_core.kafka import Publisher, create_producer, ensure_topics
+from mlc_core.kafka import Publisher, create_producer, prepare_topics
 from mlc_core.logging import ctx
 from mlc_core.runtime import keyring_from, run_service, sleep_or_stop
 from mlc_core.sage.agent import SageAgentClient
@@ -56,7 +56,7 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
         settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
     )
     producer = create_producer(settings.kafka_bootstrap, client_id="mlc-sage-poller")
-    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+    await prepare_topics(settings.kafka_bootstrap)
     await producer.start()
     http = httpx.AsyncClient(timeout=60)
     poller = TenantPoller(

@@ -14,7 +14,7 @@ from mlc_core.kafka import (
     consume_forever,
     create_consumer,
     create_producer,
-    ensure_topics,
+    prepare_topics,
 )
 from mlc_core.runtime import keyring_from, run_service
 from mlc_core.settings import CommonSettings
@@ -79,7 +79,7 @@ async def drain_forever(deps: WriterDeps, *, stop: asyncio.Event, interval: floa
 async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> None:
     settings = settings or WriterSettings()
     keyring = keyring_from(settings)
-    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+    await prepare_topics(settings.kafka_bootstrap)
     pool = await create_pool(
         settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
     )
