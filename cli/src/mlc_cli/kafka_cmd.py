@@ -1,4 +1,5 @@
-"""`mlc kafka topics [--apply]` and `mlc kafka acls`: the broker side the services rely on.
+"""`mlc kafka topics [--apply]`, `mlc kafka acls` and `mlc kafka asyncapi`: the broker side the
+services rely on, and the document of what flows through it.
 
 Topics get their partitions, replication factor and `min.insync.replicas` from settings
 (`MLC_KAFKA_PARTITIONS`, `MLC_KAFKA_REPLICATION_FACTOR`, `MLC_KAFKA_MIN_INSYNC_REPLICAS`);
@@ -25,6 +26,7 @@ from mlc_core.settings import CommonSettings, TopicSettings
 
 from mlc_cli.common import add_json_flag, emit, table
 from mlc_cli.kafka_access import acl_commands
+from mlc_cli.kafka_asyncapi import render
 
 MIN_ISR = "min.insync.replicas"
 
@@ -55,6 +57,9 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     acls = kafka.add_parser("acls", help="print the kafka-acls.sh lines of every principal")
     acls.add_argument("--command-config", default="admin.properties", help="its admin config")
     acls.set_defaults(handler=acls_cmd)
+    kafka.add_parser(
+        "asyncapi", help="print the AsyncAPI document of every topic (docs/asyncapi.yaml)"
+    ).set_defaults(handler=asyncapi_cmd)
 
 
 def plan_topic(topic: str, current: TopicState | None, wanted: TopicSettings) -> TopicPlan:
@@ -195,3 +200,7 @@ async def acls_cmd(args: argparse.Namespace) -> None:
     bootstrap = CommonSettings().kafka_bootstrap
     for command in acl_commands(bootstrap, args.command_config):
         print(shlex.join(["kafka-acls.sh", *command]))
+
+
+async def asyncapi_cmd(args: argparse.Namespace) -> None:
+    print(render(), end="")

@@ -31,8 +31,10 @@ from aiokafka.errors import (
     IllegalStateError,
     KafkaConnectionError,
     TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
 )
 from aiokafka.helpers import create_ssl_context
+from aiokafka.protocol.metadata import MetadataRequest
 
 from mlc_core.contracts import Envelope, Topics, encode
 from mlc_core.logging import ctx
@@ -143,7 +145,7 @@ async def prepare_topics(
     while True:
         admin = await _admin_when_reachable(bootstrap, wait_seconds)
         try:
-            missing = sorted(set(Topics) - set(await admin.list_topics()))
+            missing = await _missing_topics(admin)
         finally:
             await admin.close()
         if not missing:
@@ -155,6 +157,20 @@ async def prepare_topics(
             )
         log.warning("topics not provisioned yet, waiting", extra=ctx(missing=missing))
         await asyncio.sleep(5.0)
+
+
+async def _missing_topics(admin: AIOKafkaAdminClient) -> list[str]:
+    """Our topics the broker says do not exist. A principal that may not see a topic (no ACL:
+    not one it uses) gets an authorization error for it instead, which is not "missing". The
+    request is built here because the admin client's describe_topics would ask the broker to
+    auto-create them, where a broker allows that."""
+    request = MetadataRequest([t.value for t in Topics], allow_auto_topic_creation=False)
+    response = await admin._send_request(request)
+    return sorted(
+        t["topic"]
+        for t in response.to_object()["topics"]
+        if t["error_code"] == UnknownTopicOrPartitionError.errno
+    )
 
 
 async def ensure_topics(
