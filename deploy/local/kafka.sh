@@ -292,8 +292,10 @@ secure_material() {
 grant_acls() {
   [[ -f "${STATE_DIR}/acls.granted" ]] && return 0
   log "granting each service principal its ACLs"
-  "${PYTHON}" "${SCRIPT_DIR}/kafka_secure.py" acls "${HOST}:${MTLS_PORT}" "${ADMIN_CONFIG}" "${LIBS_DIR}/*" ||
-    die "granting the ACLs failed."
+  MLC_KAFKA_BOOTSTRAP="${HOST}:${MTLS_PORT}" MLC_KAFKA_SECURITY_PROTOCOL=SSL \
+    MLC_KAFKA_CA_FILE="${SECRETS_DIR}/ca.pem" MLC_KAFKA_CERT_FILE="${SECRETS_DIR}/broker.pem" \
+    MLC_KAFKA_KEY_FILE="${SECRETS_DIR}/broker.key" \
+    "${REPO_ROOT}/.venv/bin/mlc" kafka acls --apply >&2 || die "granting the ACLs failed."
   touch "${STATE_DIR}/acls.granted"
 }
 

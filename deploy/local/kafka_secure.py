@@ -3,8 +3,6 @@
     kafka_secure.py material DIR     CA, broker and per-principal client certificates (PEM) and
                                      SCRAM passwords in DIR, once; prints the storage tool's
                                      --add-scram arguments, one a line
-    kafka_secure.py acls BOOTSTRAP COMMAND_CONFIG CLASSPATH
-                                     grants every principal its ACLs (mlc_cli.kafka_access)
 
 Everything is generated here (the `cryptography` package), never downloaded; the private keys
 and passwords stay in DIR (mode 0600) and are for this development broker only.
@@ -15,16 +13,14 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import secrets
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from mlc_cli.kafka_access import PRINCIPALS, acl_commands
+from mlc_cli.kafka_access import PRINCIPALS
 
 BROKER = "broker"  # the broker's own principal (super user): controller and admin tooling
 DAYS = 825
@@ -123,29 +119,9 @@ def _certificates(directory: Path) -> None:
         _write_private(directory / f"{principal}.keystore.pem", _key_pem(key) + cert_pem)
 
 
-def acls(bootstrap: str, command_config: str, classpath: str) -> None:
-    java = ["java", "-cp", classpath, "org.apache.kafka.tools.AclCommand"]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        runs = list(
-            pool.map(
-                lambda args: subprocess.run(  # noqa: S603 - our own arguments
-                    [*java, *args], capture_output=True, text=True, check=False
-                ),
-                acl_commands(bootstrap, command_config),
-            )
-        )
-    failed = [r for r in runs if r.returncode != 0]
-    for run in failed:
-        print(run.stderr or run.stdout, file=sys.stderr)
-    if failed:
-        raise SystemExit(f"{len(failed)} of {len(runs)} ACL grants failed")
-
-
 def main(argv: list[str]) -> None:
     if len(argv) == 2 and argv[0] == "material":
         material(Path(argv[1]))
-    elif len(argv) == 4 and argv[0] == "acls":
-        acls(argv[1], argv[2], argv[3])
     else:
         raise SystemExit(__doc__)
 

@@ -9,7 +9,16 @@ import audit.main
 import mapper.main
 import pytest
 import zoho_writer.main
-from mlc_cli.kafka_access import OPERATOR, SERVICES, acl_commands
+from mlc_cli.kafka_access import (
+    OPERATOR,
+    SERVICES,
+    Acl,
+    Operation,
+    Pattern,
+    Resource,
+    acl_commands,
+    acls,
+)
 from mlc_cli.kafka_asyncapi import MESSAGES, render
 from mlc_cli.kafka_cmd import TopicState, plan_topic
 from mlc_core.contracts import Event, Topics
@@ -52,14 +61,21 @@ def test_only_the_poller_writes_raw_sage_events_and_only_audit_reads_everything(
         assert owners and (len(owners) == 1 or topic is Topics.DEAD_LETTERS), (topic, owners)
 
 
-def test_acl_commands_name_each_service_principal_and_no_wildcards_for_them() -> None:
-    commands = acl_commands("b:1", "admin.properties")
-    for command in commands:
-        principal = command[command.index("--allow-principal") + 1]
-        if principal != f"User:{OPERATOR}":
-            assert "prefixed" not in command and "*" not in command
-    writer = [c for c in commands if "User:mlc-zoho-writer" in c and "Write" in c]
-    assert writer and all(Topics.SAGE_CHANGES.value not in c for c in writer)
+def test_service_grants_are_literal_and_the_writer_may_not_write_raw_events() -> None:
+    grants = acls()
+    for acl in grants:
+        if acl.principal != OPERATOR:
+            assert acl.pattern == Pattern.LITERAL and acl.operation != Operation.ALL, acl
+    writer = {(a.name, a.operation) for a in grants if a.principal == "mlc-zoho-writer"}
+    assert (Topics.SAGE_CHANGES.value, Operation.WRITE) not in writer
+    assert (Topics.ZOHO_OUTCOMES.value, Operation.WRITE) in writer
+    assert ("mlc-zoho-writer", Operation.READ) in writer  # its consumer group
+
+
+def test_acl_lines_are_kafka_acls_arguments() -> None:
+    lines = acl_commands([Acl("mlc-audit", Resource.GROUP, "mlc-audit", Operation.READ)])
+    grant = ["--add", "--allow-principal", "User:mlc-audit", "--operation", "Read"]
+    assert lines == [[*grant, "--group", "mlc-audit"]]
 
 
 def test_missing_topic_is_created_with_the_wanted_shape() -> None:

@@ -2,15 +2,20 @@
 
 The same names serve SCRAM (the username) and mTLS (the certificate's CN, mapped to the bare
 name by the broker's `ssl.principal.mapping.rules`). Only the audit service reads every topic;
-no service writes a topic another one owns (the writer cannot forge raw Sage events).
-`mlc kafka acls` prints these as `kafka-acls.sh` command lines; deploy/local/kafka_secure.py
-applies them to the local secure broker.
+no service writes a topic another stage owns (the writer cannot forge raw Sage events).
+`mlc kafka acls` prints them as `kafka-acls.sh` lines; `--apply` grants them (as a principal
+allowed to alter the cluster's ACLs), which deploy/local/kafka.sh does for its secure broker.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import IntEnum
 
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import for_code
+from aiokafka.protocol.admin import CreateAclsRequest
 from mlc_core.contracts import Topics
 
 
@@ -51,25 +56,90 @@ GROUP_PREFIX = "mlc-"
 PRINCIPALS: tuple[str, ...] = (*(p.name for p in SERVICES), OPERATOR)
 
 
-def acl_commands(bootstrap: str, command_config: str) -> list[list[str]]:
-    """`kafka-acls.sh` (org.apache.kafka.tools.AclCommand) argument lists, one per grant."""
-    base = ["--bootstrap-server", bootstrap, "--command-config", command_config, "--add"]
-    commands: list[list[str]] = []
+# The Kafka protocol's codes (org.apache.kafka.common.resource / acl).
+class Resource(IntEnum):
+    TOPIC = 2
+    GROUP = 3
+    CLUSTER = 4
+
+
+class Pattern(IntEnum):
+    LITERAL = 3
+    PREFIXED = 4
+
+
+class Operation(IntEnum):
+    ALL = 2
+    READ = 3
+    WRITE = 4
+    DESCRIBE = 8
+
+
+ALLOW = 3
+
+
+@dataclass(frozen=True)
+class Acl:
+    principal: str
+    resource: Resource
+    name: str
+    operation: Operation
+    pattern: Pattern = Pattern.LITERAL
+
+
+def acls() -> list[Acl]:
+    """Every grant: reads and describes of a service's input topics and its group, writes and
+    describes of its output topics; the operator everything under the `mlc.`/`mlc-` prefixes."""
+    grants: list[Acl] = []
     for p in SERVICES:
-        user = ["--allow-principal", f"User:{p.name}"]
-        if p.reads:
-            topics = [arg for t in p.reads for arg in ("--topic", t.value)]
-            group = ["--group", p.group] if p.group else []
-            ops = ["--operation", "Read", "--operation", "Describe"]
-            commands.append([*base, *user, *ops, *topics, *group])
-        if p.writes:
-            topics = [arg for t in p.writes for arg in ("--topic", t.value)]
-            ops = ["--operation", "Write", "--operation", "Describe"]
-            commands.append([*base, *user, *ops, *topics])
-    operator = [*base, "--allow-principal", f"User:{OPERATOR}", "--operation", "All"]
-    prefixed = ["--resource-pattern-type", "prefixed"]
-    commands.append([*operator, *prefixed, "--topic", TOPIC_PREFIX, "--group", GROUP_PREFIX])
-    commands.append(
-        [*base, "--allow-principal", f"User:{OPERATOR}", "--operation", "Describe", "--cluster"]
-    )
-    return commands
+        for topic in p.reads:
+            grants += [Acl(p.name, Resource.TOPIC, topic.value, op) for op in _READ]
+        if p.group:
+            grants += [Acl(p.name, Resource.GROUP, p.group, op) for op in _READ]
+        for topic in p.writes:
+            grants += [Acl(p.name, Resource.TOPIC, topic.value, op) for op in _WRITE]
+    prefixed = Pattern.PREFIXED
+    return [
+        *dict.fromkeys(grants),  # a topic both read and written is granted Describe once
+        Acl(OPERATOR, Resource.TOPIC, TOPIC_PREFIX, Operation.ALL, prefixed),
+        Acl(OPERATOR, Resource.GROUP, GROUP_PREFIX, Operation.ALL, prefixed),
+        Acl(OPERATOR, Resource.CLUSTER, "kafka-cluster", Operation.DESCRIBE),
+    ]
+
+
+_READ = (Operation.READ, Operation.DESCRIBE)
+_WRITE = (Operation.WRITE, Operation.DESCRIBE)
+
+
+def acl_commands(acl_list: Iterable[Acl]) -> list[list[str]]:
+    """The same grants as `kafka-acls.sh --add` arguments, one line each."""
+    flag = {Resource.TOPIC: "--topic", Resource.GROUP: "--group", Resource.CLUSTER: "--cluster"}
+    lines = []
+    for acl in acl_list:
+        resource = [flag[acl.resource]] + ([acl.name] if acl.resource != Resource.CLUSTER else [])
+        pattern = ["--resource-pattern-type", "prefixed"] if acl.pattern == Pattern.PREFIXED else []
+        lines.append(
+            [
+                "--add",
+                "--allow-principal",
+                f"User:{acl.principal}",
+                "--operation",
+                acl.operation.name.title(),
+                *pattern,
+                *resource,
+            ]
+        )
+    return lines
+
+
+async def grant(admin: AIOKafkaAdminClient, acl_list: Iterable[Acl]) -> None:
+    """CreateAcls, one per grant (adding an existing ACL is a no-op, so this is re-runnable).
+    aiokafka's admin client has the protocol message but no method for it yet."""
+    for acl in acl_list:
+        request = CreateAclsRequest(
+            acl.resource, acl.name, acl.pattern, f"User:{acl.principal}", "*", acl.operation, ALLOW
+        )
+        response = await admin._send_request(request)
+        for code, message in response.creation_responses:
+            if code:
+                raise for_code(code)(f"granting {acl}: {message}")

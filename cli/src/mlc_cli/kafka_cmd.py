@@ -25,7 +25,7 @@ from mlc_core.kafka import create_admin
 from mlc_core.settings import CommonSettings, TopicSettings
 
 from mlc_cli.common import add_json_flag, emit, table
-from mlc_cli.kafka_access import acl_commands
+from mlc_cli.kafka_access import acl_commands, acls, grant
 from mlc_cli.kafka_asyncapi import render
 
 MIN_ISR = "min.insync.replicas"
@@ -54,8 +54,10 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     topics.add_argument("--apply", action="store_true", help="create or change topics")
     add_json_flag(topics)
     topics.set_defaults(handler=topics_cmd)
-    acls = kafka.add_parser("acls", help="print the kafka-acls.sh lines of every principal")
-    acls.add_argument("--command-config", default="admin.properties", help="its admin config")
+    acls = kafka.add_parser("acls", help="every principal's ACLs as kafka-acls.sh lines")
+    acls.add_argument(
+        "--apply", action="store_true", help="grant them (connect as a principal that may)"
+    )
     acls.set_defaults(handler=acls_cmd)
     kafka.add_parser(
         "asyncapi", help="print the AsyncAPI document of every topic (docs/asyncapi.yaml)"
@@ -198,8 +200,18 @@ def _text(rows: list[dict[str, Any]]) -> str:
 
 async def acls_cmd(args: argparse.Namespace) -> None:
     bootstrap = CommonSettings().kafka_bootstrap
-    for command in acl_commands(bootstrap, args.command_config):
-        print(shlex.join(["kafka-acls.sh", *command]))
+    if args.apply:
+        admin = create_admin(bootstrap, request_timeout_ms=30_000)
+        await admin.start()
+        try:
+            await grant(admin, acls())
+        finally:
+            await admin.close()
+        print(f"granted {len(acls())} ACLs")
+        return
+    connect = ["kafka-acls.sh", "--bootstrap-server", bootstrap, "--command-config", "admin.conf"]
+    for command in acl_commands(acls()):
+        print(shlex.join([*connect, *command]))
 
 
 async def asyncapi_cmd(args: argparse.Namespace) -> None:
