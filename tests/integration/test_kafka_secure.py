@@ -27,7 +27,7 @@ from mlc_cli.emulated import connect_tenant
 from mlc_core.contracts import Entity, Topics
 from mlc_core.crypto import KeyRing
 from mlc_core.db import create_pool, migrate
-from mlc_core.kafka import create_producer
+from mlc_core.kafka import TopicsMissingError, create_producer, prepare_topics
 from mlc_core.settings import KafkaSecurity
 from pydantic import SecretStr
 
@@ -108,6 +108,28 @@ async def own_database() -> AsyncIterator[str]:
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
+
+
+async def test_a_service_does_not_start_on_unprovisioned_topics(secrets_dir: Path) -> None:
+    # First in the module: the broker is up, nothing has provisioned its topics yet.
+    env = {"MLC_KAFKA_AUTO_CREATE_TOPICS": "false", **scram_env(secrets_dir, "mlc-mapper")}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        with pytest.raises(TopicsMissingError, match="mlc kafka topics --apply") as refused:
+            await prepare_topics(SCRAM_BOOTSTRAP, wait_seconds=0)
+    # The mapper may see its own topics only: those are the ones it reports missing.
+    assert str(refused.value).count("mlc.") == 3, refused.value
+    assert "mlc.zoho.outcomes" not in str(refused.value)
+
+
+def scram_security(secrets: Path, principal: str) -> KafkaSecurity:
+    return KafkaSecurity(
+        security_protocol="SASL_SSL",
+        username=principal,
+        password=SecretStr((secrets / f"{principal}.password").read_text().strip()),
+        ca_file=secrets / "ca.pem",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -203,12 +225,7 @@ async def _audited_topics(pool: asyncpg.Pool) -> set[str]:
 
 async def test_the_writer_cannot_produce_raw_sage_events(provisioned: Path) -> None:
     secrets = provisioned
-    writer = KafkaSecurity(
-        security_protocol="SASL_SSL",
-        username="mlc-zoho-writer",
-        password=SecretStr((secrets / "mlc-zoho-writer.password").read_text().strip()),
-        ca_file=secrets / "ca.pem",
-    )
+    writer = scram_security(secrets, "mlc-zoho-writer")
     producer = create_producer(SCRAM_BOOTSTRAP, client_id="forger", security=writer)
     await producer.start()
     try:
