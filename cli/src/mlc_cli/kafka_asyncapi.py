@@ -47,6 +47,7 @@ KEY_TEXT = (
     "partition, in order); the tenant id alone for events about no single record."
 )
 REF = "#/components/schemas/{model}"
+BINDING = {"bindingVersion": "0.5.0"}
 
 
 def _summary(model: type[Envelope]) -> str:
@@ -60,7 +61,7 @@ def _message(model: type[Envelope]) -> dict[str, Any]:
         "summary": _summary(model),
         "contentType": "application/json",
         "payload": {"$ref": REF.format(model=model.__name__)},
-        "bindings": {"kafka": {"key": {"type": "string", "description": KEY_TEXT}}},
+        "bindings": {"kafka": {"key": {"type": "string", "description": KEY_TEXT}, **BINDING}},
     }
 
 
@@ -82,7 +83,7 @@ def _operations() -> dict[str, Any]:
     for principal in SERVICES:
         for action, topics in (("send", principal.writes), ("receive", principal.reads)):
             for topic in topics:
-                operations[f"{principal.name}.{action}.{topic.value}"] = {
+                operation: dict[str, Any] = {
                     "action": action,
                     "channel": {"$ref": f"#/channels/{topic.value}"},
                     "summary": f"{principal.name} {action}s {topic.value}",
@@ -90,12 +91,11 @@ def _operations() -> dict[str, Any]:
                         {"$ref": f"#/channels/{topic.value}/messages/{m.__name__}"}
                         for m in MESSAGES[topic]
                     ],
-                    **(
-                        {"bindings": {"kafka": {"groupId": principal.group}}}
-                        if principal.group and action == "receive"
-                        else {}
-                    ),
                 }
+                if action == "receive" and principal.group:
+                    group = {"type": "string", "enum": [principal.group]}
+                    operation["bindings"] = {"kafka": {"groupId": group, **BINDING}}
+                operations[f"{principal.name}.{action}.{topic.value}"] = operation
     return operations
 
 

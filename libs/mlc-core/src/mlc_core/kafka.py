@@ -5,6 +5,8 @@ ack commits the consumer's *current positions* for every assigned partition, whi
 records of other partitions that were fetched but not yet handled. Here each partition's offset is
 committed explicitly, to one past the last record whose effect is durable.
 
+Why, at length: docs/decisions/0001-explicit-partition-commits.md.
+
 Failure policy: a batch handler either finishes (the effect is durable; per-record problems were
 turned into dead letters or failed outcomes by the handler itself) or raises. On raise the same
 records are retried from the same offset with jittered exponential backoff, forever: an
@@ -32,6 +34,7 @@ from aiokafka.errors import (
     KafkaConnectionError,
     TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
+    for_code,
 )
 from aiokafka.helpers import create_ssl_context
 from aiokafka.protocol.metadata import MetadataRequest
@@ -196,9 +199,12 @@ async def ensure_topics(
             if t.value not in existing
         ]
         if wanted:
-            # Several services start together; whichever is second finds them created.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(wanted)
+            response = await admin.create_topics(wanted)
+            # Several services start together; whichever is second finds them created. Any
+            # other per-topic error (an ACL refusal) is reported, not ignored.
+            for topic, code, *_ in response.topic_errors:
+                if code and code != TopicAlreadyExistsError.errno:
+                    raise for_code(code)(f"creating topic {topic}")
     finally:
         await admin.close()
 
