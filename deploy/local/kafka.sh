@@ -16,6 +16,11 @@
 #   MLC_KAFKA_VERSION          Kafka release        (default 4.2.0, the pin in kafka/pom.xml)
 #   MLC_KAFKA_HEAP             JVM heap             (default 512m)
 #   MLC_KAFKA_START_TIMEOUT    seconds to wait      (default 60)
+#   MLC_KAFKA_SECURE=1         a SASL_SSL broker instead (state in <state>/kafka-secure):
+#                              SCRAM-SHA-512 on MLC_KAFKA_PORT, mTLS on MLC_KAFKA_MTLS_PORT
+#                              (default port+2), the StandardAuthorizer with one principal per
+#                              service (cli/src/mlc_cli/kafka_access.py); certificates, keys and
+#                              passwords are generated into <state>/kafka-secure/secrets
 #
 # Messages go to stderr so callers can keep stdout for machine-readable output.
 set -euo pipefail
@@ -33,7 +38,15 @@ readonly FETCH_MARKER="${KAFKA_HOME}/.fetched"
 
 readonly DEFAULT_STATE_ROOT="${REPO_ROOT}/.local/state"
 readonly STATE_ROOT="${MLC_STATE_DIR:-${DEFAULT_STATE_ROOT}}"
-readonly STATE_DIR="${STATE_ROOT}/kafka"
+readonly SECURE="${MLC_KAFKA_SECURE:-0}"
+if [[ "${SECURE}" == "1" ]]; then
+  readonly STATE_DIR="${STATE_ROOT}/kafka-secure"
+else
+  readonly STATE_DIR="${STATE_ROOT}/kafka"
+fi
+readonly SECRETS_DIR="${STATE_DIR}/secrets"
+readonly ADMIN_CONFIG="${STATE_DIR}/admin.properties"
+readonly PYTHON="${REPO_ROOT}/.venv/bin/python"
 readonly DATA_DIR="${STATE_DIR}/data"
 readonly SERVER_CONFIG="${STATE_DIR}/server.properties"
 readonly LOG4J_CONFIG="${STATE_DIR}/log4j2.properties"
@@ -43,6 +56,12 @@ readonly PID_FILE="${STATE_DIR}/kafka.pid"
 
 readonly PORT="${MLC_KAFKA_PORT:-19092}"
 readonly CONTROLLER_PORT="${MLC_KAFKA_CONTROLLER_PORT:-19093}"
+readonly MTLS_PORT="${MLC_KAFKA_MTLS_PORT:-$((PORT + 2))}"
+if [[ "${SECURE}" == "1" ]]; then
+  readonly PROBE_PORT="${MTLS_PORT}" PORTS="${PORT} ${MTLS_PORT} ${CONTROLLER_PORT}"
+else
+  readonly PROBE_PORT="${PORT}" PORTS="${PORT} ${CONTROLLER_PORT}"
+fi
 readonly HOST="127.0.0.1"
 readonly HEAP="${MLC_KAFKA_HEAP:-512m}"
 readonly START_TIMEOUT="${MLC_KAFKA_START_TIMEOUT:-60}"
@@ -160,14 +179,15 @@ port_open() {
 # A real protocol round trip (ApiVersions + Metadata), not just an open socket:
 # the broker listed itself, i.e. it has joined the KRaft quorum and is serving.
 broker_answers() {
-  port_open "${PORT}" || return 1
-  local out
+  port_open "${PROBE_PORT}" || return 1
+  local out security=()
+  [[ "${SECURE}" == "1" ]] && security=(--command-config "${ADMIN_CONFIG}")
   # Captured rather than piped into `grep -q`: with pipefail, grep exiting
   # early would turn a successful probe into a SIGPIPE failure.
   out="$(timeout 20 java -Dlog4j2.configurationFile="${TOOLS_LOG4J_CONFIG}" -cp "${LIBS_DIR}/*" \
-    org.apache.kafka.tools.BrokerApiVersionsCommand \
-    --bootstrap-server "${HOST}:${PORT}" 2>/dev/null)" || return 1
-  grep -q "^${HOST}:${PORT} (id: 1 " <<<"${out}"
+    org.apache.kafka.tools.BrokerApiVersionsCommand ${security[@]+"${security[@]}"} \
+    --bootstrap-server "${HOST}:${PROBE_PORT}" 2>/dev/null)" || return 1
+  grep -q "^${HOST}:${PROBE_PORT} (id: 1 " <<<"${out}"
 }
 
 # 1-based byte offset in LOG_FILE where the current start attempt's output begins.
@@ -192,12 +212,9 @@ node.id=1
 # Dynamic KRaft quorum (formatted with --standalone): bootstrap servers, not
 # the static controller.quorum.voters.
 controller.quorum.bootstrap.servers=${HOST}:${CONTROLLER_PORT}
-listeners=PLAINTEXT://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=${DATA_DIR}
+$(if [[ "${SECURE}" == "1" ]]; then write_secure_listeners; else write_plain_listeners; fi)
 
 # The application creates its topics explicitly; a typo must fail, not
 # silently create a topic.
@@ -219,6 +236,67 @@ share.coordinator.state.topic.min.isr=1
 # Tests start consumers one after another; do not wait 3 s for more members.
 group.initial.rebalance.delay.ms=0
 EOF
+}
+
+write_plain_listeners() {
+  cat <<EOF
+listeners=PLAINTEXT://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+EOF
+}
+
+# Clients: SCRAM-SHA-512 over TLS on PORT, or mTLS (client certificate) on MTLS_PORT. The
+# controller and inter-broker traffic use mTLS as the principal "broker", the only super user;
+# every other principal gets exactly its ACLs (deny by default).
+write_secure_listeners() {
+  cat <<EOF
+listeners=SASL_SSL://${HOST}:${PORT},SSL://${HOST}:${MTLS_PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
+advertised.listeners=SASL_SSL://${HOST}:${PORT},SSL://${HOST}:${MTLS_PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
+listener.security.protocol.map=SASL_SSL:SASL_SSL,SSL:SSL,CONTROLLER:SSL
+inter.broker.listener.name=SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=${SECRETS_DIR}/broker.keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=${SECRETS_DIR}/ca.pem
+ssl.client.auth=required
+listener.name.sasl_ssl.ssl.client.auth=none
+# A certificate's "CN=mlc-mapper" is the principal "mlc-mapper", as its SCRAM user is.
+ssl.principal.mapping.rules=RULE:^CN=([^,]+)\$/\$1/,DEFAULT
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:broker
+allow.everyone.if.no.acl.found=false
+EOF
+}
+
+write_admin_config() {
+  cat >"${ADMIN_CONFIG}" <<EOF
+# The broker's own identity over mTLS, for kafka.sh's probes and ACL grants.
+security.protocol=SSL
+ssl.keystore.type=PEM
+ssl.keystore.location=${SECRETS_DIR}/broker.keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=${SECRETS_DIR}/ca.pem
+EOF
+}
+
+# Certificates and SCRAM passwords (once); prints the storage tool's --add-scram values.
+secure_material() {
+  [[ -x "${PYTHON}" ]] || die "${PYTHON} missing: run deploy/local/setup.sh first (the secure broker's certificates come from the cryptography package)."
+  "${PYTHON}" "${SCRIPT_DIR}/kafka_secure.py" material "${SECRETS_DIR}"
+}
+
+grant_acls() {
+  [[ -f "${STATE_DIR}/acls.granted" ]] && return 0
+  log "granting each service principal its ACLs"
+  MLC_KAFKA_BOOTSTRAP="${HOST}:${MTLS_PORT}" MLC_KAFKA_SECURITY_PROTOCOL=SSL \
+    MLC_KAFKA_CA_FILE="${SECRETS_DIR}/ca.pem" MLC_KAFKA_CERT_FILE="${SECRETS_DIR}/broker.pem" \
+    MLC_KAFKA_KEY_FILE="${SECRETS_DIR}/broker.key" \
+    "${REPO_ROOT}/.venv/bin/mlc" kafka acls --apply >&2 || die "granting the ACLs failed."
+  touch "${STATE_DIR}/acls.granted"
 }
 
 write_log4j_config() {
@@ -262,6 +340,7 @@ ensure_config() {
   fi
   printf '%s\n' "${wanted}" >"${SERVER_CONFIG}"
   write_log4j_config
+  if [[ "${SECURE}" == "1" ]]; then write_admin_config; fi
 }
 
 is_formatted() {
@@ -272,8 +351,13 @@ format_storage() {
   local cluster_id
   cluster_id="$(kafka_java kafka.tools.StorageTool random-uuid)"
   log "formatting new KRaft storage in ${DATA_DIR} (cluster id ${cluster_id})"
+  local scram=() lines line
+  if [[ "${SECURE}" == "1" ]]; then
+    lines="$(secure_material)" || die "generating the secure broker's certificates failed."
+    while IFS= read -r line; do scram+=(--add-scram "${line}"); done <<<"${lines}"
+  fi
   # --standalone: this node alone is the initial (dynamic) controller quorum.
-  kafka_java kafka.tools.StorageTool format \
+  kafka_java kafka.tools.StorageTool format ${scram[@]+"${scram[@]}"} \
     --config "${SERVER_CONFIG}" --cluster-id "${cluster_id}" --standalone >>"${LOG_FILE}" 2>&1 ||
     { show_log_tail; die "formatting the Kafka storage failed."; }
 }
@@ -311,7 +395,7 @@ wait_until_ready() {
 
 check_ports_free() {
   local p
-  for p in "${PORT}" "${CONTROLLER_PORT}"; do
+  for p in ${PORTS}; do
     if port_open "${p}"; then
       die "port ${HOST}:${p} is already in use by another process; set MLC_KAFKA_PORT / MLC_KAFKA_CONTROLLER_PORT to free ports."
     fi
@@ -333,6 +417,7 @@ cmd_start() {
   log "starting broker on ${HOST}:${PORT} (controller ${HOST}:${CONTROLLER_PORT}), log ${LOG_FILE}"
   launch_broker
   wait_until_ready
+  if [[ "${SECURE}" == "1" ]]; then grant_acls; fi
   log "ready after $((SECONDS - started))s (pid $(read_pid))"
 }
 
@@ -352,7 +437,7 @@ purge_state() {
 wait_ports_closed() {
   local deadline=$((SECONDS + 10))
   while ((SECONDS < deadline)); do
-    port_open "${PORT}" || port_open "${CONTROLLER_PORT}" || return 0
+    port_open "${PORT}" || port_open "${CONTROLLER_PORT}" || port_open "${MTLS_PORT}" || return 0
     sleep 0.2
   done
   log "warning: ${HOST}:${PORT} or :${CONTROLLER_PORT} still accepts connections after the broker stopped"

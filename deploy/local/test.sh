@@ -16,5 +16,8 @@ trap 'deploy/local/down.sh --purge' EXIT
 export MLC_KAFKA_BOOTSTRAP="127.0.0.1:${MLC_KAFKA_PORT:-19092}"
 export MLC_DATABASE_ADMIN_URL="postgresql://mlc_admin@127.0.0.1:${MLC_PG_PORT:-55432}/mlc"
 
+# tests/integration/test_kafka_secure.py starts its own SASL_SSL broker on this port and the next two.
+export MLC_KAFKA_SECURE_PORT="${MLC_KAFKA_SECURE_PORT:-19094}"
+
 echo "== tests"
 "$venv/pytest" -m "not slow" "$@"

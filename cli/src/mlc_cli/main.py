@@ -16,6 +16,7 @@ from types import ModuleType
 from mlc_cli import (
     audit_cmd,
     db_cmd,
+    kafka_cmd,
     keys_cmd,
     mapping_cmd,
     ping,
@@ -32,6 +33,7 @@ from mlc_cli.common import exit_on_refusal
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 VERBS: list[ModuleType] = [
     db_cmd,
+    kafka_cmd,
     keys_cmd,
     tenant,
     sage_cmd,

@@ -63,7 +63,6 @@ async def reconcile_cmd(args: argparse.Namespace) -> None:
             total = await fix(
                 pool=pool,
                 kafka_bootstrap=settings.kafka_bootstrap,
-                kafka_partitions=settings.kafka_partitions,
                 tenant_id=args.tenant,
                 reports=reports,
             )

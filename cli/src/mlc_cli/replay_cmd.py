@@ -77,7 +77,6 @@ async def replay_cmd(args: argparse.Namespace) -> None:
         result = await replay(
             pool=pool,
             kafka_bootstrap=settings.kafka_bootstrap,
-            kafka_partitions=settings.kafka_partitions,
             where=where,
             dry_run=args.dry_run,
             on_progress=show,

@@ -5,6 +5,8 @@ ack commits the consumer's *current positions* for every assigned partition, whi
 records of other partitions that were fetched but not yet handled. Here each partition's offset is
 committed explicitly, to one past the last record whose effect is durable.
 
+Why, at length: docs/decisions/0001-explicit-partition-commits.md.
+
 Failure policy: a batch handler either finishes (the effect is durable; per-record problems were
 turned into dead letters or failed outcomes by the handler itself) or raises. On raise the same
 records are retried from the same offset with jittered exponential backoff, forever: an
@@ -22,7 +24,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -31,10 +33,15 @@ from aiokafka.errors import (
     IllegalStateError,
     KafkaConnectionError,
     TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+    for_code,
 )
+from aiokafka.helpers import create_ssl_context
+from aiokafka.protocol.metadata import MetadataRequest
 
 from mlc_core.contracts import Envelope, Topics, encode
 from mlc_core.logging import ctx
+from mlc_core.settings import KafkaSecurity, TopicSettings
 from mlc_core.telemetry import BATCH_RETRIES, CONSUMER_LAG, consuming, start_publish_span
 
 log = logging.getLogger(__name__)
@@ -53,11 +60,39 @@ class Record(Protocol):
 BatchHandler = Callable[[Sequence[Record]], Awaitable[None]]
 
 
-def create_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+def client_options(security: KafkaSecurity | None = None) -> dict[str, Any]:
+    """The TLS/SASL keyword arguments of every aiokafka client we build (producer, consumer,
+    admin): the one place that turns `MLC_KAFKA_SECURITY_PROTOCOL` and friends into a
+    connection. Without `security` they come from the environment."""
+    security = security if security is not None else KafkaSecurity()
+    options: dict[str, Any] = {"security_protocol": security.security_protocol}
+    if security.uses_tls:
+        options["ssl_context"] = create_ssl_context(
+            cafile=security.ca_file, certfile=security.cert_file, keyfile=security.key_file
+        )
+    if security.uses_sasl:
+        options.update(
+            sasl_mechanism=security.sasl_mechanism,
+            sasl_plain_username=security.username,
+            sasl_plain_password=security.password_text(),
+        )
+    return options
+
+
+def create_admin(
+    bootstrap: str, *, security: KafkaSecurity | None = None, **kwargs: Any
+) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options(security), **kwargs)
+
+
+def create_producer(
+    bootstrap: str, *, client_id: str, security: KafkaSecurity | None = None
+) -> AIOKafkaProducer:
     # Idempotence (implies acks=all) lets the broker drop our own retried sends, so a network
     # blip never duplicates or reorders a record's events within this producer session.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **client_options(security),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -67,11 +102,17 @@ def create_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
 
 
 def create_consumer(
-    bootstrap: str, *topics: str, group_id: str, client_id: str, max_poll_records: int = 500
+    bootstrap: str,
+    *topics: str,
+    group_id: str | None,
+    client_id: str,
+    max_poll_records: int = 500,
+    security: KafkaSecurity | None = None,
 ) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
+        **client_options(security),
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,
@@ -84,22 +125,86 @@ def create_consumer(
     )
 
 
+class TopicsMissingError(RuntimeError):
+    """The broker lacks topics a service needs and the service may not create them."""
+
+
+async def prepare_topics(
+    bootstrap: str, *, settings: TopicSettings | None = None, wait_seconds: float = 300.0
+) -> None:
+    """At a service's start: create missing topics where `MLC_KAFKA_AUTO_CREATE_TOPICS` allows
+    it (dev, tests), else wait for `mlc kafka topics --apply` to have provisioned them."""
+    settings = settings if settings is not None else TopicSettings()
+    if settings.auto_create_topics:
+        await ensure_topics(
+            bootstrap,
+            partitions=settings.partitions,
+            replication=settings.replication_factor,
+            min_insync_replicas=settings.min_insync_replicas,
+            wait_seconds=wait_seconds,
+        )
+        return
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        admin = await _admin_when_reachable(bootstrap, wait_seconds)
+        try:
+            missing = await _missing_topics(admin)
+        finally:
+            await admin.close()
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise TopicsMissingError(
+                f"topics missing on {bootstrap}: {', '.join(missing)}; provision them with "
+                "`mlc kafka topics --apply` (or set MLC_KAFKA_AUTO_CREATE_TOPICS=true in dev)"
+            )
+        log.warning("topics not provisioned yet, waiting", extra=ctx(missing=missing))
+        await asyncio.sleep(5.0)
+
+
+async def _missing_topics(admin: AIOKafkaAdminClient) -> list[str]:
+    """Our topics the broker says do not exist. A principal that may not see a topic (no ACL:
+    not one it uses) gets an authorization error for it instead, which is not "missing". The
+    request is built here because the admin client's describe_topics would ask the broker to
+    auto-create them, where a broker allows that."""
+    request = MetadataRequest([t.value for t in Topics], allow_auto_topic_creation=False)
+    response = await admin._send_request(request)
+    return sorted(
+        t["topic"]
+        for t in response.to_object()["topics"]
+        if t["error_code"] == UnknownTopicOrPartitionError.errno
+    )
+
+
 async def ensure_topics(
-    bootstrap: str, *, partitions: int, replication: int = 1, wait_seconds: float = 300.0
+    bootstrap: str,
+    *,
+    partitions: int,
+    replication: int = 1,
+    min_insync_replicas: int = 1,
+    wait_seconds: float = 300.0,
 ) -> None:
     """Create the application's topics if missing (auto-create is off on our brokers)."""
     admin = await _admin_when_reachable(bootstrap, wait_seconds)
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name=t.value, num_partitions=partitions, replication_factor=replication)
+            NewTopic(
+                name=t.value,
+                num_partitions=partitions,
+                replication_factor=replication,
+                topic_configs={"min.insync.replicas": str(min_insync_replicas)},
+            )
             for t in Topics
             if t.value not in existing
         ]
         if wanted:
-            # Several services start together; whichever is second finds them created.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(wanted)
+            response = await admin.create_topics(wanted)
+            # Several services start together; whichever is second finds them created. Any
+            # other per-topic error (an ACL refusal) is reported, not ignored.
+            for topic, code, *_ in response.topic_errors:
+                if code and code != TopicAlreadyExistsError.errno:
+                    raise for_code(code)(f"creating topic {topic}")
     finally:
         await admin.close()
 
@@ -109,7 +214,7 @@ async def _admin_when_reachable(bootstrap: str, wait_seconds: float) -> AIOKafka
     nothing restarts it (the dev stack, a plain process manager) it would stay down for good."""
     deadline = time.monotonic() + wait_seconds
     for attempt in itertools.count():
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = create_admin(bootstrap)
         try:
             await admin.start()
             return admin

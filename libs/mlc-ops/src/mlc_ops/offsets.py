@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 from mlc_core.contracts import Topics
+from mlc_core.kafka import client_options
 
 from mlc_ops.errors import Refused
 
@@ -52,7 +53,7 @@ class Move:
 
 async def group_members(bootstrap: str, group: str) -> tuple[str, int]:
     """(state, number of live members) of a consumer group."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         for attempt in range(COORDINATOR_ATTEMPTS):
@@ -73,7 +74,7 @@ async def committed(
     bootstrap: str, group: str
 ) -> tuple[dict[TopicPartition, int], list[TopicPartition]]:
     """(the group's committed offsets, every partition of the group's topics)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
@@ -90,7 +91,9 @@ async def committed(
 
 async def plan(bootstrap: str, group: str, target: Target) -> list[Move]:
     current, tps = await committed(bootstrap, group)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options()
+    )
     await consumer.start()
     # A group-less consumer stopped before its background task first ran raises
     # CancelledError from stop() (aiokafka 0.14 on Python 3.11); one loop turn lets it start.
@@ -122,7 +125,7 @@ async def apply(bootstrap: str, group: str, moves: list[Move]) -> None:
     if members:
         raise GroupBusy(f"group {group} has {members} live member(s) ({state}): stop them first")
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **client_options()
     )
     await consumer.start()
     try:

@@ -103,7 +103,6 @@ async def fix(
     *,
     pool: asyncpg.Pool,
     kafka_bootstrap: str,
-    kafka_partitions: int,
     tenant_id: str,
     reports: list[EntityReport],
 ) -> int:
@@ -119,7 +118,6 @@ async def fix(
         result = await replay(
             pool=pool,
             kafka_bootstrap=kafka_bootstrap,
-            kafka_partitions=kafka_partitions,
             where=where,
             reason="reconcile --fix",
             replay_id=uuid.uuid4(),

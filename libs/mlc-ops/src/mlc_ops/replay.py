@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import asyncpg
 from audit.admin import ReplayFilter, replay_candidates
-from mlc_core.kafka import Publisher, create_producer, ensure_topics
+from mlc_core.kafka import Publisher, create_producer, prepare_topics
 
 from mlc_ops.replay_events import COMMAND, RAW, SOURCES, Stored, pick_auto, replay_batch
 
@@ -35,7 +35,6 @@ async def replay(
     *,
     pool: asyncpg.Pool,
     kafka_bootstrap: str,
-    kafka_partitions: int,
     where: ReplayFilter,
     dry_run: bool = False,
     reason: str | None = None,
@@ -56,7 +55,7 @@ async def replay(
         reason=reason or ("replay --failed-only" if where.failed_only else "replay"),
         force=force,
     )
-    await ensure_topics(kafka_bootstrap, partitions=kafka_partitions)
+    await prepare_topics(kafka_bootstrap)
     producer = create_producer(kafka_bootstrap, client_id="mlc-replay")
     await producer.start()
     if on_progress is not None:

@@ -17,6 +17,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 from audit.admin import outcome_counts, waiting_counts
 from mlc_core.contracts import Topics
 from mlc_core.crypto import CryptoError, KeyRing
+from mlc_core.kafka import client_options
 from mlc_core.zoho import metadata
 from mlc_core.zoho.errors import ZohoError
 from sage_poller.admin import poll_health, watermarks
@@ -97,8 +98,12 @@ async def entity_rows(pool: asyncpg.Pool, tenant_id: str | None) -> list[EntityS
 
 async def consumer_lag(bootstrap: str, groups: dict[str, Topics | None] = GROUPS) -> dict[str, int]:
     """Events waiting per consumer group: end offsets minus committed offsets."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **client_options()
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options()
+    )
     await admin.start()
     await consumer.start()
     try:

@@ -6,7 +6,7 @@ import asyncio
 
 from mlc_core.contracts import Topics
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
-from mlc_core.kafka import consume_forever, create_consumer, ensure_topics
+from mlc_core.kafka import consume_forever, create_consumer, prepare_topics
 from mlc_core.runtime import run_service
 from mlc_core.settings import CommonSettings
 
@@ -17,7 +17,7 @@ GROUP_ID = "mlc-audit"
 
 async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> None:
     settings = settings or CommonSettings()
-    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+    await prepare_topics(settings.kafka_bootstrap)
     pool = await create_pool(
         settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
     )

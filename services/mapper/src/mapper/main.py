@@ -11,7 +11,7 @@ from mlc_core.kafka import (
     consume_forever,
     create_consumer,
     create_producer,
-    ensure_topics,
+    prepare_topics,
 )
 from mlc_core.runtime import run_service
 from mlc_core.settings import CommonSettings
@@ -24,7 +24,7 @@ GROUP_ID = "mlc-mapper"
 
 async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> None:
     settings = settings or CommonSettings()
-    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+    await prepare_topics(settings.kafka_bootstrap)
     producer = create_producer(settings.kafka_bootstrap, client_id=GROUP_ID)
     consumer = create_consumer(
         settings.kafka_bootstrap, Topics.SAGE_CHANGES, group_id=GROUP_ID, client_id=GROUP_ID

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
-from mlc_core.kafka import Publisher, create_producer, ensure_topics
+from mlc_core.kafka import Publisher, create_producer, prepare_topics
 from mlc_core.runtime import keyring_from, run_service
 from mlc_core.supervise import Supervisor, run_supervised
 
@@ -24,7 +24,7 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
         settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
     )
     producer = create_producer(settings.kafka_bootstrap, client_id="mlc-sage-poller")
-    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+    await prepare_topics(settings.kafka_bootstrap)
     await producer.start()
     http = httpx.AsyncClient(timeout=60)
     publisher = Publisher(producer)

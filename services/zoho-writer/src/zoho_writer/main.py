@@ -12,7 +12,7 @@ from mlc_core.kafka import (
     consume_forever,
     create_consumer,
     create_producer,
-    ensure_topics,
+    prepare_topics,
 )
 from mlc_core.runtime import keyring_from, run_service
 from mlc_core.supervise import RestartBackoff, run_supervised
@@ -36,7 +36,7 @@ DRAIN_RESTART = RestartBackoff(base=2.0, cap=60.0)
 async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> None:
     settings = settings or WriterSettings()
     keyring = keyring_from(settings)
-    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+    await prepare_topics(settings.kafka_bootstrap)
     pool = await create_pool(
         settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
     )
