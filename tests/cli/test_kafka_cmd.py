@@ -5,10 +5,10 @@ from __future__ import annotations
 import typing
 from pathlib import Path
 
-import audit.main
-import mapper.main
+import audit
+import mapper
 import pytest
-import zoho_writer.main
+import zoho_writer
 from mlc_cli.kafka_access import (
     OPERATOR,
     SERVICES,
@@ -44,9 +44,9 @@ def test_every_event_model_is_documented_on_a_topic() -> None:
 
 def test_consumer_groups_are_the_services_own() -> None:
     groups = {p.name: p.group for p in SERVICES}
-    assert groups["mlc-mapper"] == mapper.main.GROUP_ID
-    assert groups["mlc-zoho-writer"] == zoho_writer.main.GROUP_ID
-    assert groups["mlc-audit"] == audit.main.GROUP_ID
+    assert groups["mlc-mapper"] == mapper.GROUP_ID
+    assert groups["mlc-zoho-writer"] == zoho_writer.GROUP_ID
+    assert groups["mlc-audit"] == audit.GROUP_ID
     assert groups["mlc-sage-poller"] is None
 
 

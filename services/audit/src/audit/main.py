@@ -10,9 +10,8 @@ from mlc_core.kafka import consume_forever, create_consumer, prepare_topics
 from mlc_core.runtime import run_service
 from mlc_core.settings import CommonSettings
 
+from audit import GROUP_ID
 from audit.handlers import handle_batch
-
-GROUP_ID = "mlc-audit"
 
 
 async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> None:

@@ -16,10 +16,9 @@ from mlc_core.kafka import (
 from mlc_core.runtime import run_service
 from mlc_core.settings import CommonSettings
 
+from mapper import GROUP_ID
 from mapper.handlers import SwitchedOff, handle_batch
 from mapper.store import MapCache
-
-GROUP_ID = "mlc-mapper"
 
 
 async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> None:

@@ -10,6 +10,7 @@ from mlc_core.kafka import Publisher, create_producer, prepare_topics
 from mlc_core.runtime import keyring_from, run_service
 from mlc_core.supervise import Supervisor, run_supervised
 
+from sage_poller import CLIENT_ID
 from sage_poller.deps import PollerDeps
 from sage_poller.loops import TenantLoops
 from sage_poller.outbox import OutboxRelay
@@ -23,7 +24,7 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
     pool = await create_pool(
         settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
     )
-    producer = create_producer(settings.kafka_bootstrap, client_id="mlc-sage-poller")
+    producer = create_producer(settings.kafka_bootstrap, client_id=CLIENT_ID)
     await prepare_topics(settings.kafka_bootstrap)
     await producer.start()
     http = httpx.AsyncClient(timeout=60)

@@ -17,6 +17,7 @@ from mlc_core.kafka import (
 from mlc_core.runtime import keyring_from, run_service
 from mlc_core.supervise import RestartBackoff, run_supervised
 
+from zoho_writer import GROUP_ID
 from zoho_writer.deps import WriterDeps
 from zoho_writer.handlers import drain_once, handle_batch
 from zoho_writer.hold import TenantHolds
@@ -27,7 +28,6 @@ from zoho_writer.store import WriterStore
 from zoho_writer.tenant_state import TenantState
 from zoho_writer.tokens import TokenProvider
 
-GROUP_ID = "mlc-zoho-writer"
 # A failed drain pass loses nothing (parked commands are durable): the next one retries them,
 # sooner after a one-off failure, at most a minute apart while PostgreSQL is down.
 DRAIN_RESTART = RestartBackoff(base=2.0, cap=60.0)
