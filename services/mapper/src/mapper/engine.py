@@ -1,0 +1,364 @@
+"""The mapping engine: an entity's default mapping (mapper.fields) with a tenant's overrides,
+compiled once per tenant map into one step per Zoho field, and run for every record.
+
+Every entity, master data, documents and reference data alike, is mapped here. The overrides
+are applied in one place (`_overridden`), in the order the mapping file documents: rename,
+skip, added fields, code tables, defaults. Each step reads its value, translates and defaults
+it, and holds it to Zoho's limits for the field (length, format, text) as it goes, so a record
+is one pass over its steps. A field the tenant skips is not read at all.
+
+A step is a closure with its column, field name, limit and check bound when it is compiled;
+plain text, amounts and keys are read inline, and a field read from the same column(s) as an
+earlier one (Shipping_City after Billing_City) copies that value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mapper import values as v
+from mapper.drafts import Draft
+from mapper.fields import NOTHING_PREPARED, Field, Prepared, Reader, RecordMapping, bound
+from mapper.limits import FORMATS, TEXT_LENGTHS, mandatory_fields, max_length
+from mapper.profile import READERS, AddedField, EntityMap, Scalar, translate
+from mapper.values import MappingError, Row
+
+# A step: reads its field's value from (row, Sage key, prepared) into the record.
+Step = Callable[[Row, str, Prepared, dict[str, Any]], None]
+Check = Callable[[Any], None]
+Value = Callable[[Row, str, Prepared], Any]
+Tables = Mapping[str, Mapping[str, Scalar]]
+_NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class CompiledMapping:
+    """An entity's RecordMapping with one tenant's overrides: what maps its records."""
+
+    module: str
+    steps: tuple[Step, ...]
+    sources: dict[str, str]
+    mandatory: tuple[str, ...]
+    mapping: RecordMapping
+
+    def fill(self, row: Row, key: str, found: Prepared = NOTHING_PREPARED) -> dict[str, Any]:
+        """The record's fields, in the steps' order, checked; raises MappingError."""
+        record: dict[str, Any] = {}
+        for step in self.steps:
+            step(row, key, found, record)
+        return record
+
+    def drafts(self, row: Row, key: str) -> list[Draft]:
+        """The records to upsert for one Sage row (products first, the entity's own last);
+        raises MappingError naming the Sage column on the first problem."""
+        mapping = self.mapping
+        found = NOTHING_PREPARED if mapping.prepare is None else mapping.prepare(row, key)
+        record = self.fill(row, key, found)
+        for name in self.mandatory:
+            if record.get(name) in (None, "", []):
+                source = self.sources.get(name, name)
+                raise MappingError(source, f"is empty; Zoho {self.module} require {name}")
+        # `sources` is shared by every draft of this mapping: nothing downstream changes it.
+        draft = Draft(self.module, key, record, self.sources, mapping.links(row, key, found))
+        draft.key_field = mapping.key_field
+        if found.also_match:
+            draft.also_match = found.also_match
+        return [*found.before, draft] if found.before else [draft]
+
+
+@dataclass
+class _Planned:
+    """A Zoho field after the overrides: its default field, code tables, default, or the
+    added field's reader that replaced it."""
+
+    name: str
+    field: Field
+    codes: tuple[Mapping[str, Scalar], ...] = ()
+    default: Any = _NO_DEFAULT
+    added: Value | None = None
+
+
+def compile_mapping(
+    mapping: RecordMapping, overrides: EntityMap | None = None, tables: Tables | None = None
+) -> CompiledMapping:
+    planned = _overridden(mapping, overrides or EntityMap(), tables or {})
+    sources = {p.name: p.field.source for p in planned if p.field.source is not None}
+    module = mapping.module
+    steps: list[Step] = []
+    first: dict[object, str] = {}  # what a plain field reads -> the first field reading it
+    for p in planned:
+        source = sources.get(p.name, p.name)
+        reads = _reads(p)
+        earlier = None if reads is None else first.setdefault(reads, p.name)
+        if earlier is not None and earlier != p.name:
+            steps.append(
+                _copy(module, p.name, earlier, source, _same_rules(module, p.name, earlier))
+            )
+        else:
+            steps.append(_step(module, p, source))
+    return CompiledMapping(module, tuple(steps), sources, mandatory_fields(module), mapping)
+
+
+def _overridden(mapping: RecordMapping, overrides: EntityMap, tables: Tables) -> list[_Planned]:
+    """The one place a tenant's overrides apply: rename, skip, added, codes, defaults."""
+    planned = {}
+    for field in mapping.fields:
+        name = overrides.rename.get(field.name, field.name)
+        planned[name] = _Planned(name, field)  # a rename onto a mapped field replaces it
+    for skipped in overrides.skip:
+        planned.pop(skipped, None)
+    for name, added in overrides.fields.items():
+        previous = planned.get(name)
+        source = added.column or (previous.field.source if previous else None)
+        read = _added(added, tables, None if previous is None else _value(previous))
+        planned[name] = _Planned(name, Field(name, source), added=read)
+    for name, table in overrides.codes.items():
+        if name in planned:
+            planned[name].codes += (tables[table],)
+    for name, value in overrides.defaults.items():
+        planned.setdefault(name, _Planned(name, Field(name, None))).default = value
+    return list(planned.values())
+
+
+def _reads(p: _Planned) -> object | None:
+    """What a plain step reads (its column or reader), to copy a repeated one; None for the
+    others."""
+    field = p.field
+    if p.codes or p.default is not _NO_DEFAULT or p.added is not None or field.amount:
+        return None
+    if field.column is not None and not field.required:
+        return ("text", field.column)
+    return field.read
+
+
+def _step(module: str, p: _Planned, source: str) -> Step:
+    name, field = p.name, p.field
+    limit, check = max_length(module, name), _checker(module, name, source)
+    constant = field.read is None and field.column is None and field.derive is None
+    if (
+        p.codes
+        or p.default is not _NO_DEFAULT
+        or p.added is not None
+        or (constant and not field.key)
+    ):
+        return _general(p, _value(p), check)
+    if field.key:
+        return _key_step(module, name, limit)
+    checked = field.text_value or name in TEXT_LENGTHS.get(module, {})
+    if field.amount and field.column is not None:
+        if not checked:
+            return _money_step(name, field.column)
+        read = bound(v.money, field.column)  # renamed onto a text field: refused
+        return _read_step(module, name, read, check)
+    if field.column is not None:
+        return _text_step(module, name, field.column, field.required)
+    if field.read is not None:
+        return _read_step(module, name, field.read, check if checked else None)
+    derive = field.derive
+    assert derive is not None
+    return _derive_step(module, name, derive, check if checked else None)
+
+
+def _value(p: _Planned) -> Value:
+    """The field's value as a function, for the general step and the added field over it."""
+    field = p.field
+    if p.added is not None:
+        return p.added
+    if field.key:
+        return lambda row, key, found: key
+    if field.column is not None:
+        column_name, name = field.column, field.name
+        if field.amount:
+            return lambda row, key, found: v.money(row, column_name)
+        if field.required:
+            return lambda row, key, found: v.required_text(row, column_name, name)
+        return lambda row, key, found: v.text(row, column_name)
+    if field.read is not None:
+        read = field.read
+        return lambda row, key, found: read(row)
+    if field.derive is not None:
+        return field.derive
+    return lambda row, key, found: None  # a field that only has a default
+
+
+def _added(added: AddedField, tables: Tables, previous: Value | None) -> Value:
+    """An added field's value, through its own code table; when it is empty, the value of
+    the field it was added over (if any) stays."""
+    table = None if added.codes is None else tables[added.codes]
+    column_name, constant = added.column, added.value
+    convert = READERS[added.type]
+
+    def read(row: Row, key: str, found: Prepared) -> Any:
+        # The field it replaces is still read first: its errors stop the record.
+        earlier = None if previous is None else previous(row, key, found)
+        value = constant if column_name is None else convert(row, column_name)
+        if table is not None:
+            value = translate(value, table)
+        return earlier if value is None else value
+
+    return read
+
+
+def _general(p: _Planned, read: Value, check: Check) -> Step:
+    name, codes, default = p.name, p.codes, p.default
+
+    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+        value = read(row, key, found)
+        for table in codes:
+            value = translate(value, table)
+        if (value is None or value == "") and default is not _NO_DEFAULT:
+            value = default
+        if value is not None:
+            check(value)
+            record[name] = value
+
+    return step
+
+
+def _checker(module: str, name: str, source: str) -> Check:
+    """Zoho's limits for one field: its length and format, and text where Zoho takes text."""
+    limit, pattern = max_length(module, name), FORMATS.get(name)
+    textual = name in TEXT_LENGTHS.get(module, {})
+
+    def check(value: Any) -> None:
+        if isinstance(value, str):
+            if len(value) > limit:
+                raise _too_long(module, source, name, value, limit)
+            if pattern is not None and not pattern[0].match(value):
+                raise MappingError(source, f"{pattern[1]}: {value!r}")
+        elif textual:
+            raise MappingError(source, f"Zoho {module}.{name} takes text")
+
+    return check
+
+
+def _too_long(module: str, source: str, name: str, value: str, limit: int) -> MappingError:
+    return MappingError(source, f"{len(value)} characters; Zoho {module}.{name} allows {limit}")
+
+
+def _text_step(module: str, name: str, column_name: str, required: bool) -> Step:
+    limit, pattern = max_length(module, name), FORMATS.get(name)
+    match = None if pattern is None else pattern[0].match
+    problem = "" if pattern is None else pattern[1]
+
+    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+        value = row.get(column_name)
+        if value.__class__ is str and (value := value.strip()):
+            if not value.isprintable() or "\ufffd" in value:
+                v.check_encoding(column_name, value)
+            if len(value) > limit:
+                raise _too_long(module, column_name, name, value, limit)
+            if match is not None and not match(value):
+                raise MappingError(column_name, f"{problem}: {value!r}")
+            record[name] = value
+        elif value is not None and not isinstance(value, str):
+            raise MappingError(column_name, f"expected text, got {type(value).__name__}")
+        elif required:
+            raise MappingError(column_name, f"is empty; Zoho requires {name}")
+
+    return step
+
+
+def _money_step(name: str, column_name: str) -> Step:
+    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+        value: Any = row.get(column_name)
+        cls = value.__class__
+        # Finite plain numbers inline; NaN, infinities and text take values.money.
+        if (cls is float or cls is int) and (amount := float(value)) - amount == 0.0:
+            record[name] = round(round(amount, 6), 2)
+        elif value is not None and (value := v.money(row, column_name)) is not None:
+            record[name] = value
+
+    return step
+
+
+def _key_step(module: str, name: str, limit: int) -> Step:
+    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+        if len(key) > limit:
+            raise _too_long(module, name, name, key, limit)
+        record[name] = key
+
+    return step
+
+
+def _read_step(module: str, name: str, read: Reader, check: Check | None) -> Step:
+    if check is None:  # numbers and flags: nothing to check
+
+        def unchecked(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+            if (value := read(row)) is not None:
+                record[name] = value
+
+        return unchecked
+    limit, match = _limits(module, name)
+
+    # The check runs only when it could fail: a str within the limit that matches the
+    # field's format (if any) always passes it.
+    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+        if (value := read(row)) is not None:
+            if (
+                value.__class__ is not str
+                or len(value) > limit
+                or (match is not None and not match(value))
+            ):
+                check(value)
+            record[name] = value
+
+    return step
+
+
+def _derive_step(module: str, name: str, derive: Value, check: Check | None) -> Step:
+    limit, match = _limits(module, name)
+
+    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+        if (value := derive(row, key, found)) is not None:
+            if check is not None and (
+                value.__class__ is not str
+                or len(value) > limit
+                or (match is not None and not match(value))
+            ):
+                check(value)
+            record[name] = value
+
+    return step
+
+
+def _limits(module: str, name: str) -> tuple[int, Callable[[str], object] | None]:
+    pattern = FORMATS.get(name)
+    return max_length(module, name), None if pattern is None else pattern[0].match
+
+
+def _same_rules(module: str, name: str, earlier: str) -> bool:
+    """Whether every value the earlier field let through passes this one's check too."""
+    textual = TEXT_LENGTHS.get(module, {})
+    return (
+        max_length(module, name) >= max_length(module, earlier)
+        and FORMATS.get(name) is FORMATS.get(earlier)
+        and (name in textual) <= (earlier in textual)
+    )
+
+
+def _copy(module: str, name: str, earlier: str, source: str, same_rules: bool) -> Step:
+    """The value of an earlier field read from the same column(s), held to this field's own
+    limits where they differ."""
+    if same_rules:
+
+        def copied(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+            if (value := record.get(earlier)) is not None:
+                record[name] = value
+
+        return copied
+    check, (limit, match) = _checker(module, name, source), _limits(module, name)
+
+    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+        if (value := record.get(earlier)) is not None:
+            if (
+                value.__class__ is not str
+                or len(value) > limit
+                or (match is not None and not match(value))
+            ):
+                check(value)
+            record[name] = value
+
+    return step
