@@ -14,8 +14,9 @@ earlier one (Shipping_City after Billing_City) copies that value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from mapper import values as v
@@ -86,19 +87,39 @@ def compile_mapping(
     planned = _overridden(mapping, overrides or EntityMap(), tables or {})
     sources = {p.name: p.field.source for p in planned if p.field.source is not None}
     module = mapping.module
-    steps: list[Step] = []
+    parts: list[Part] = []
     first: dict[object, str] = {}  # what a plain field reads -> the first field reading it
     for p in planned:
         source = sources.get(p.name, p.name)
         reads = _reads(p)
         earlier = None if reads is None else first.setdefault(reads, p.name)
-        if earlier is not None and earlier != p.name:
-            steps.append(
-                _copy(module, p.name, earlier, source, _same_rules(module, p.name, earlier))
-            )
+        if earlier is None or earlier == p.name:
+            parts.append(_part(module, p, source))
+        elif _same_rules(module, p.name, earlier):
+            parts.append((_COPY, (p.name, earlier)))
         else:
-            steps.append(_step(module, p, source))
-    return CompiledMapping(module, tuple(steps), sources, mandatory_fields(module), mapping)
+            parts.append((_STEP, _copy(module, p.name, earlier, source)))
+    steps = tuple(_runs(module, parts))
+    return CompiledMapping(module, steps, sources, mandatory_fields(module), mapping)
+
+
+# A compiled field: a step of its own, or one of a run of consecutive plain texts, amounts or
+# copies that one step maps in a loop: one call per run rather than per field.
+_STEP, _TEXT, _MONEY, _COPY = range(4)
+Part = tuple[int, Any]
+
+
+def _runs(module: str, parts: list[Part]) -> Iterator[Step]:
+    for kind, run in groupby(parts, key=lambda part: part[0]):
+        items = [item for _, item in run]
+        if kind == _STEP:
+            yield from items
+        elif kind == _TEXT:
+            yield _text_run(module, items)
+        elif kind == _MONEY:
+            yield _money_run(items)
+        else:
+            yield _copy_run(items)
 
 
 def _overridden(mapping: RecordMapping, overrides: EntityMap, tables: Tables) -> list[_Planned]:
@@ -133,9 +154,9 @@ def _reads(p: _Planned) -> object | None:
     return field.read
 
 
-def _step(module: str, p: _Planned, source: str) -> Step:
+def _part(module: str, p: _Planned, source: str) -> Part:
     name, field = p.name, p.field
-    limit, check = max_length(module, name), _checker(module, name, source)
+    check = _checker(module, name, source)
     constant = field.read is None and field.column is None and field.derive is None
     if (
         p.codes
@@ -143,22 +164,22 @@ def _step(module: str, p: _Planned, source: str) -> Step:
         or p.added is not None
         or (constant and not field.key)
     ):
-        return _general(p, _value(p), check)
+        return _STEP, _general(p, _value(p), check)
     if field.key:
-        return _key_step(module, name, limit)
+        return _STEP, _key_step(module, name, max_length(module, name))
     checked = field.text_value or name in TEXT_LENGTHS.get(module, {})
     if field.amount and field.column is not None:
         if not checked:
-            return _money_step(name, field.column)
+            return _MONEY, (name, field.column)
         read = bound(v.money, field.column)  # renamed onto a text field: refused
-        return _read_step(module, name, read, check)
+        return _STEP, _read_step(module, name, read, check)
     if field.column is not None:
-        return _text_step(module, name, field.column, field.required)
+        return _TEXT, (name, field.column, field.required)
     if field.read is not None:
-        return _read_step(module, name, field.read, check if checked else None)
+        return _STEP, _read_step(module, name, field.read, check if checked else None)
     derive = field.derive
     assert derive is not None
-    return _derive_step(module, name, derive, check if checked else None)
+    return _STEP, _derive_step(module, name, derive, check if checked else None)
 
 
 def _value(p: _Planned) -> Value:
@@ -238,38 +259,57 @@ def _too_long(module: str, source: str, name: str, value: str, limit: int) -> Ma
     return MappingError(source, f"{len(value)} characters; Zoho {module}.{name} allows {limit}")
 
 
-def _text_step(module: str, name: str, column_name: str, required: bool) -> Step:
-    limit, pattern = max_length(module, name), FORMATS.get(name)
-    match = None if pattern is None else pattern[0].match
-    problem = "" if pattern is None else pattern[1]
+def _text_run(module: str, fields: list[tuple[str, str, bool]]) -> Step:
+    """Plain text from a column each: trimmed, printable, within the field's length and
+    format."""
+    specs = []
+    for name, column_name, required in fields:
+        pattern = FORMATS.get(name)
+        match, problem = (None, "") if pattern is None else (pattern[0].match, pattern[1])
+        specs.append((name, column_name, required, max_length(module, name), match, problem))
 
     def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        value = row.get(column_name)
-        if value.__class__ is str and (value := value.strip()):
-            if not value.isprintable() or "\ufffd" in value:
-                v.check_encoding(column_name, value)
-            if len(value) > limit:
-                raise _too_long(module, column_name, name, value, limit)
-            if match is not None and not match(value):
-                raise MappingError(column_name, f"{problem}: {value!r}")
-            record[name] = value
-        elif value is not None and not isinstance(value, str):
-            raise MappingError(column_name, f"expected text, got {type(value).__name__}")
-        elif required:
-            raise MappingError(column_name, f"is empty; Zoho requires {name}")
+        get = row.get
+        for name, column_name, required, limit, match, problem in specs:
+            value = get(column_name)
+            if value.__class__ is str and (value := value.strip()):
+                if not value.isprintable() or "\ufffd" in value:
+                    v.check_encoding(column_name, value)
+                if len(value) > limit:
+                    raise _too_long(module, column_name, name, value, limit)
+                if match is not None and not match(value):
+                    raise MappingError(column_name, f"{problem}: {value!r}")
+                record[name] = value
+            elif value is not None and not isinstance(value, str):
+                raise MappingError(column_name, f"expected text, got {type(value).__name__}")
+            elif required:
+                raise MappingError(column_name, f"is empty; Zoho requires {name}")
 
     return step
 
 
-def _money_step(name: str, column_name: str) -> Step:
+def _money_run(fields: list[tuple[str, str]]) -> Step:
     def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        value: Any = row.get(column_name)
-        cls = value.__class__
-        # Finite plain numbers inline; NaN, infinities and text take values.money.
-        if (cls is float or cls is int) and (amount := float(value)) - amount == 0.0:
-            record[name] = round(round(amount, 6), 2)
-        elif value is not None and (value := v.money(row, column_name)) is not None:
-            record[name] = value
+        get = row.get
+        for name, column_name in fields:
+            value: Any = get(column_name)
+            cls = value.__class__
+            # Finite plain numbers inline; NaN, infinities and text take values.money.
+            if (cls is float or cls is int) and (amount := float(value)) - amount == 0.0:
+                record[name] = round(round(amount, 6), 2)
+            elif value is not None and (value := v.money(row, column_name)) is not None:
+                record[name] = value
+
+    return step
+
+
+def _copy_run(pairs: list[tuple[str, str]]) -> Step:
+    """Fields with the same value as an earlier one and no stricter limits."""
+
+    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
+        for name, earlier in pairs:
+            if (value := record.get(earlier)) is not None:
+                record[name] = value
 
     return step
 
@@ -339,16 +379,9 @@ def _same_rules(module: str, name: str, earlier: str) -> bool:
     )
 
 
-def _copy(module: str, name: str, earlier: str, source: str, same_rules: bool) -> Step:
+def _copy(module: str, name: str, earlier: str, source: str) -> Step:
     """The value of an earlier field read from the same column(s), held to this field's own
-    limits where they differ."""
-    if same_rules:
-
-        def copied(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-            if (value := record.get(earlier)) is not None:
-                record[name] = value
-
-        return copied
+    limits, which differ from the earlier one's."""
     check, (limit, match) = _checker(module, name, source), _limits(module, name)
 
     def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
