@@ -1,5 +1,5 @@
 """The mapping engine: an entity's default mapping (mapper.fields) with a tenant's overrides,
-compiled once per tenant map into one step per Zoho field, and run for every record.
+compiled once per tenant map into steps over its Zoho fields, and run for every record.
 
 Every entity, master data, documents and reference data alike, is mapped here. The overrides
 are applied in one place (`_overridden`), in the order the mapping file documents: rename,
@@ -7,31 +7,41 @@ skip, added fields, code tables, defaults. Each step reads its value, translates
 it, and holds it to Zoho's limits for the field (length, format, text) as it goes, so a record
 is one pass over its steps. A field the tenant skips is not read at all.
 
-A step is a closure with its column, field name, limit and check bound when it is compiled;
-plain text, amounts and keys are read inline, and a field read from the same column(s) as an
-earlier one (Shipping_City after Billing_City) copies that value.
+A step is a closure with its columns, field names, limits and checks bound when it is
+compiled: one per field, or one per run of consecutive plain texts, amounts or copies (a field
+read from the same column(s) as an earlier one, Shipping_City after Billing_City, copies its
+value). No code is generated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
 from mapper import values as v
 from mapper.drafts import Draft
-from mapper.fields import NOTHING_PREPARED, Field, Prepared, Reader, RecordMapping, bound
+from mapper.fields import NOTHING_PREPARED, Field, Prepared, RecordMapping, bound
 from mapper.limits import FORMATS, TEXT_LENGTHS, mandatory_fields, max_length
 from mapper.profile import READERS, AddedField, EntityMap, Scalar, translate
+from mapper.steps import (
+    NO_DEFAULT,
+    Step,
+    Value,
+    checker,
+    copy_run,
+    copy_step,
+    derive_step,
+    general_step,
+    key_step,
+    money_run,
+    read_step,
+    text_run,
+)
 from mapper.values import MappingError, Row
 
-# A step: reads its field's value from (row, Sage key, prepared) into the record.
-Step = Callable[[Row, str, Prepared, dict[str, Any]], None]
-Check = Callable[[Any], None]
-Value = Callable[[Row, str, Prepared], Any]
 Tables = Mapping[str, Mapping[str, Scalar]]
-_NO_DEFAULT = object()
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ class _Planned:
     name: str
     field: Field
     codes: tuple[Mapping[str, Scalar], ...] = ()
-    default: Any = _NO_DEFAULT
+    default: Any = NO_DEFAULT
     added: Value | None = None
 
 
@@ -98,7 +108,7 @@ def compile_mapping(
         elif _same_rules(module, p.name, earlier):
             parts.append((_COPY, (p.name, earlier)))
         else:
-            parts.append((_STEP, _copy(module, p.name, earlier, source)))
+            parts.append((_STEP, copy_step(module, p.name, earlier, source)))
     steps = tuple(_runs(module, parts))
     return CompiledMapping(module, steps, sources, mandatory_fields(module), mapping)
 
@@ -115,11 +125,11 @@ def _runs(module: str, parts: list[Part]) -> Iterator[Step]:
         if kind == _STEP:
             yield from items
         elif kind == _TEXT:
-            yield _text_run(module, items)
+            yield text_run(module, items)
         elif kind == _MONEY:
-            yield _money_run(items)
+            yield money_run(items)
         else:
-            yield _copy_run(items)
+            yield copy_run(items)
 
 
 def _overridden(mapping: RecordMapping, overrides: EntityMap, tables: Tables) -> list[_Planned]:
@@ -147,7 +157,7 @@ def _reads(p: _Planned) -> object | None:
     """What a plain step reads (its column or reader), to copy a repeated one; None for the
     others."""
     field = p.field
-    if p.codes or p.default is not _NO_DEFAULT or p.added is not None or field.amount:
+    if p.codes or p.default is not NO_DEFAULT or p.added is not None or field.amount:
         return None
     if field.column is not None and not field.required:
         return ("text", field.column)
@@ -156,30 +166,30 @@ def _reads(p: _Planned) -> object | None:
 
 def _part(module: str, p: _Planned, source: str) -> Part:
     name, field = p.name, p.field
-    check = _checker(module, name, source)
+    check = checker(module, name, source)
     constant = field.read is None and field.column is None and field.derive is None
     if (
         p.codes
-        or p.default is not _NO_DEFAULT
+        or p.default is not NO_DEFAULT
         or p.added is not None
         or (constant and not field.key)
     ):
-        return _STEP, _general(p, _value(p), check)
+        return _STEP, general_step(p.name, _value(p), check, p.codes, p.default)
     if field.key:
-        return _STEP, _key_step(module, name, max_length(module, name))
+        return _STEP, key_step(module, name, max_length(module, name))
     checked = field.text_value or name in TEXT_LENGTHS.get(module, {})
     if field.amount and field.column is not None:
         if not checked:
             return _MONEY, (name, field.column)
         read = bound(v.money, field.column)  # renamed onto a text field: refused
-        return _STEP, _read_step(module, name, read, check)
+        return _STEP, read_step(module, name, read, check)
     if field.column is not None:
         return _TEXT, (name, field.column, field.required)
     if field.read is not None:
-        return _STEP, _read_step(module, name, field.read, check if checked else None)
+        return _STEP, read_step(module, name, field.read, check if checked else None)
     derive = field.derive
     assert derive is not None
-    return _STEP, _derive_step(module, name, derive, check if checked else None)
+    return _STEP, derive_step(module, name, derive, check if checked else None)
 
 
 def _value(p: _Planned) -> Value:
@@ -222,153 +232,6 @@ def _added(added: AddedField, tables: Tables, previous: Value | None) -> Value:
     return read
 
 
-def _general(p: _Planned, read: Value, check: Check) -> Step:
-    name, codes, default = p.name, p.codes, p.default
-
-    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        value = read(row, key, found)
-        for table in codes:
-            value = translate(value, table)
-        if (value is None or value == "") and default is not _NO_DEFAULT:
-            value = default
-        if value is not None:
-            check(value)
-            record[name] = value
-
-    return step
-
-
-def _checker(module: str, name: str, source: str) -> Check:
-    """Zoho's limits for one field: its length and format, and text where Zoho takes text."""
-    limit, pattern = max_length(module, name), FORMATS.get(name)
-    textual = name in TEXT_LENGTHS.get(module, {})
-
-    def check(value: Any) -> None:
-        if isinstance(value, str):
-            if len(value) > limit:
-                raise _too_long(module, source, name, value, limit)
-            if pattern is not None and not pattern[0].match(value):
-                raise MappingError(source, f"{pattern[1]}: {value!r}")
-        elif textual:
-            raise MappingError(source, f"Zoho {module}.{name} takes text")
-
-    return check
-
-
-def _too_long(module: str, source: str, name: str, value: str, limit: int) -> MappingError:
-    return MappingError(source, f"{len(value)} characters; Zoho {module}.{name} allows {limit}")
-
-
-def _text_run(module: str, fields: list[tuple[str, str, bool]]) -> Step:
-    """Plain text from a column each: trimmed, printable, within the field's length and
-    format."""
-    specs = []
-    for name, column_name, required in fields:
-        pattern = FORMATS.get(name)
-        match, problem = (None, "") if pattern is None else (pattern[0].match, pattern[1])
-        specs.append((name, column_name, required, max_length(module, name), match, problem))
-
-    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        get = row.get
-        for name, column_name, required, limit, match, problem in specs:
-            value = get(column_name)
-            if value.__class__ is str and (value := value.strip()):
-                if not value.isprintable() or "\ufffd" in value:
-                    v.check_encoding(column_name, value)
-                if len(value) > limit:
-                    raise _too_long(module, column_name, name, value, limit)
-                if match is not None and not match(value):
-                    raise MappingError(column_name, f"{problem}: {value!r}")
-                record[name] = value
-            elif value is not None and not isinstance(value, str):
-                raise MappingError(column_name, f"expected text, got {type(value).__name__}")
-            elif required:
-                raise MappingError(column_name, f"is empty; Zoho requires {name}")
-
-    return step
-
-
-def _money_run(fields: list[tuple[str, str]]) -> Step:
-    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        get = row.get
-        for name, column_name in fields:
-            value: Any = get(column_name)
-            cls = value.__class__
-            # Finite plain numbers inline; NaN, infinities and text take values.money.
-            if (cls is float or cls is int) and (amount := float(value)) - amount == 0.0:
-                record[name] = round(round(amount, 6), 2)
-            elif value is not None and (value := v.money(row, column_name)) is not None:
-                record[name] = value
-
-    return step
-
-
-def _copy_run(pairs: list[tuple[str, str]]) -> Step:
-    """Fields with the same value as an earlier one and no stricter limits."""
-
-    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        for name, earlier in pairs:
-            if (value := record.get(earlier)) is not None:
-                record[name] = value
-
-    return step
-
-
-def _key_step(module: str, name: str, limit: int) -> Step:
-    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        if len(key) > limit:
-            raise _too_long(module, name, name, key, limit)
-        record[name] = key
-
-    return step
-
-
-def _read_step(module: str, name: str, read: Reader, check: Check | None) -> Step:
-    if check is None:  # numbers and flags: nothing to check
-
-        def unchecked(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-            if (value := read(row)) is not None:
-                record[name] = value
-
-        return unchecked
-    limit, match = _limits(module, name)
-
-    # The check runs only when it could fail: a str within the limit that matches the
-    # field's format (if any) always passes it.
-    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        if (value := read(row)) is not None:
-            if (
-                value.__class__ is not str
-                or len(value) > limit
-                or (match is not None and not match(value))
-            ):
-                check(value)
-            record[name] = value
-
-    return step
-
-
-def _derive_step(module: str, name: str, derive: Value, check: Check | None) -> Step:
-    limit, match = _limits(module, name)
-
-    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        if (value := derive(row, key, found)) is not None:
-            if check is not None and (
-                value.__class__ is not str
-                or len(value) > limit
-                or (match is not None and not match(value))
-            ):
-                check(value)
-            record[name] = value
-
-    return step
-
-
-def _limits(module: str, name: str) -> tuple[int, Callable[[str], object] | None]:
-    pattern = FORMATS.get(name)
-    return max_length(module, name), None if pattern is None else pattern[0].match
-
-
 def _same_rules(module: str, name: str, earlier: str) -> bool:
     """Whether every value the earlier field let through passes this one's check too."""
     textual = TEXT_LENGTHS.get(module, {})
@@ -377,21 +240,3 @@ def _same_rules(module: str, name: str, earlier: str) -> bool:
         and FORMATS.get(name) is FORMATS.get(earlier)
         and (name in textual) <= (earlier in textual)
     )
-
-
-def _copy(module: str, name: str, earlier: str, source: str) -> Step:
-    """The value of an earlier field read from the same column(s), held to this field's own
-    limits, which differ from the earlier one's."""
-    check, (limit, match) = _checker(module, name, source), _limits(module, name)
-
-    def step(row: Row, key: str, found: Prepared, record: dict[str, Any]) -> None:
-        if (value := record.get(earlier)) is not None:
-            if (
-                value.__class__ is not str
-                or len(value) > limit
-                or (match is not None and not match(value))
-            ):
-                check(value)
-            record[name] = value
-
-    return step
