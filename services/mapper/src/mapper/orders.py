@@ -3,6 +3,9 @@
 Zoho line items point at Products records (zoho-crm.md §4.2), so every distinct item code
 becomes a Products upsert placed before the document; the writer resolves the links and waits
 for a product that is not there yet. Sage stores no document total, so totals are computed.
+
+Each document is a RecordMapping (mapper.fields) for the tenant's options; its `prepare` reads
+the account, the lines (and their products) once per row for the fields and links using them.
 """
 
 from __future__ import annotations
