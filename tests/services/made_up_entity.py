@@ -99,7 +99,7 @@ def main() -> None:
         "setup_creates": zoho_schema.CUSTOM_MODULES.get("Sage_Credit_Memos"),
         "setup_fields": [f.api_name for f in zoho_schema.fields_needed("Sage_Credit_Memos")],
         "ping_target": ping_zoho.TARGETS.get(MADE_UP),
-        "mapping": MADE_UP in service.MAPPINGS or MADE_UP in service.SPECS,
+        "mapping": MADE_UP in service.MAPPED_ENTITIES,
     }
     print(json.dumps(derived))
 

@@ -33,7 +33,7 @@ DERIVED: dict[str, Iterable[str]] = {
     "ping TARGETS": ping_zoho.TARGETS,
     "ping ALSO_NEEDED": ping_zoho.ALSO_NEEDED,
     # The mapping is the one thing written by hand besides the definitions.
-    "mapper mappings": [*service.MAPPINGS, *service.SPECS],
+    "mapper mappings": service.MAPPED_ENTITIES,
 }
 
 

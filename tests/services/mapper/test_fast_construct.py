@@ -1,6 +1,5 @@
 """Shortcuts on the mapper's hot path against what they replace: command ids against
-uuid.uuid5, trusted() models against validated ones, masters.link against drafts.lookup, and
-values.number, flag and street against their code before (kept here)."""
+uuid.uuid5, and values.number, flag and street against their code before (kept here)."""
 
 from __future__ import annotations
 
@@ -10,18 +9,13 @@ import pickle
 import uuid
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mapper import values as v
-from mapper.construct import fast_uuid5, trusted
-from mapper.drafts import lookup
-from mapper.masters import link
-from mapper.service import COMMAND_NAMESPACE, map_event
+from mapper.service import COMMAND_NAMESPACE, fast_uuid5, map_event
 from mapper.values import MappingError
-from mlc_core.contracts import Entity, ZohoLookup, ZohoUpsertCommand
+from mlc_core.contracts import Entity, ZohoUpsertCommand
 
-from tests.factories import raw_event
 from tests.services.mapper import rows
 from tests.services.mapper.rows import event
 
@@ -43,56 +37,6 @@ def test_command_ids_are_uuid5_of_event_module_and_key() -> None:
         assert isinstance(cmd, ZohoUpsertCommand)
         name = f"{raw.event_id}:command:{cmd.module}:{cmd.external_value}"
         assert cmd.event_id == uuid.uuid5(COMMAND_NAMESPACE, name)
-
-
-def _fields() -> dict[str, Any]:
-    cmd = map_event(raw_event(ContactCode="ARTIE"))[0][1]
-    return {name: getattr(cmd, name) for name in ZohoUpsertCommand.model_fields}
-
-
-def test_trusted_with_every_field_in_order_equals_the_validated_model() -> None:
-    fields = _fields()
-    made, validated = trusted(ZohoUpsertCommand, **fields), ZohoUpsertCommand(**fields)
-    assert made == validated and made.model_dump_json() == validated.model_dump_json()
-    assert made.model_fields_set == validated.model_fields_set
-
-
-def test_trusted_puts_fields_given_out_of_order_in_the_models_order() -> None:
-    fields = _fields()
-    shuffled = dict(reversed(list(fields.items())))
-    made = trusted(ZohoUpsertCommand, **shuffled)
-    assert list(made.__dict__) == list(ZohoUpsertCommand.model_fields)
-    assert made.model_dump_json() == ZohoUpsertCommand(**fields).model_dump_json()
-
-
-def test_trusted_fills_defaults_fresh_for_each_instance() -> None:
-    fields = _fields()
-    for name in ("trigger", "lookups", "force", "also_match", "replay", "causation_id"):
-        fields.pop(name)
-    first, second = trusted(ZohoUpsertCommand, **fields), trusted(ZohoUpsertCommand, **fields)
-    assert first == ZohoUpsertCommand(**fields)
-    assert first.trigger == [] and first.trigger is not second.trigger
-    assert first.also_match is not second.also_match
-
-
-def test_trusted_refuses_missing_and_unknown_fields() -> None:
-    fields = _fields()
-    with pytest.raises(TypeError, match="module"):
-        trusted(ZohoUpsertCommand, **{k: x for k, x in fields.items() if k != "module"})
-    with pytest.raises(TypeError, match="modul"):
-        trusted(ZohoUpsertCommand, **fields, modul="Accounts")
-
-
-@given(
-    key=st.text(max_size=80),
-    module=st.sampled_from(["Accounts", "Contacts", "Vendors", "Products"]),
-    required=st.booleans(),
-)
-def test_link_equals_lookup(key: str, module: str, required: bool) -> None:
-    made = link("Account_Name", module, key, required=required)
-    expected = lookup("Account_Name", module, key, required=required)
-    assert made == expected and made.model_dump_json() == expected.model_dump_json()
-    assert ZohoLookup.model_validate_json(made.model_dump_json()) == expected
 
 
 def _number_before(row: dict[str, Any], column: str) -> float | None:

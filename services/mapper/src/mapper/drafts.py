@@ -34,7 +34,6 @@ class Draft:
     record: dict[str, Any]
     sources: dict[str, str]
     lookups: list[ZohoLookup] = field(default_factory=list)
-    primary: bool = True  # the entity's own record; False for products upserted for an order
     key_field: str | None = None  # upsert key other than the module's usual one
     also_match: list[str] = field(default_factory=list)  # more duplicate-check fields, in order
 

@@ -9,9 +9,8 @@ Sage column, before a Zoho call is spent. Lengths are Zoho's defaults for the st
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from mapper.values import EMAIL_PATTERN, PHONE_PATTERN, MappingError
+from mapper.values import EMAIL_PATTERN, PHONE_PATTERN
 
 MAX_RECORDS_PER_CALL = 100
 DEFAULT_TEXT_LENGTH = 255
@@ -118,31 +117,3 @@ def _lengths_of(module: str) -> dict[str, int]:
 
 def max_length(module: str, field: str) -> int:
     return _lengths_of(module).get(field, DEFAULT_TEXT_LENGTH)
-
-
-def check_record(module: str, record: dict[str, Any], sources: dict[str, str]) -> None:
-    """Raise a MappingError naming the Sage column behind the first value Zoho would refuse.
-
-    Runs for every record, so the common case (a short text without a format) stays cheap.
-    """
-    for field in mandatory_fields(module):
-        if record.get(field) in (None, "", []):
-            raise MappingError(
-                sources.get(field, field), f"is empty; Zoho {module} require {field}"
-            )
-    lengths, text_fields = _lengths_of(module), TEXT_LENGTHS.get(module, {})
-    for field, value in record.items():
-        if isinstance(value, str):
-            if len(value) > lengths.get(field, DEFAULT_TEXT_LENGTH) or field in FORMATS:
-                _check_text(module, field, value, sources)
-        elif value is not None and field in text_fields:
-            raise MappingError(sources.get(field, field), f"Zoho {module}.{field} takes text")
-
-
-def _check_text(module: str, field: str, value: str, sources: dict[str, str]) -> None:
-    if len(value) > (limit := max_length(module, field)):
-        source = sources.get(field, field)
-        raise MappingError(source, f"{len(value)} characters; Zoho {module}.{field} allows {limit}")
-    pattern = FORMATS.get(field)
-    if pattern is not None and not pattern[0].match(value):
-        raise MappingError(sources.get(field, field), f"{pattern[1]}: {value!r}")

@@ -7,8 +7,9 @@ from __future__ import annotations
 from mlc_core.contracts import Entity
 
 from mapper.known import SAGE_COLUMNS, did_you_mean, is_known_column, module_fields
+from mapper.masters import MASTER_DATA
 from mapper.profile import EntityMap, Path, TenantMap
-from mapper.service import MODULES, SPECS
+from mapper.service import MODULES
 from mapper.zoho_schema import INVOICE_ENTITIES
 
 Problem = tuple[Path, str]
@@ -16,8 +17,8 @@ Problem = tuple[Path, str]
 
 def default_fields(entity: Entity) -> frozenset[str]:
     """The Zoho fields the entity's default mapping writes (before a tenant's overrides)."""
-    if entity in SPECS:
-        return frozenset(field.name for field in SPECS[entity].fields)
+    if entity in MASTER_DATA:
+        return MASTER_DATA[entity].field_names()
     modules = ["Sage_Invoices"] if entity in INVOICE_ENTITIES else []
     return frozenset().union(*(module_fields(m) for m in [MODULES[entity], *modules]))
 

@@ -1,55 +1,48 @@
 """Master data: AR customers -> Accounts, customer contacts -> Contacts, AP vendors -> Vendors.
 
-Each is an EntitySpec, the field list a tenant's map is compiled with (mapper.plan).
+Each is a RecordMapping (mapper.fields), compiled with a tenant's map by mapper.engine.
 """
 
 from __future__ import annotations
 
-from functools import partial
-
-from mlc_core.contracts import ZohoLookup
+from mlc_core.contracts import Entity, ZohoLookup
 from mlc_core.entities.sage import KEY_SEPARATOR
 
 from mapper import values as v
-from mapper.construct import trusted
-from mapper.drafts import EXTERNAL_FIELDS
-from mapper.plan import EntitySpec, Field, column, computed, key, money, text
+from mapper.drafts import lookup
+from mapper.fields import (
+    Field,
+    Prepared,
+    RecordMapping,
+    address,
+    bound,
+    column,
+    computed,
+    country_reader,
+    key,
+    money,
+    street_reader,
+    text,
+)
 from mapper.values import Row
 
 STATUS_NAMES = {"A": "Active", "I": "Inactive", "T": "Temporary"}
-# A field made of several columns names them all when Zoho would refuse it.
-STREET = "AddressLine1+AddressLine2+AddressLine3"
+STREET = ("AddressLine1", "AddressLine2", "AddressLine3")
 
 
 def _address(prefix: str, zip_suffix: str = "Code") -> tuple[Field, ...]:
     """Sage keeps one address per customer (ship-to addresses live in SO_ShipToAddress)."""
-    return (
-        computed(f"{prefix}_Street", STREET, _street),
-        text(f"{prefix}_City", "City"),
-        text(f"{prefix}_State", "State"),
-        text(f"{prefix}_{zip_suffix}", "ZipCode"),
-        computed(f"{prefix}_Country", "CountryCode", _country),
-    )
-
-
-# One reader object per column: a plan copies a repeated reader's value (mapper.plan).
-_country = partial(v.country, column="CountryCode")
-
-
-def _street(row: Row) -> str | None:
-    return v.street(row, "AddressLine1", "AddressLine2", "AddressLine3")
+    return address(prefix, "", zip_suffix)
 
 
 def _phone(name: str, number_column: str, ext_column: str) -> Field:
     """'(414) 555-4787' + '12' -> '(414) 555-4787 x12'."""
-    read = partial(v.phone, number_column=number_column, ext_column=ext_column)
+    read = bound(v.phone, number_column, ext_column)
     return computed(name, f"{number_column}+{ext_column}", read)
 
 
 def _status(column_name: str) -> Field:
-    return computed(
-        "Sage_Status", column_name, partial(v.code, column=column_name, names=STATUS_NAMES)
-    )
+    return computed("Sage_Status", column_name, bound(v.code, column_name, STATUS_NAMES))
 
 
 def _salesperson(row: Row) -> str | None:
@@ -58,19 +51,7 @@ def _salesperson(row: Row) -> str | None:
     return f"{division}-{number}" if division and number else number
 
 
-def link(path: str, module: str, key: str, *, required: bool = True) -> ZohoLookup:
-    """drafts.lookup without validating its text again (a link per customer and contact)."""
-    return trusted(
-        ZohoLookup,
-        path=path,
-        module=module,
-        external_field=EXTERNAL_FIELDS[module],
-        external_value=key,
-        required=required,
-    )
-
-
-def _primary_contact(row: Row, key: str) -> list[ZohoLookup]:
+def _primary_contact(row: Row, key: str, found: Prepared) -> list[ZohoLookup]:
     """The customer's default contact (AR_Customer.ContactCode), linked from the account.
     Not required: contacts follow their account, so on a first load it is linked on the
     customer's next change rather than holding the account back."""
@@ -78,10 +59,10 @@ def _primary_contact(row: Row, key: str) -> list[ZohoLookup]:
     if code is None:
         return []
     contact_key = f"{key}{KEY_SEPARATOR}{code}"
-    return [link("Sage_Primary_Contact", "Contacts", contact_key, required=False)]
+    return [lookup("Sage_Primary_Contact", "Contacts", contact_key, required=False)]
 
 
-CUSTOMER = EntitySpec(
+CUSTOMER = RecordMapping(
     "Accounts",
     (
         text("Account_Name", "CustomerName", required=True),
@@ -142,12 +123,12 @@ def _is_primary(row: Row) -> bool | None:
     return primary is not None and primary == v.text(row, "ContactCode")
 
 
-def _account_link(row: Row, key: str) -> list[ZohoLookup]:
+def _account_link(row: Row, key: str, found: Prepared) -> list[ZohoLookup]:
     account = v.division_key(row, "ARDivisionNo", "CustomerNo")
-    return [link("Account_Name", "Accounts", account)]
+    return [lookup("Account_Name", "Accounts", account)]
 
 
-CONTACT = EntitySpec(
+CONTACT = RecordMapping(
     "Contacts",
     (
         computed("First_Name", "ContactName", _first_name),
@@ -161,14 +142,14 @@ CONTACT = EntitySpec(
         *_address("Mailing", "Zip"),
         text("Description", "ContactNotes"),
         key("Sage_Contact_Key"),
-        Field("Sage_Is_Primary_Contact", PRIMARY_FLAG, read=_is_primary, text_value=False),
+        computed("Sage_Is_Primary_Contact", PRIMARY_FLAG, _is_primary, text_value=False),
     ),
     links=_account_link,
 )
 """AR_CustomerContact -> Contacts, linked to its account by the account's Sage key."""
 
 
-VENDOR = EntitySpec(
+VENDOR = RecordMapping(
     "Vendors",
     (
         text("Vendor_Name", "VendorName", required=True),
@@ -176,17 +157,22 @@ VENDOR = EntitySpec(
         _phone("Phone", "TelephoneNo", "TelephoneExt"),
         text("Website", "URLAddress"),
         text("Category", "VendorType"),
-        computed("Street", STREET, _street),
+        computed("Street", "+".join(STREET), street_reader(STREET)),
         text("City", "City"),
         text("State", "State"),
         text("Zip_Code", "ZipCode"),
-        computed("Country", "CountryCode", _country),
+        computed("Country", "CountryCode", country_reader("CountryCode")),
         key("Sage_Vendor_No"),
         text("Sage_Terms_Code", "TermsCode"),
         _status("VendorStatus"),
         money("Sage_Balance_Due", "BalanceDue"),
         column("Sage_Last_Payment_Date", v.sage_date, "LastPaymentDate"),
     ),
-    links=lambda row, source_key: [],
 )
 """AP_Vendor -> Vendors."""
+
+MASTER_DATA: dict[Entity, RecordMapping] = {
+    Entity.AR_CUSTOMER: CUSTOMER,
+    Entity.CUSTOMER_CONTACT: CONTACT,
+    Entity.AP_VENDOR: VENDOR,
+}

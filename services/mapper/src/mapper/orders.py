@@ -3,10 +3,15 @@
 Zoho line items point at Products records (zoho-crm.md §4.2), so every distinct item code
 becomes a Products upsert placed before the document; the writer resolves the links and waits
 for a product that is not there yet. Sage stores no document total, so totals are computed.
+
+Each document is a RecordMapping (mapper.fields) for the tenant's options; its `prepare` reads
+the account, the lines (and their products) once per row for the fields and links using them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
 from mlc_core.contracts import Entity, ZohoLookup
@@ -14,6 +19,22 @@ from mlc_core.entities.sage import SAGE_TABLES
 
 from mapper import values as v
 from mapper.drafts import OPEN_INVOICE_FIELD, Draft, Options, lookup
+from mapper.engine import compile_mapping
+from mapper.fields import (
+    Field,
+    Prepared,
+    RecordMapping,
+    address,
+    bound,
+    column,
+    computed,
+    derived,
+    key,
+    money,
+    prepared,
+    sage_key,
+    text,
+)
 from mapper.values import MappingError, Row
 
 ORDER_STATUS = {"N": "New", "O": "Open", "C": "Closed", "H": "On Hold"}
@@ -31,41 +52,20 @@ COMMENT_LINE = "4"  # ItemType 4: a comment line, no product
 # at this product.
 SUMMARY_ITEM = "SAGE-AR-INVOICE"
 
-DOCUMENT_SOURCES = {
-    "Purchase_Order": "CustomerPONo",
-    "Carrier": "ShipVia",
-    "Billing_Street": "BillToAddress1+BillToAddress2+BillToAddress3",
-    "Billing_City": "BillToCity",
-    "Billing_State": "BillToState",
-    "Billing_Code": "BillToZipCode",
-    "Billing_Country": "BillToCountryCode",
-    "Shipping_Street": "ShipToAddress1+ShipToAddress2+ShipToAddress3",
-    "Shipping_City": "ShipToCity",
-    "Shipping_State": "ShipToState",
-    "Shipping_Code": "ShipToZipCode",
-    "Shipping_Country": "ShipToCountryCode",
-}
 
-
-def _address(row: Row, prefix: str, sage: str) -> dict[str, Any]:
-    lines = (f"{sage}Address1", f"{sage}Address2", f"{sage}Address3")
-    return {
-        f"{prefix}_Street": v.street(row, *lines),
-        f"{prefix}_City": v.text(row, f"{sage}City"),
-        f"{prefix}_State": v.text(row, f"{sage}State"),
-        f"{prefix}_Code": v.text(row, f"{sage}ZipCode"),
-        f"{prefix}_Country": v.country(row, f"{sage}CountryCode"),
-    }
-
-
-def _deal(row: Row, options: Options) -> dict[str, str] | None:
+def _deal(row: Row, column: str) -> dict[str, str] | None:
     """The Zoho deal behind the document: its id, kept in CRMOpportunityID or a UDF."""
-    deal = v.text(row, options.deal_id_column)
+    deal = v.text(row, column)
     if deal is None:
         return None
     if not deal.isdigit():
-        raise MappingError(options.deal_id_column, f"not a Zoho deal id (digits): {deal!r}")
+        raise MappingError(column, f"not a Zoho deal id (digits): {deal!r}")
     return {"id": deal}
+
+
+def _deal_field(name: str, options: Options) -> Field:
+    read = bound(_deal, options.deal_id_column)
+    return computed(name, options.deal_id_column, read, text_value=False)
 
 
 def _lines(row: Row) -> list[tuple[int, Row]]:
@@ -103,11 +103,24 @@ def _line_item(line: Row) -> tuple[str, dict[str, Any], float]:
     return item, v.compact(row), gross - discount if total is None else total
 
 
+def _product_name(line: Row, item: str, found: Prepared) -> str:
+    return v.text(line, "ItemCodeDesc") or item
+
+
+PRODUCT = RecordMapping(
+    "Products",
+    (
+        derived("Product_Name", "ItemCodeDesc", _product_name),
+        derived("Product_Code", "ItemCode", sage_key),
+        key("Sage_Item_Code"),
+    ),
+)
+"""An item of a document's lines -> Products, keyed by its item code; never overridden."""
+_PRODUCTS = compile_mapping(PRODUCT)
+
+
 def _product(item: str, line: Row) -> Draft:
-    name = v.text(line, "ItemCodeDesc") or item
-    record = {"Product_Name": name, "Product_Code": item, "Sage_Item_Code": item}
-    sources = {"Product_Name": "ItemCodeDesc", "Product_Code": "ItemCode"}
-    return Draft("Products", item, record, sources, primary=False)
+    return _PRODUCTS.drafts(line, item)[0]
 
 
 def line_items(
@@ -150,40 +163,71 @@ def _totals(row: Row, subtotal: float) -> dict[str, float]:
     }
 
 
-def sales_order(row: Row, key: str, options: Options) -> list[Draft]:
-    """SO_SalesOrderHeader (+ SO_SalesOrderDetail lines) -> Sales_Orders with Ordered_Items."""
+def _header(
+    row: Row, subform: str
+) -> tuple[str, list[dict[str, Any]], list[Draft], float, list[ZohoLookup]]:
     account = v.division_key(row, "ARDivisionNo", "CustomerNo")
-    items, products, subtotal, item_links = line_items(row, "Ordered_Items")
+    return (account, *line_items(row, subform))
+
+
+def _prepare_order(row: Row, key: str) -> Prepared:
+    account, items, products, subtotal, item_links = _header(row, "Ordered_Items")
     if not items:
         raise MappingError(LINES_COLUMN, "no item lines; Zoho Sales_Orders require Ordered_Items")
-    record = {
-        "Subject": f"Sales order {key}",
-        "Status": v.code(row, "OrderStatus", ORDER_STATUS),
-        "Customer_No": account,
-        "Purchase_Order": v.text(row, "CustomerPONo"),
-        "Due_Date": v.sage_date(row, "ShipExpireDate"),
-        "Carrier": v.text(row, "ShipVia"),
-        **_address(row, "Billing", "BillTo"),
-        **_address(row, "Shipping", "ShipTo"),
-        **_totals(row, subtotal),
-        "Ordered_Items": items,
-        "Deal_Name": _deal(row, options),
-        "Sage_SO_No": key,
-        "Sage_Order_Date": v.sage_date(row, "OrderDate"),
-        "Sage_Order_Type": v.code(row, "OrderType", ORDER_TYPES),
-    }
+    values = {"Customer_No": account, _SUBTOTAL: subtotal, "Ordered_Items": items}
     links = [lookup("Account_Name", "Accounts", account), *item_links]
-    order = Draft("Sales_Orders", key, v.compact(record), DOCUMENT_SOURCES, links)
-    return [*products, order]
+    return Prepared(values, products, links)
 
 
-INVOICE_SOURCES = {
-    **DOCUMENT_SOURCES,
-    "Invoice_Date": "InvoiceDate",
-    "Due_Date": "InvoiceDueDate",
-    "Sage_Balance": "Balance",
-    "Sage_Invoice_Type": "InvoiceType",
-}
+_SUBTOTAL, _TOTALS = "line subtotal", "totals"
+
+
+def _total(found: Prepared, row: Row, name: str) -> float:
+    """One of _totals, computed at the first total field (after the header fields before
+    it, so a row's problems are found in the order its fields are written)."""
+    totals = found.values.get(_TOTALS)
+    if totals is None:
+        totals = found.values[_TOTALS] = _totals(row, found.values[_SUBTOTAL])
+    return totals[name]
+
+
+def _total_field(name: str) -> Field:
+    return derived(name, None, lambda row, key, found: _total(found, row, name), text_value=False)
+
+
+TOTALS = tuple(
+    _total_field(n) for n in ("Sub_Total", "Tax", "Adjustment", "Discount", "Grand_Total")
+)
+
+
+def _subject(prefix: str) -> Field:
+    return derived("Subject", None, lambda row, key, found: f"{prefix} {key}")
+
+
+@cache
+def sales_order(options: Options) -> RecordMapping:
+    """SO_SalesOrderHeader (+ SO_SalesOrderDetail lines) -> Sales_Orders with Ordered_Items."""
+    fields = (
+        _subject("Sales order"),
+        computed("Status", "OrderStatus", bound(v.code, "OrderStatus", ORDER_STATUS)),
+        prepared("Customer_No", text_value=True),
+        text("Purchase_Order", "CustomerPONo"),
+        column("Due_Date", v.sage_date, "ShipExpireDate"),
+        text("Carrier", "ShipVia"),
+        *address("Billing", "BillTo"),
+        *address("Shipping", "ShipTo"),
+        *TOTALS,
+        prepared("Ordered_Items", LINES_COLUMN),
+        _deal_field("Deal_Name", options),
+        key("Sage_SO_No"),
+        column("Sage_Order_Date", v.sage_date, "OrderDate"),
+        computed("Sage_Order_Type", "OrderType", bound(v.code, "OrderType", ORDER_TYPES)),
+    )
+    return RecordMapping("Sales_Orders", fields, links=_links, prepare=_prepare_order)
+
+
+def _links(row: Row, key: str, found: Prepared) -> list[ZohoLookup]:
+    return found.links
 
 
 def _summary_line(total: float) -> tuple[list[dict[str, Any]], list[Draft]]:
@@ -191,20 +235,6 @@ def _summary_line(total: float) -> tuple[list[dict[str, Any]], list[Draft]]:
     return [{"Quantity": 1.0, "List_Price": total, "Description": "Invoice total in Sage"}], [
         product
     ]
-
-
-def _invoice_fields(row: Row, account: str, options: Options) -> dict[str, Any]:
-    number = v.required_text(row, "InvoiceNo", "Subject")
-    return {
-        "Subject": f"Invoice {number}",
-        "Customer_No": account,
-        "Purchase_Order": v.text(row, "CustomerPONo"),
-        "Invoice_Date": v.sage_date(row, "InvoiceDate"),
-        "Due_Date": v.sage_date(row, "InvoiceDueDate"),
-        "Deal_Name": _deal(row, options),
-        "Sage_Invoice_Type": v.text(row, "InvoiceType"),
-        "Sage_Balance": v.money(row, "Balance"),
-    }
 
 
 def open_invoice_key(row: Row) -> str | None:
@@ -218,47 +248,77 @@ def open_invoice_key(row: Row) -> str | None:
     return SAGE_TABLES[Entity.AR_OPEN_INVOICE].source_key(values)  # the poller's key for that row
 
 
-def ar_invoice(row: Row, key: str, options: Options) -> list[Draft]:
-    """AR_InvoiceHistoryHeader -> Invoices (or the tenant's custom module), matched on its own
-    key and then on the open invoice's, so an invoice in both tables is one Zoho record."""
-    open_key = open_invoice_key(row)
-    fields = {"Sage_Invoice_No": key, OPEN_INVOICE_FIELD: open_key}
-    drafts = _invoice(row, key, options, fields)
-    if open_key is not None:
-        drafts[-1].also_match = [OPEN_INVOICE_FIELD]
-    return drafts
-
-
-def ar_open_invoice(row: Row, key: str, options: Options) -> list[Draft]:
-    """AR_OpenInvoice -> the same Zoho invoice, matched on Sage_Open_Invoice_Key; it brings
-    what history lacks: balance, due date and whether it is still owed."""
-    balance = v.money(row, "Balance")
-    status = None if balance is None else "Paid" if balance == 0 else "Open"
-    fields = {OPEN_INVOICE_FIELD: key, "Sage_Invoice_Status": status}
-    drafts = _invoice(row, key, options, fields)
-    drafts[-1].key_field = OPEN_INVOICE_FIELD
-    return drafts
-
-
-def _invoice(row: Row, key: str, options: Options, own: dict[str, Any]) -> list[Draft]:
-    account = v.division_key(row, "ARDivisionNo", "CustomerNo")
-    items, products, subtotal, item_links = line_items(row, "Invoiced_Items")
-    totals = _totals(row, subtotal)
-    record = {**_invoice_fields(row, account, options), **own, **totals}
-    if options.invoice_module != "Invoices":
-        return [_custom_invoice(options.invoice_module, key, record, account)]
+def _prepare_invoice(row: Row, key: str, *, history: bool, custom: bool) -> Prepared:
+    """An invoice's account, lines and totals; for a history header, the open invoice it
+    stands for (matched after its own key, so an invoice in both tables is one record); for
+    an open invoice, whether it is still owed."""
+    values: dict[str, Any] = {}
+    if history:
+        values[OPEN_INVOICE_FIELD] = open_key = open_invoice_key(row)
+    else:
+        values["Sage_Invoice_Status"], open_key = _invoice_status(row), None
+    account, items, products, subtotal, item_links = _header(row, "Invoiced_Items")
+    values |= {"Customer_No": account, _TOTALS: _totals(row, subtotal)}
+    also_match = [OPEN_INVOICE_FIELD] if open_key is not None else []
+    if custom:
+        return Prepared(values, [], [lookup("Account", "Accounts", account)], also_match)
     if not items:
-        items, products = _summary_line(totals["Sub_Total"])
+        items, products = _summary_line(values[_TOTALS]["Sub_Total"])
         item_links = [lookup("Invoiced_Items.0.Product_Name", "Products", SUMMARY_ITEM)]
-    record.update(_address(row, "Billing", "BillTo"), Invoiced_Items=items)
+    values["Invoiced_Items"] = items
     links = [lookup("Account_Name", "Accounts", account), *item_links]
-    invoice = Draft("Invoices", key, v.compact(record), INVOICE_SOURCES, links)
-    return [*products, invoice]
+    return Prepared(values, products, links, also_match)
 
 
-def _custom_invoice(module: str, key: str, record: dict[str, Any], account: str) -> Draft:
-    """Editions without Invoices: a custom module; no line items, same header fields."""
-    fields = {"Name": record.pop("Subject"), **record}
-    fields["Deal"] = fields.pop("Deal_Name", None)
-    links = [lookup("Account", "Accounts", account)]
-    return Draft(module, key, v.compact(fields), {**INVOICE_SOURCES, "Name": "InvoiceNo"}, links)
+def _invoice_number(row: Row, key: str, found: Prepared) -> str:
+    return f"Invoice {v.required_text(row, 'InvoiceNo', 'Subject')}"
+
+
+def _invoice_status(row: Row) -> str | None:
+    balance = v.money(row, "Balance")
+    return None if balance is None else "Paid" if balance == 0 else "Open"
+
+
+@cache
+def ar_invoice(options: Options, *, history: bool = True) -> RecordMapping:
+    """AR_InvoiceHistoryHeader -> Invoices, matched on its own key and then on the open
+    invoice's; AR_OpenInvoice (history=False) -> the same Zoho invoice, matched on
+    Sage_Open_Invoice_Key, with balance and status. Editions without Invoices: a custom
+    module with the same header fields and no line items."""
+    custom = options.invoice_module != "Invoices"
+    own = (
+        (key("Sage_Invoice_No"), prepared(OPEN_INVOICE_FIELD, text_value=True))
+        if history
+        else (key(OPEN_INVOICE_FIELD), prepared("Sage_Invoice_Status", "Balance", text_value=True))
+    )
+    deal = _deal_field("Deal" if custom else "Deal_Name", options)
+    fields: tuple[Field, ...] = (
+        derived("Name" if custom else "Subject", "InvoiceNo" if custom else None, _invoice_number),
+        prepared("Customer_No", text_value=True),
+        text("Purchase_Order", "CustomerPONo"),
+        column("Invoice_Date", v.sage_date, "InvoiceDate"),
+        column("Due_Date", v.sage_date, "InvoiceDueDate"),
+        *(() if custom else (deal,)),
+        text("Sage_Invoice_Type", "InvoiceType"),
+        money("Sage_Balance", "Balance"),
+        *own,
+        *TOTALS,
+    )
+    if custom:
+        fields += (deal,)
+    else:
+        fields += (*address("Billing", "BillTo"), prepared("Invoiced_Items", LINES_COLUMN))
+    prepare = partial(_prepare_invoice, history=history, custom=custom)
+    key_field = None if history else OPEN_INVOICE_FIELD
+    return RecordMapping(options.invoice_module, fields, _links, prepare, key_field)
+
+
+def ar_open_invoice(options: Options) -> RecordMapping:
+    return ar_invoice(options, history=False)
+
+
+DOCUMENTS: dict[Entity, Callable[[Options], RecordMapping]] = {
+    Entity.SALES_ORDER: sales_order,
+    Entity.AR_INVOICE: ar_invoice,
+    Entity.AR_OPEN_INVOICE: ar_open_invoice,
+}

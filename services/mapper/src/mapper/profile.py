@@ -1,8 +1,8 @@
-"""A tenant's mapping overrides (its YAML mapping file, validated) and how they are applied.
+"""A tenant's mapping overrides (its YAML mapping file, validated).
 
-Order of application for an entity's own record: rename, skip, added fields, code tables,
-defaults. Names after `rename` are the new names. Products upserted for an order's lines are
-not the entity's own record and are left as they are.
+mapper.engine applies them to an entity's own record in this order: rename, skip, added
+fields, code tables, defaults. Names after `rename` are the new names. Products upserted for
+an order's lines are not the entity's own record and are left as they are.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from mlc_core.contracts import Entity
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from mapper import values as v
-from mapper.drafts import EXTERNAL_FIELDS, Draft, Options
+from mapper.drafts import EXTERNAL_FIELDS, Options
 from mapper.limits import MANDATORY
 from mapper.values import Row
 
@@ -105,49 +105,13 @@ class TenantMap(_Strict):
         return frozenset(self.settings.disabled) | frozenset(self.settings.unavailable)
 
     @cached_property
-    def plans(self) -> dict[Entity, Any]:
-        """Compiled field plans per entity (mapper.plan), filled on first use by the service."""
+    def compiled(self) -> dict[Entity, Any]:
+        """Each entity's mapping compiled with this map (mapper.engine.CompiledMapping),
+        filled on first use by mapper.service."""
         return {}
 
     def enabled(self, entity: Entity) -> bool:
         return entity not in self.switched_off
-
-    def apply(self, entity: Entity, draft: Draft, row: Row) -> None:
-        spec = self.entities.get(entity)
-        if spec is None or not draft.primary:
-            return
-        record, sources = draft.record, draft.sources
-        for old, new in spec.rename.items():
-            if old in record:
-                record[new] = record.pop(old)
-            if old in sources:
-                sources[new] = sources.pop(old)
-        for name in spec.skip:
-            record.pop(name, None)
-        for name, added in spec.fields.items():
-            self._add(record, sources, name, added, row)
-        for name, table in spec.codes.items():
-            record[name] = translate(record.get(name), self.codes[table])
-        for name, value in spec.defaults.items():
-            if record.get(name) in (None, ""):
-                record[name] = value
-        draft.record = v.compact(record)
-
-    def _add(
-        self,
-        record: dict[str, Any],
-        sources: dict[str, str],
-        name: str,
-        added: AddedField,
-        row: Row,
-    ) -> None:
-        value = added.value if added.column is None else READERS[added.type](row, added.column)
-        if added.codes is not None:
-            value = translate(value, self.codes[added.codes])
-        if added.column is not None:
-            sources[name] = added.column
-        if value is not None:
-            record[name] = value
 
 
 def translate(value: Any, table: Mapping[str, Scalar]) -> Any:

@@ -7,8 +7,22 @@ fields read-only for every profile but the integration user.
 
 from __future__ import annotations
 
+from mlc_core.contracts import Entity, ZohoLookup
+
 from mapper import values as v
-from mapper.drafts import Draft, Options, lookup
+from mapper.drafts import lookup
+from mapper.fields import (
+    Prepared,
+    Reader,
+    RecordMapping,
+    bound,
+    column,
+    computed,
+    derived,
+    key,
+    money,
+    text,
+)
 from mapper.values import Row
 
 GL_STATUS = {"A": "Active", "I": "Inactive", "D": "Deleted"}
@@ -33,36 +47,41 @@ GL_ACCOUNT_TYPES = {
     "17": "Income tax",
     "18": "Interest expense",
 }
-AP_INVOICE_SOURCES = {"Name": "InvoiceNo", "Invoice_No": "InvoiceNo", "Comment": "Comment"}
-GL_ACCOUNT_SOURCES = {
-    "Name": "AccountDesc",
-    "Account_No": "Account",
-    "Description": "AccountDesc",
-    "Main_Account": "MainAccountCode",
-    "Account_Group": "AccountGroup",
-}
-GL_GROUP_SOURCES = {"Name": "AccountGroupDesc", "Group_Code": "AccountGroup"}
 
 
-def ap_invoice(row: Row, key: str, options: Options) -> list[Draft]:
-    """AP_OpenInvoice -> Sage_AP_Invoices, linked to the vendor."""
+def _vendor(row: Row, key: str) -> Prepared:
     vendor_key = v.division_key(row, "APDivisionNo", "VendorNo")
-    number = v.required_text(row, "InvoiceNo", "Name")
-    record = {
-        "Name": f"{vendor_key} {number}",
-        "Invoice_No": number,
-        "Invoice_Date": v.sage_date(row, "InvoiceDate"),
-        "Due_Date": v.sage_date(row, "InvoiceDueDate"),
-        "Invoice_Amount": v.money(row, "InvoiceAmt"),
-        "Balance": v.money(row, "Balance"),
-        "Terms_Code": v.text(row, "TermsCode"),
-        "Purchase_Order_No": v.text(row, "PurchaseOrderNo"),
-        "On_Hold": v.flag(row, "HoldPayment"),
-        "Comment": v.text(row, "Comment"),
-        "Sage_AP_Invoice_Key": key,
-    }
-    links = [lookup("Vendor", "Vendors", vendor_key)]
-    return [Draft("Sage_AP_Invoices", key, v.compact(record), AP_INVOICE_SOURCES, links)]
+    return Prepared({"vendor": vendor_key}, links=[lookup("Vendor", "Vendors", vendor_key)])
+
+
+def _ap_invoice_name(row: Row, key: str, found: Prepared) -> str:
+    return f"{found.values['vendor']} {v.required_text(row, 'InvoiceNo', 'Name')}"
+
+
+def _links(row: Row, key: str, found: Prepared) -> list[ZohoLookup]:
+    return found.links
+
+
+_INVOICE_NO = bound(v.required_text, "InvoiceNo", "Name")
+AP_INVOICE = RecordMapping(
+    "Sage_AP_Invoices",
+    (
+        derived("Name", "InvoiceNo", _ap_invoice_name),
+        computed("Invoice_No", "InvoiceNo", _INVOICE_NO),
+        column("Invoice_Date", v.sage_date, "InvoiceDate"),
+        column("Due_Date", v.sage_date, "InvoiceDueDate"),
+        money("Invoice_Amount", "InvoiceAmt"),
+        money("Balance", "Balance"),
+        text("Terms_Code", "TermsCode"),
+        text("Purchase_Order_No", "PurchaseOrderNo"),
+        column("On_Hold", v.flag, "HoldPayment", text_value=False),
+        text("Comment", "Comment"),
+        key("Sage_AP_Invoice_Key"),
+    ),
+    links=_links,
+    prepare=_vendor,
+)
+"""AP_OpenInvoice -> Sage_AP_Invoices, linked to the vendor."""
 
 
 def _account_type(row: Row) -> str | None:
@@ -72,36 +91,60 @@ def _account_type(row: Row) -> str | None:
     return f"{code} {GL_ACCOUNT_TYPES[code]}" if code in GL_ACCOUNT_TYPES else code
 
 
-def gl_account(row: Row, key: str, options: Options) -> list[Draft]:
-    """GL_Account -> Sage_GL_Accounts with its place in the hierarchy (group, type, main)."""
-    number = v.required_text(row, "Account", "Name")
-    description = v.text(row, "AccountDesc")
-    group = v.text(row, "AccountGroup")
-    record = {
-        "Name": f"{number} {description}" if description else number,
-        "Account_No": number,
-        "Description": description,
-        "Main_Account": v.text(row, "MainAccountCode"),
-        "Account_Type": _account_type(row),
-        "Account_Group": group,
-        "Status": v.code(row, "Status", GL_STATUS),
-        "Sage_GL_Account_Key": key,
-    }
+def _described(code_column: str, zoho_field: str, description_column: str) -> Reader:
+    """'4000 Sales' from the code and its description; the code alone without one."""
+
+    def read(row: Row) -> str:
+        code = v.required_text(row, code_column, zoho_field)
+        description = v.text(row, description_column)
+        return f"{code} {description}" if description else code
+
+    return read
+
+
+def _group_link(row: Row, key: str, found: Prepared) -> list[ZohoLookup]:
     # Not required: a tenant may sync accounts without groups; the group text stays anyway.
-    links = [lookup("Group", "Sage_GL_Account_Groups", group, required=False)] if group else []
-    return [Draft("Sage_GL_Accounts", key, v.compact(record), GL_ACCOUNT_SOURCES, links)]
+    group = v.text(row, "AccountGroup")
+    return [lookup("Group", "Sage_GL_Account_Groups", group, required=False)] if group else []
 
 
-def gl_account_group(row: Row, key: str, options: Options) -> list[Draft]:
-    """GL_AccountGroup -> Sage_GL_Account_Groups."""
-    code = v.required_text(row, "AccountGroup", "Name")
-    description = v.text(row, "AccountGroupDesc")
-    record = {
-        "Name": f"{code} {description}" if description else code,
-        "Group_Code": code,
-        "Account_Category": v.text(row, "AccountCategory"),
-        "Account_Type": _account_type(row),
-        "Cash_Flows_Type": v.text(row, "CashFlowsType"),
-        "Sage_GL_Group_Code": key,
-    }
-    return [Draft("Sage_GL_Account_Groups", key, v.compact(record), GL_GROUP_SOURCES)]
+GL_ACCOUNT = RecordMapping(
+    "Sage_GL_Accounts",
+    (
+        computed("Name", "AccountDesc", _described("Account", "Name", "AccountDesc")),
+        computed("Account_No", "Account", bound(v.required_text, "Account", "Name")),
+        text("Description", "AccountDesc"),
+        text("Main_Account", "MainAccountCode"),
+        computed("Account_Type", "AccountType", _account_type),
+        text("Account_Group", "AccountGroup"),
+        computed("Status", "Status", bound(v.code, "Status", GL_STATUS)),
+        key("Sage_GL_Account_Key"),
+    ),
+    links=_group_link,
+)
+"""GL_Account -> Sage_GL_Accounts with its place in the hierarchy (group, type, main)."""
+
+GL_ACCOUNT_GROUP = RecordMapping(
+    "Sage_GL_Account_Groups",
+    (
+        computed(
+            "Name", "AccountGroupDesc", _described("AccountGroup", "Name", "AccountGroupDesc")
+        ),
+        computed(
+            "Group_Code",
+            "AccountGroup",
+            bound(v.required_text, "AccountGroup", "Name"),
+        ),
+        text("Account_Category", "AccountCategory"),
+        computed("Account_Type", "AccountType", _account_type),
+        text("Cash_Flows_Type", "CashFlowsType"),
+        key("Sage_GL_Group_Code"),
+    ),
+)
+"""GL_AccountGroup -> Sage_GL_Account_Groups."""
+
+REFERENCE_DATA: dict[Entity, RecordMapping] = {
+    Entity.AP_OPEN_INVOICE: AP_INVOICE,
+    Entity.GL_ACCOUNT: GL_ACCOUNT,
+    Entity.GL_ACCOUNT_GROUP: GL_ACCOUNT_GROUP,
+}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from mlc_core.contracts import (
@@ -26,8 +25,6 @@ from mlc_core.contracts import (
 )
 from mlc_core.entities.zoho import ZOHO_TARGETS
 
-from mapper import masters, orders, reference
-from mapper.construct import fast_uuid5, trusted
 from mapper.drafts import (
     DELETED_STATUS,
     EXTERNAL_FIELDS,
@@ -36,56 +33,66 @@ from mapper.drafts import (
     Draft,
     Options,
 )
-from mapper.limits import check_record
-from mapper.plan import EntitySpec, Plan, compile_plan
+from mapper.engine import CompiledMapping, compile_mapping
+from mapper.fields import RecordMapping
+from mapper.masters import MASTER_DATA
+from mapper.orders import DOCUMENTS
 from mapper.profile import DEFAULT_MAP, TenantMap
-from mapper.values import MappingError, Row
+from mapper.reference import REFERENCE_DATA
+from mapper.values import MappingError
 
 COMMAND_NAMESPACE = uuid.UUID("0b6d8e43-55a1-4c0a-8f55-2f3b0f1b7c21")
+# RFC 4122 variant and version 5 bits, as uuid.UUID(bytes=..., version=5) sets them.
+_UUID5_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID5_SET = (0x8000 << 48) | (5 << 76)
 _NAMESPACE_BYTES = COMMAND_NAMESPACE.bytes
 ACCOUNT_EXTERNAL_FIELD = EXTERNAL_FIELDS["Accounts"]
 Output = tuple[str, Envelope]
 PURGED_OPEN_INVOICE: dict[str, Any] = {"Sage_Balance": 0.0, "Sage_Invoice_Status": "Closed"}
-EntityMapping = Callable[[Row, str, Options], list[Draft]]
 
-# Master data: field lists compiled with each tenant's map into flat plans (mapper.plan).
-SPECS: dict[Entity, EntitySpec] = {
-    Entity.AR_CUSTOMER: masters.CUSTOMER,
-    Entity.CUSTOMER_CONTACT: masters.CONTACT,
-    Entity.AP_VENDOR: masters.VENDOR,
-}
-# Documents and reference data: code, then the tenant's map, then Zoho's limits.
-MAPPINGS: dict[Entity, EntityMapping] = {
-    Entity.SALES_ORDER: orders.sales_order,
-    Entity.AR_INVOICE: orders.ar_invoice,
-    Entity.AR_OPEN_INVOICE: orders.ar_open_invoice,
-    Entity.AP_OPEN_INVOICE: reference.ap_invoice,
-    Entity.GL_ACCOUNT: reference.gl_account,
-    Entity.GL_ACCOUNT_GROUP: reference.gl_account_group,
-}
 # The Zoho module an entity's own record goes to (deletes need it without a record).
 MODULES: dict[Entity, str] = {entity: target.module for entity, target in ZOHO_TARGETS.items()}
 
 
-def plan_for(entity: Entity, tenant_map: TenantMap) -> Plan | None:
-    """The tenant's compiled plan for a master-data entity, compiled on first use."""
-    plan: Plan | None = tenant_map.plans.get(entity)
-    if plan is None and entity in SPECS:
-        plan = compile_plan(SPECS[entity], tenant_map.entities.get(entity), tenant_map.codes)
-        tenant_map.plans[entity] = plan
-    return plan
+# Every entity with a default mapping: the one per-entity table written by hand besides the
+# entity definitions (mlc_core.entities).
+MAPPED_ENTITIES = frozenset([*MASTER_DATA, *REFERENCE_DATA, *DOCUMENTS])
+
+
+def default_mapping(entity: Entity, options: Options) -> RecordMapping:
+    """The entity's default mapping (mapper.fields); documents' depend on the tenant's
+    options (its invoice module, its deal column)."""
+    if entity in MASTER_DATA:
+        return MASTER_DATA[entity]
+    if entity in REFERENCE_DATA:
+        return REFERENCE_DATA[entity]
+    return DOCUMENTS[entity](options)
+
+
+def compiled_mapping(entity: Entity, tenant_map: TenantMap) -> CompiledMapping:
+    """The entity's mapping compiled with the tenant's map, compiled on first use."""
+    compiled: CompiledMapping | None = tenant_map.compiled.get(entity)
+    if compiled is None:
+        mapping = default_mapping(entity, tenant_map.options)
+        overrides = tenant_map.entities.get(entity)
+        compiled = compile_mapping(mapping, overrides, tenant_map.codes)
+        tenant_map.compiled[entity] = compiled
+    return compiled
 
 
 def drafts_for(event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP) -> list[Draft]:
     """The checked Zoho records for one raw event; raises MappingError on the first problem."""
-    plan = plan_for(event.entity, tenant_map)
-    if plan is not None:
-        return [plan.draft(event.record, event.source_key)]
-    drafts = MAPPINGS[event.entity](event.record, event.source_key, tenant_map.options)
-    for draft in drafts:
-        tenant_map.apply(event.entity, draft, event.record)
-        check_record(draft.module, draft.record, draft.sources)
-    return drafts
+    return compiled_mapping(event.entity, tenant_map).drafts(event.record, event.source_key)
+
+
+def fast_uuid5(sha1_digest: bytes) -> uuid.UUID:
+    """uuid.UUID(bytes=sha1_digest[:16], version=5) in half the time: a command id per
+    record is computed this way (UUID.__init__ checks arguments it is not given)."""
+    value = int.from_bytes(sha1_digest[:16]) & _UUID5_CLEAR | _UUID5_SET
+    made = object.__new__(uuid.UUID)
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", uuid.SafeUUID.unknown)
+    return made
 
 
 def _command_id(prefix: str, draft: Draft) -> uuid.UUID:
@@ -102,31 +109,34 @@ def _id_prefix(event: SageRecordChanged) -> str:
 
 
 def _command(event: SageRecordChanged, draft: Draft, prefix: str) -> ZohoUpsertCommand:
-    # Every field, in the model's order: trusted() then takes them as they are, and the
-    # command serialises exactly as a validated one.
-    return trusted(
-        ZohoUpsertCommand,
-        # Deterministic: redelivering the raw event yields the same commands.
-        event_id=_command_id(prefix, draft),
-        schema_version=SCHEMA_VERSION,
-        tenant_id=event.tenant_id,
-        # The change's time, not the mapping's: a redelivered event maps to the same command.
-        occurred_at=event.occurred_at,
-        correlation_id=event.correlation_id,
-        causation_id=event.event_id,
-        replay=None,
-        entity=event.entity,
-        source_key=event.source_key,
-        event_type="zoho.upsert.requested",
-        module=draft.module,
-        external_field=draft.external_field,
-        external_value=draft.external_value,
-        source_version=event.source_version,
-        record=draft.record,
-        trigger=[],
-        lookups=draft.lookups,
-        force=False,
-        also_match=draft.also_match,
+    # Validated from a dict: pydantic's cheapest way to a full model here (model_construct
+    # resolves every field's default and alias per call). Every field is given, so the
+    # command serialises with all of them, in the model's order.
+    return ZohoUpsertCommand.model_validate(
+        {
+            # Deterministic: redelivering the raw event yields the same commands.
+            "event_id": _command_id(prefix, draft),
+            "schema_version": SCHEMA_VERSION,
+            "tenant_id": event.tenant_id,
+            # The change's time, not the mapping's: a redelivered event maps to the same
+            # command.
+            "occurred_at": event.occurred_at,
+            "correlation_id": event.correlation_id,
+            "causation_id": event.event_id,
+            "replay": None,
+            "entity": event.entity,
+            "source_key": event.source_key,
+            "event_type": "zoho.upsert.requested",
+            "module": draft.module,
+            "external_field": draft.external_field,
+            "external_value": draft.external_value,
+            "source_version": event.source_version,
+            "record": draft.record,
+            "trigger": [],
+            "lookups": draft.lookups,
+            "force": False,
+            "also_match": draft.also_match,
+        }
     )
 
 
