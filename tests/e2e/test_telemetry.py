@@ -53,7 +53,8 @@ def complete_trace(spans: list[Span], key: str) -> tuple[str, list[Span]] | None
         found = record_trace(spans, root.trace_id)
         in_trace = [s for s in found if s.trace_id == root.trace_id]
         zoho_call = any(s.service == "zoho-writer" and has(s, "/upsert") for s in found)
-        audit_insert = any(s.service == "audit" and has(s, "audit_events") for s in found)
+        # The audit log is appended through audit_append(), which chains each row by hash.
+        audit_insert = any(s.service == "audit" and has(s, "audit_append") for s in found)
         if {s.service for s in in_trace} >= SERVICES and zoho_call and audit_insert:
             return root.trace_id, found
     return None
