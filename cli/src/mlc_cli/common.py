@@ -54,10 +54,15 @@ def exit_on_refusal() -> Iterator[None]:
         raise SystemExit(f"mlc: {exc}") from exc
 
 
+# A person's command may read the whole audit log (replay, verify, reconcile): it gets a longer
+# statement bound than a service, but still one, so a lock it waits on cannot hold it forever.
+COMMAND_STATEMENT_TIMEOUT_S = 600.0
+
+
 @asynccontextmanager
 async def database() -> AsyncIterator[tuple[asyncpg.Pool, KeyRing]]:
     dsn, keyring = connection()
-    pool = await create_pool(dsn)
+    pool = await create_pool(dsn, statement_timeout_s=COMMAND_STATEMENT_TIMEOUT_S)
     try:
         with exit_on_refusal():
             yield pool, keyring
@@ -68,7 +73,10 @@ async def database() -> AsyncIterator[tuple[asyncpg.Pool, KeyRing]]:
 @asynccontextmanager
 async def pool_only() -> AsyncIterator[asyncpg.Pool]:
     """The database without the master keys, for verbs that open no secret."""
-    pool = await create_pool(CommonSettings().database_url.get_secret_value())
+    pool = await create_pool(
+        CommonSettings().database_url.get_secret_value(),
+        statement_timeout_s=COMMAND_STATEMENT_TIMEOUT_S,
+    )
     try:
         with exit_on_refusal():
             yield pool
