@@ -216,7 +216,7 @@ def test_pasted_code_or_redirect_url() -> None:
 
 
 def test_pasted_redirect_to_a_foreign_server_is_refused() -> None:
-    with pytest.raises(SystemExit, match="not a Zoho accounts server"):
+    with pytest.raises(SystemExit, match="not one of Zoho's data-centre hosts"):
         pasted_grant(
             "code=1000.c&accounts-server=https://evil.example",
             dc="us",
