@@ -53,6 +53,10 @@ def test_the_setting_adds_hosts_and_plain_http_only_on_loopback() -> None:
         hosts.check_accounts_url("http://zoho.test")  # listed, but not loopback
     with pytest.raises(ZohoHostRefused, match="not one of"):
         ZOHO_ONLY.check_api_domain("http://127.0.0.1:18200")  # loopback is not itself allowed
+    compose = ZohoHosts(allowed_hosts="http://zoho-emulator:18200")
+    assert compose.check_accounts_url("http://zoho-emulator:18200/accounts/us")
+    with pytest.raises(ZohoHostRefused, match="must use HTTPS"):
+        compose.check_accounts_url("http://zoho-emulator:18300/accounts/us")
 
 
 def test_loopback_hosts() -> None:

@@ -4,7 +4,8 @@ The client secret and refresh token go to the accounts server; every access toke
 `api_domain` a token response names. Both must be Zoho's own data-centre hosts, over HTTPS, or
 a tampered tenant row, import file or token response would send them elsewhere.
 `MLC_ZOHO_ALLOWED_HOSTS` (comma-separated `host` or `host:port`) adds hosts for the emulator,
-tests or a company proxy; plain HTTP is accepted only for a loopback host.
+tests or a company proxy; plain HTTP is accepted only for a loopback host, or for an entry
+written with its scheme, `http://host:port` (an emulator on a private network, e.g. Compose's).
 """
 
 from __future__ import annotations
@@ -53,7 +54,14 @@ class ZohoHosts(BaseSettings):
     allowed_hosts: str = ""
 
     def extra(self) -> frozenset[str]:
-        return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
+        """The added hosts (`host` or `host:port`), without the `http://` of plain-HTTP ones."""
+        return frozenset(h.removeprefix("http://") for h in self._entries())
+
+    def plain_http(self) -> frozenset[str]:
+        return frozenset(h.removeprefix("http://") for h in self._entries() if "://" in h)
+
+    def _entries(self) -> list[str]:
+        return [h.strip().lower().rstrip("/") for h in self.allowed_hosts.split(",") if h.strip()]
 
     def check_accounts_url(self, url: str, *, tenant_id: str | None = None) -> str:
         """`url` itself when it may receive the client secret; ZohoHostRefused otherwise."""
@@ -69,12 +77,12 @@ class ZohoHosts(BaseSettings):
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("https", "http") or not host:
             raise ZohoHostRefused(f"{whose}Zoho {what} {url!r} is not an http(s) URL", code=REFUSED)
-        if parts.scheme == "http" and not is_loopback(host):
+        with_port = f"{host}:{parts.port}" if parts.port else host
+        if parts.scheme == "http" and not (is_loopback(host) or with_port in self.plain_http()):
             raise ZohoHostRefused(
                 f"{whose}Zoho {what} {url} must use HTTPS (plain HTTP only on loopback)",
                 code=REFUSED,
             )
-        with_port = f"{host}:{parts.port}" if parts.port else host
         if host in zoho or host in self.extra() or with_port in self.extra():
             return url
         raise ZohoHostRefused(
