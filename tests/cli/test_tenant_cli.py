@@ -150,6 +150,43 @@ async def test_sage_set_rejects_unknown_zone_and_entity(
         await mlc("sage", "set", tenant_id, "--entities", "ar_customers")
 
 
+PIN = "sha256:" + "0f" * 32
+
+
+async def test_the_agent_fingerprint_is_pinned_by_add_and_sage_set(
+    emulators: StackConfig, tenant_id: str, app_pool: asyncpg.Pool, keyring: KeyRing
+) -> None:
+    minted = await zoho_org(emulators, tenant_id)
+    await mlc(
+        "tenant", "add", tenant_id, "--sage-company", "ABC",
+        "--sage-agent-url", "https://agent.acme.local:8443",
+        "--sage-agent-fingerprint", PIN.upper().replace("SHA256:", "sha256:"),
+        "--zoho-client-id", CLIENT_ID, "--zoho-accounts-url", minted["accounts_server"],
+        "--zoho-grant-code", minted["code"],
+    )  # fmt: skip
+    tenant = await load_tenant(app_pool, keyring=keyring, tenant_id=tenant_id)
+    assert tenant.config.sage.agent_fingerprint == PIN  # normalized
+    with pytest.raises(SystemExit, match=r"pinned agent .* https://"):
+        await mlc("sage", "set", tenant_id, "--agent-url", "http://agent.acme.local")
+    with pytest.raises(SystemExit, match="32 bytes"):
+        await mlc("sage", "set", tenant_id, "--agent-fingerprint", "sha256:0f0f")
+    await mlc("sage", "set", tenant_id, "--agent-fingerprint", "")
+    tenant = await load_tenant(app_pool, keyring=keyring, tenant_id=tenant_id)
+    assert tenant.config.sage.agent_fingerprint is None
+
+
+async def test_add_refuses_an_accounts_server_that_is_not_zohos(
+    tenant_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLC_ZOHO_REFRESH_TOKEN", "1000.refresh")
+    with pytest.raises(SystemExit, match=f"tenant {tenant_id}: Zoho accounts server"):
+        await mlc(
+            "tenant", "add", tenant_id, "--sage-company", "ABC",
+            "--sage-agent-url", "https://agent.acme.local", "--zoho-client-id", CLIENT_ID,
+            "--zoho-accounts-url", "https://accounts.evil.example",
+        )  # fmt: skip
+
+
 async def test_zoho_connect_with_a_self_client_code(
     emulators: StackConfig,
     tenant_id: str,
