@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
 
+# The emulators listen on loopback: allowed as Zoho hosts here as the dev stack allows them.
+os.environ.setdefault("MLC_ZOHO_ALLOWED_HOSTS", "127.0.0.1")
 pytest_plugins = ["tests.infra"]  # fixtures on real PostgreSQL and Kafka
 INTEGRATION_DIRS = {"integration", "e2e"}
 

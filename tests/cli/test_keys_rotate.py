@@ -104,11 +104,17 @@ async def test_rotate_moves_every_secret_to_the_newest_key(
 
     monkeypatch.setenv("MLC_DATABASE_URL", app_dsn)
     monkeypatch.setenv("MLC_MASTER_KEYS", f"{new_text},{old_text}")
+    with pytest.raises(SystemExit, match=r"key old is still used by \d+ row\(s\) of tenants"):
+        await mlc("keys", "retire", "old")  # not before the rotation
     await mlc("keys", "rotate", "--json")
     first = json.loads(capsys.readouterr().out)
     assert first["key_id"] == "new"
     assert first["columns"]["tenants.secrets"]["rotated"] >= 3
     assert await key_ids(app_pool, tenants) == {"new"}
+    await mlc("keys", "retire", "old")
+    assert "no stored secret uses key old" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="active"):
+        await mlc("keys", "retire", "new")
 
     only_new = KeyRing.parse(new_text)  # the old keys can now be dropped
     for t in tenants:

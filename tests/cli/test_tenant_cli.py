@@ -150,6 +150,43 @@ async def test_sage_set_rejects_unknown_zone_and_entity(
         await mlc("sage", "set", tenant_id, "--entities", "ar_customers")
 
 
+PIN = "sha256:" + "0f" * 32
+
+
+async def test_the_agent_fingerprint_is_pinned_by_add_and_sage_set(
+    emulators: StackConfig, tenant_id: str, app_pool: asyncpg.Pool, keyring: KeyRing
+) -> None:
+    minted = await zoho_org(emulators, tenant_id)
+    await mlc(
+        "tenant", "add", tenant_id, "--sage-company", "ABC",
+        "--sage-agent-url", "https://agent.acme.local:8443",
+        "--sage-agent-fingerprint", PIN.upper().replace("SHA256:", "sha256:"),
+        "--zoho-client-id", CLIENT_ID, "--zoho-accounts-url", minted["accounts_server"],
+        "--zoho-grant-code", minted["code"],
+    )  # fmt: skip
+    tenant = await load_tenant(app_pool, keyring=keyring, tenant_id=tenant_id)
+    assert tenant.config.sage.agent_fingerprint == PIN  # normalized
+    with pytest.raises(SystemExit, match=r"pinned agent .* https://"):
+        await mlc("sage", "set", tenant_id, "--agent-url", "http://agent.acme.local")
+    with pytest.raises(SystemExit, match="32 bytes"):
+        await mlc("sage", "set", tenant_id, "--agent-fingerprint", "sha256:0f0f")
+    await mlc("sage", "set", tenant_id, "--agent-fingerprint", "")
+    tenant = await load_tenant(app_pool, keyring=keyring, tenant_id=tenant_id)
+    assert tenant.config.sage.agent_fingerprint is None
+
+
+async def test_add_refuses_an_accounts_server_that_is_not_zohos(
+    tenant_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLC_ZOHO_REFRESH_TOKEN", "1000.refresh")
+    with pytest.raises(SystemExit, match=f"tenant {tenant_id}: Zoho accounts server"):
+        await mlc(
+            "tenant", "add", tenant_id, "--sage-company", "ABC",
+            "--sage-agent-url", "https://agent.acme.local", "--zoho-client-id", CLIENT_ID,
+            "--zoho-accounts-url", "https://accounts.evil.example",
+        )  # fmt: skip
+
+
 async def test_zoho_connect_with_a_self_client_code(
     emulators: StackConfig,
     tenant_id: str,
@@ -216,7 +253,7 @@ def test_pasted_code_or_redirect_url() -> None:
 
 
 def test_pasted_redirect_to_a_foreign_server_is_refused() -> None:
-    with pytest.raises(SystemExit, match="not a Zoho accounts server"):
+    with pytest.raises(SystemExit, match="not one of Zoho's data-centre hosts"):
         pasted_grant(
             "code=1000.c&accounts-server=https://evil.example",
             dc="us",
@@ -233,18 +270,33 @@ tenants:
     entities: [ar_customer]
     cadences: {{ar_customer: 600}}
     secrets:
-      sage_agent_token: {{env: IMPORT_TEST_AGENT}}
+      sage_agent_token: {{env: MLC_TENANT_{A}_SAGE_AGENT_TOKEN}}
       zoho_client_secret: {{file: {secret_file}}}
-      zoho_refresh_token: {{env: IMPORT_TEST_REFRESH}}
+      zoho_refresh_token: {{env: MLC_TENANT_{A}_ZOHO_REFRESH_TOKEN}}
   - id: {b}
     enabled: false
     sage: {{company_code: XYZ, agent_url: "https://agent.beta.local"}}
     zoho: {{dc: us, client_id: "1000.BETA"}}
     secrets:
-      sage_agent_token: {{env: IMPORT_TEST_AGENT}}
-      zoho_client_secret: {{env: IMPORT_TEST_AGENT}}
-      zoho_refresh_token: {{env: IMPORT_TEST_REFRESH}}
+      sage_agent_token: {{env: MLC_TENANT_{B}_SAGE_AGENT_TOKEN}}
+      zoho_client_secret: {{env: MLC_TENANT_{B}_ZOHO_CLIENT_SECRET}}
+      zoho_refresh_token: {{env: MLC_TENANT_{B}_ZOHO_REFRESH_TOKEN}}
 """
+
+
+def import_file(tmp_path: Path, a: str, b: str, secret_file: str) -> Path:
+    path = tmp_path / "tenants.yaml"
+    path.write_text(
+        TENANTS_YAML.format(a=a, b=b, A=a.upper(), B=b.upper(), secret_file=secret_file)
+    )
+    return path
+
+
+def import_env(monkeypatch: pytest.MonkeyPatch, a: str, b: str, agent: str, refresh: str) -> None:
+    for tenant in (a, b):
+        monkeypatch.setenv(f"MLC_TENANT_{tenant.upper()}_SAGE_AGENT_TOKEN", agent)
+        monkeypatch.setenv(f"MLC_TENANT_{tenant.upper()}_ZOHO_REFRESH_TOKEN", refresh)
+    monkeypatch.setenv(f"MLC_TENANT_{b.upper()}_ZOHO_CLIENT_SECRET", agent)
 
 
 async def test_import_is_declarative_and_idempotent(
@@ -256,12 +308,12 @@ async def test_import_is_declarative_and_idempotent(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     a, b = f"{tenant_id}a", f"{tenant_id}b"
-    secret_file = tmp_path / "client-secret"
+    secret_file = tmp_path / "secrets" / "client-secret"
+    secret_file.parent.mkdir()
     secret_file.write_text("file-client-secret-123\n")
-    path = tmp_path / "tenants.yaml"
-    path.write_text(TENANTS_YAML.format(a=a, b=b, secret_file=secret_file))
-    monkeypatch.setenv("IMPORT_TEST_AGENT", "imported-agent-token")
-    monkeypatch.setenv("IMPORT_TEST_REFRESH", "imported-refresh-token")
+    secret_file.chmod(0o600)
+    path = import_file(tmp_path, a, b, "secrets/client-secret")
+    import_env(monkeypatch, a, b, "imported-agent-token", "imported-refresh-token")
 
     await mlc("tenant", "import", str(path), "--json")
     assert {r["tenant"]: r["action"] for r in output(capsys)} == {a: "created", b: "created"}
@@ -274,7 +326,7 @@ async def test_import_is_declarative_and_idempotent(
     await mlc("tenant", "import", str(path), "--json")
     assert {r["action"] for r in output(capsys)} == {"unchanged"}
 
-    monkeypatch.setenv("IMPORT_TEST_REFRESH", "rotated-refresh-token")
+    import_env(monkeypatch, a, b, "imported-agent-token", "rotated-refresh-token")
     await mlc("tenant", "import", str(path), "--json")
     assert {r["tenant"]: r["action"] for r in output(capsys)} == {a: "updated", b: "updated"}
     alpha = await load_tenant(app_pool, keyring=keyring, tenant_id=a)
@@ -285,13 +337,11 @@ async def test_bad_import_names_tenant_and_field_and_writes_nothing(
     tmp_path: Path, tenant_id: str, app_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = f"{tenant_id}a", f"{tenant_id}b"
-    path = tmp_path / "tenants.yaml"
-    path.write_text(TENANTS_YAML.format(a=a, b=b, secret_file=tmp_path / "absent"))
-    monkeypatch.setenv("IMPORT_TEST_AGENT", "x-agent")
-    monkeypatch.setenv("IMPORT_TEST_REFRESH", "x-refresh")
+    path = import_file(tmp_path, a, b, "absent")
+    import_env(monkeypatch, a, b, "x-agent", "x-refresh")
     with pytest.raises(SystemExit, match=f"tenant {a}: secrets.zoho_client_secret: cannot read"):
         await mlc("tenant", "import", str(path))
-    path.write_text(TENANTS_YAML.format(a=a, b=b, secret_file=path).replace("ABC", "TOOLONG"))
+    path.write_text(path.read_text().replace("ABC", "TOOLONG"))
     with pytest.raises(SystemExit, match=f"tenant {a}: sage.company_code"):
         await mlc("tenant", "import", str(path))
     count = await app_pool.fetchval(

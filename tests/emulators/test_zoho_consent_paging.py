@@ -54,7 +54,13 @@ async def approve(client: httpx.AsyncClient, url: str, decision: str = "approve"
 
 async def test_consent_page_shows_the_request_and_the_orgs(client: httpx.AsyncClient) -> None:
     page = (await client.get(await consent_url(client) + f"&org={ORG}")).text
-    for part in (CLIENT_ID, "ZohoCRM.modules.ALL", REDIRECT, f'value="{ORG}" selected', "Accept"):
+    for part in (
+        CLIENT_ID,
+        "ZohoCRM.modules.accounts.ALL",
+        REDIRECT,
+        f'value="{ORG}" selected',
+        "Accept",
+    ):
         assert part in page, part
     assert "other-us (us)" in page
 
@@ -67,7 +73,7 @@ async def test_approval_redirects_with_code_location_and_the_orgs_accounts_serve
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
     assert query["location"] == "eu" and query["state"] == "xyz"
     assert query["accounts-server"] == f"{BASE}/accounts/eu"
-    grant = redirect_grant(location, default_dc="us", trusted=[f"{BASE}/accounts/eu"], state="xyz")
+    grant = redirect_grant(location, default_dc="us", state="xyz")
     at_us = await client.post(
         f"{BASE}/accounts/us/oauth/v2/token",
         data={"grant_type": "authorization_code", "client_id": CLIENT_ID,
@@ -84,7 +90,7 @@ async def test_denial_and_online_access_give_no_refresh_token(client: httpx.Asyn
     denied = await approve(client, await consent_url(client), decision="deny")
     assert parse_qs(urlsplit(denied).query) == {"error": ["access_denied"], "state": ["xyz"]}
     online = await approve(client, await consent_url(client, offline=False))
-    grant = redirect_grant(online, default_dc="us", trusted=[f"{BASE}/accounts/eu"])
+    grant = redirect_grant(online, default_dc="us")
     with pytest.raises(ZohoAuthError, match="no refresh token"):
         await exchange_redirect(
             client, grant, client_id=CLIENT_ID, client_secret=SECRET, redirect_uri=REDIRECT

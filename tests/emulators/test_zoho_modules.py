@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from mlc_core.zoho.consent import CONNECTOR_SCOPES
 
 from tests.emulators.test_zoho_emulator import ORG, Session, client, connect, state
 
@@ -262,3 +263,16 @@ async def test_custom_lookup_field_points_at_an_existing_module(client: httpx.As
     assert linked.status_code == 201, linked.text
     stored = (await client.get(f"/_emulator/orgs/{ORG}/records/Accounts")).json()["data"][0]
     assert stored["Sage_Primary_Contact"] == {"name": None, "id": contact}
+
+
+async def test_the_connectors_narrow_scopes_cover_its_modules_and_custom_ones(
+    client: httpx.AsyncClient,
+) -> None:
+    session = await connect(client, scopes=list(CONNECTOR_SCOPES))
+    url = f"{session.api_domain}/crm/v8/settings/modules"
+    body = {"modules": [{"plural_label": "Sage Items", "singular_label": "Sage Item"}]}
+    assert (await client.post(url, json=body, headers=session.headers)).status_code == 201
+    custom = await write(client, session, "Sage_Items", [{"Name": "Item 1"}], op="upsert")
+    assert custom.json()["data"][0]["action"] == "insert"  # ZohoCRM.modules.custom.ALL
+    vendor = await write(client, session, "Vendors", [{"Vendor_Name": "V"}])
+    assert vendor.status_code == 201, vendor.text

@@ -1,7 +1,9 @@
 """`mlc keys generate|rotate`: master keys for the envelope encryption of stored secrets.
 
-Rotation: put a new key first in MLC_MASTER_KEYS (the old ones after it), run `mlc keys rotate`
-once, restart the services with the same keys, and after that remove the old key. Rotate
+Rotation: put a new key first in the master keys (the old ones after it); services reading
+MLC_MASTER_KEYS_FILE pick it up within seconds (with MLC_MASTER_KEYS, restart them); run
+`mlc keys rotate` once; `mlc keys retire <old kid>` then says whether any ciphertext still uses
+the old key, and only when none does remove it. Rotate
 re-encrypts every stored ciphertext under the first (newest) key; rows already under it are left
 alone, so running it twice, or while services run, is safe.
 """
@@ -12,13 +14,13 @@ import argparse
 
 from mlc_core.crypto import CryptoError, generate_key_text
 from mlc_ops.keys import SEALED as SEALED  # kept for callers of this name
-from mlc_ops.keys import rotate_all
+from mlc_ops.keys import key_in_use, rotate_all
 
 from mlc_cli.common import add_json_flag, database, emit, table
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    keys = verbs.add_parser("keys", help="master keys: generate, rotate")
+    keys = verbs.add_parser("keys", help="master keys: generate, rotate, retire")
     sub = keys.add_subparsers(dest="action", required=True)
     gen = sub.add_parser("generate", help="print a new key entry for MLC_MASTER_KEYS")
     gen.add_argument("--kid", default="k1", help="key id stored with every ciphertext")
@@ -31,6 +33,25 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     add_json_flag(rotate)
     rotate.set_defaults(handler=rotate_cmd)
+    retire = sub.add_parser(
+        "retire", help="check that no stored secret uses a key, before removing it from the keys"
+    )
+    retire.add_argument("kid")
+    retire.set_defaults(handler=retire_cmd)
+
+
+async def retire_cmd(args: argparse.Namespace) -> None:
+    async with database() as (pool, keyring):
+        if args.kid == keyring.active_key_id:
+            raise SystemExit(f"mlc: {args.kid} is the active (first) key: put a new key first")
+        in_use = await key_in_use(pool=pool, key_id=args.kid)
+    if in_use:
+        where = ", ".join(f"{n} row(s) of {column}" for column, n in in_use.items())
+        raise SystemExit(
+            f"mlc: key {args.kid} is still used by {where}: run `mlc keys rotate` first;"
+            " do not remove it yet"
+        )
+    print(f"no stored secret uses key {args.kid}: it can be removed from the master keys")
 
 
 async def generate(args: argparse.Namespace) -> None:

@@ -30,6 +30,10 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     cmd.add_argument("tenant_id")
     cmd.add_argument("--company", help="Sage company code (3 characters), e.g. ABC")
     cmd.add_argument("--agent-url", help="the on-premises agent's base URL")
+    cmd.add_argument(
+        "--agent-fingerprint",
+        help="pin the agent's certificate: the sha256:... `mlc-sage-agent-tls` printed ('' unpins)",
+    )
     cmd.add_argument("--soap-url", help="Sage eBusiness Web Services (SOAP) endpoint, if used")
     cmd.add_argument("--user", help="Sage logon user (password: MLC_SAGE_PASSWORD)")
     cmd.add_argument("--time-zone", help="the Sage server's IANA zone, e.g. America/Chicago")
@@ -83,6 +87,7 @@ def updated_config(config: TenantConfig, args: argparse.Namespace) -> TenantConf
     changes: dict[str, Any] = {
         "company_code": args.company,
         "agent_url": args.agent_url,
+        "agent_fingerprint": args.agent_fingerprint,
         "soap_url": args.soap_url,
         "username": args.user,
         "time_zone": _time_zone(args.time_zone) if args.time_zone else None,

@@ -59,6 +59,10 @@ def _register_add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add.add_argument("--sage-company", required=True, help="3-character Sage company code")
     add.add_argument("--sage-agent-url", required=True, help="the on-premises agent's base URL")
     add.add_argument(
+        "--sage-agent-fingerprint",
+        help="the agent certificate's sha256:... fingerprint (`mlc-sage-agent-tls` prints it)",
+    )
+    add.add_argument(
         "--sage-time-zone", default="UTC", help="Sage server's zone, e.g. America/Chicago"
     )
     add.add_argument("--zoho-dc", default="us", choices=sorted(ACCOUNTS_SERVERS))
@@ -95,6 +99,7 @@ async def build_tenant(args: argparse.Namespace) -> Tenant:
                 sage=SageConfig(
                     company_code=args.sage_company,
                     agent_url=args.sage_agent_url,
+                    agent_fingerprint=args.sage_agent_fingerprint,
                     time_zone=args.sage_time_zone,
                 ),
                 zoho=ZohoConfig(

@@ -57,7 +57,7 @@ def pasted_grant(text: str, *, dc: str, configured_accounts: str) -> RedirectGra
     if "code=" not in text:
         return RedirectGrant(text, configured_accounts, None)
     try:
-        return redirect_grant(text, default_dc=dc, trusted=[configured_accounts])
+        return redirect_grant(text, default_dc=dc)
     except ConsentError as exc:
         raise SystemExit(f"mlc: {exc}") from exc
 

@@ -78,13 +78,18 @@ def test_legacy_milliseconds_expiry() -> None:
 async def test_code_exchange_without_refresh_token_explains_offline_access() -> None:
     transport = httpx.MockTransport(
         lambda r: httpx.Response(
-            200, json={"access_token": "a", "api_domain": "d", "expires_in": 3600}
+            200,
+            json={"access_token": "a", "api_domain": "https://www.zohoapis.eu", "expires_in": 3600},
         )
     )
     async with client(transport) as http:
         with pytest.raises(ZohoAuthError, match="access_type=offline"):
             await exchange_grant_code(
-                http, accounts_url="https://a", client_id="c", client_secret="s", code="x"
+                http,
+                accounts_url="https://accounts.zoho.eu",
+                client_id="c",
+                client_secret="s",
+                code="x",
             )
 
 

@@ -12,10 +12,11 @@ from mlc_core.zoho.consent import (
     exchange_redirect,
     redirect_grant,
 )
+from mlc_core.zoho.hosts import ZohoHosts
 from zoho_emulator.app import create_app
 from zoho_emulator.state import ZohoState
 
-BASE = "http://zoho.test"
+BASE = "http://127.0.0.1"
 
 
 def test_authorization_url_asks_for_offline_access_with_consent() -> None:
@@ -29,7 +30,11 @@ def test_authorization_url_asks_for_offline_access_with_consent() -> None:
     )
     assert query["access_type"] == "offline" and query["prompt"] == "consent"
     assert query["response_type"] == "code" and query["state"] == "s1"
-    assert "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL" in query["scope"]  # commas, not spaces
+    scopes = query["scope"].split(",")  # commas, not spaces
+    assert "ZohoCRM.modules.ALL" not in scopes and "ZohoCRM.settings.ALL" not in scopes
+    assert {"ZohoCRM.modules.accounts.ALL", "ZohoCRM.modules.salesorders.ALL"} <= set(scopes)
+    assert {"ZohoCRM.modules.custom.ALL", "ZohoCRM.settings.fields.ALL"} <= set(scopes)
+    assert "ZohoCRM.org.READ" in scopes and not any(s.startswith("ZohoSearch") for s in scopes)
 
 
 def test_redirect_names_the_accounts_server_and_foreign_ones_are_refused() -> None:
@@ -43,7 +48,7 @@ def test_redirect_names_the_accounts_server_and_foreign_ones_are_refused() -> No
     assert redirect_grant("https://cb?code=c", default_dc="in").accounts_server == (
         "https://accounts.zoho.in"
     )
-    with pytest.raises(ConsentError, match="not a Zoho accounts server"):
+    with pytest.raises(ConsentError, match="not one of Zoho's data-centre hosts"):
         redirect_grant("https://cb?code=c&accounts-server=https://evil.example", default_dc="us")
     with pytest.raises(ConsentError, match="state"):
         redirect_grant("https://cb?code=c&state=other", default_dc="us", state="mine")
@@ -60,7 +65,7 @@ async def test_code_is_exchanged_at_the_redirects_accounts_server() -> None:
     redirect = "https://mlc.example/cb?" + urlencode(
         {"code": code, "location": "eu", "accounts-server": server}
     )
-    grant = redirect_grant(redirect, default_dc="us", trusted=[server])
+    grant = redirect_grant(redirect, default_dc="us", hosts=ZohoHosts(allowed_hosts="127.0.0.1"))
     transport = httpx.ASGITransport(app=create_app(state))
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
         token = await exchange_redirect(
@@ -69,5 +74,6 @@ async def test_code_is_exchanged_at_the_redirects_accounts_server() -> None:
             client_id="1000.ABC",
             client_secret="secret",
             redirect_uri="https://mlc.example/cb",
+            hosts=ZohoHosts(allowed_hosts="127.0.0.1"),
         )
     assert token.refresh_token and token.api_domain == f"{BASE}/api/eu"

@@ -44,6 +44,7 @@ def deps(store: Store) -> PollerDeps:
         outbox=None,  # type: ignore[arg-type]
         sync_store=None,  # type: ignore[arg-type]
         options=PollOptions(overlap_seconds=60, page_size=100, attempts=1),
+        agents=None,  # type: ignore[arg-type]
     )
 
 

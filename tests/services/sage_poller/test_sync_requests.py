@@ -12,6 +12,7 @@ import pytest
 from mlc_cli.sync_cmd import create_request, describe, request_row, wait_for
 from mlc_core.contracts import DeadLetter, Entity
 from mlc_core.crypto import KeyRing, generate_key_text
+from mlc_core.sage.agent import AgentConnections
 from mlc_core.tenants import save_tenant
 from pydantic import SecretStr
 from sage_poller.deps import PollerDeps, PollOptions
@@ -36,6 +37,7 @@ def runner(h: Harness) -> SyncRunner:
         outbox=h.outbox,
         sync_store=SyncStore(h.store.pool),
         options=PollOptions(overlap_seconds=60, page_size=7, attempts=2),
+        agents=AgentConnections(h.http),
     )
     return SyncRunner(deps=deps)
 

@@ -13,6 +13,7 @@ import pytest
 from mlc_core.contracts import OutcomeStatus, ZohoWriteOutcome
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig
 from mlc_core.zoho.errors import ZohoAuthError, ZohoRateLimited
+from mlc_core.zoho.hosts import ZohoHostRefused, ZohoHosts
 from pydantic import SecretStr
 from zoho_writer.hold import TenantHolds, credentials_fingerprint
 from zoho_writer.hold_policy import Held, HoldPolicy, HoldReason, PauseState
@@ -204,3 +205,20 @@ async def test_a_paused_tenant_is_held_before_any_call(
     assert run.hold.park_reason == PAUSED
     state.pause_state = PauseState(NOW - timedelta(seconds=1), 1)
     assert await holds.check(TenantRun("acme", {}, {}, from_parking=False), tenant()) is False
+
+
+async def test_an_unlisted_api_domain_holds_the_tenant_naming_the_host(
+    stores: tuple[State, Parking, TenantHolds],
+) -> None:
+    state, parking, holds = stores
+    run = TenantRun("acme", {}, {}, from_parking=False)
+    refused = ZohoHosts(allowed_hosts="").check_api_domain
+    with pytest.raises(ZohoHostRefused) as caught:
+        refused("https://api.evil.example", tenant_id="acme")
+    await holds.on_held(run, tenant(), Held(HoldReason.RECONNECT, caught.value), [command()])
+
+    assert state.reconnect is not None
+    message = state.reconnect[1]
+    assert "tenant acme" in message and "https://api.evil.example" in message
+    assert "mlc zoho connect" in message and "revoked" not in message
+    assert list(parking.parked.values()) == [message]

@@ -74,6 +74,7 @@ async def mlc_zoho_connect(zoho: Emulator, tenant: str, app_dsn: str, master_key
         "MLC_MASTER_KEYS": master_keys,
         "MLC_ZOHO_GRANT_CODE": minted["code"],
         "PATH": "/usr/bin:/bin",
+        "MLC_ZOHO_ALLOWED_HOSTS": "127.0.0.1",  # the emulator
     }
     done = await asyncio.to_thread(
         subprocess.run,

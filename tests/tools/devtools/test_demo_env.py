@@ -36,6 +36,7 @@ def test_exports_name_the_key_file_and_never_the_key(tmp_path: Path) -> None:
     assert lines == [
         "export MLC_DATABASE_URL=postgresql://mlc_app@127.0.0.1:55480/mlc",
         "export MLC_KAFKA_BOOTSTRAP=127.0.0.1:19180",
+        "export MLC_ZOHO_ALLOWED_HOSTS=127.0.0.1",
         "unset MLC_MASTER_KEYS",
         f"export MLC_MASTER_KEYS_FILE={tmp_path.resolve() / 'demo-master-key'}",
     ]

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -85,7 +86,8 @@ class Gate:
         module = call.org.module(request.path_params["module"])
         if module is None:
             raise invalid_module()
-        if not all(scope_allows(call.access.scopes, module.api_name, op) for op in operations):
+        allows = partial(scope_allows, call.access.scopes, module.api_name, custom=module.custom)
+        if not all(allows(op) for op in operations):
             raise scope_mismatch()
         call.org.stats.calls[module.api_name] += 1
         return CrmCall(call.org, module, call.access)

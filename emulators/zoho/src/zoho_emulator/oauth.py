@@ -285,14 +285,17 @@ class OAuthServer:
         return access is not None and access.expires_at > now
 
 
-def scope_allows(scopes: Iterable[str], module: str, operation: str) -> bool:
+def scope_allows(
+    scopes: Iterable[str], module: str, operation: str, *, custom: bool = False
+) -> bool:
     """Whether `scopes` cover `operation` (READ, CREATE, UPDATE) on `module`.
 
     Accepts ZohoCRM.modules.ALL, ZohoCRM.modules.{module}.ALL and
     ZohoCRM.modules.{module}.{operation}; WRITE covers CREATE and UPDATE.
-    Module names in scopes are lower case without underscores (§1.6).
+    Module names in scopes are lower case without underscores, `custom` for every custom
+    module (§1.6).
     """
-    name = module.lower().replace("_", "")
+    name = "custom" if custom else module.lower().replace("_", "")
     granted = {s.strip().lower() for s in scopes}
     ops = {operation.lower(), "all"} | ({"write"} if operation.upper() != "READ" else set())
     if "zohocrm.modules.all" in granted:

@@ -9,7 +9,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 
-from mlc_core.crypto import KeyRing
+from mlc_core.crypto import KeyRing, ReloadingKeyRing
 from mlc_core.health import ProbeSettings, Readiness, kafka_check, postgres_check, serve_probes
 from mlc_core.logging import configure_logging, ctx
 from mlc_core.settings import CommonSettings
@@ -34,6 +34,10 @@ async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 def keyring_from(settings: CommonSettings) -> KeyRing:
+    """From MLC_MASTER_KEYS, or MLC_MASTER_KEYS_FILE, which is followed: a key added to the
+    file (a rotation) is picked up without a restart."""
+    if settings.master_keys is None and settings.master_keys_file is not None:
+        return ReloadingKeyRing.from_file(settings.master_keys_file)
     return KeyRing.parse(settings.master_keys_text())
 
 

@@ -7,11 +7,12 @@ import logging
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from mlc_core.contracts import Entity
 from mlc_core.crypto import CryptoError, KeyRing
 from mlc_core.logging import ctx, register_secret
+from mlc_core.sage.agent import normalized_fingerprint
 
 log = logging.getLogger(__name__)
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -28,6 +29,20 @@ class SageConfig(BaseModel):
     # password is a secret (TenantSecrets.sage_password).
     soap_url: str | None = None
     username: str | None = None
+    # The agent's self-signed certificate, pinned ("sha256:<hex>", `mlc-sage-agent-tls` prints
+    # it): set, the agent is trusted by this fingerprint alone, never by the system CAs.
+    agent_fingerprint: str | None = None
+
+    @field_validator("agent_fingerprint")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        return normalized_fingerprint(value) if value else None
+
+    @model_validator(mode="after")
+    def _pinned_needs_https(self) -> SageConfig:
+        if self.agent_fingerprint and not self.agent_url.lower().startswith("https://"):
+            raise ValueError("a pinned agent (agent_fingerprint) is reached over https://")
+        return self
 
 
 class ZohoConfig(BaseModel):

@@ -11,7 +11,7 @@ import asyncpg
 from mlc_core.crypto import KeyRing
 from zoho_writer.admin import TOKEN_COLUMN, SealedColumn
 
-__all__ = ["SEALED", "SealedColumn", "rotate_all"]
+__all__ = ["SEALED", "SealedColumn", "key_in_use", "rotate_all"]
 
 
 def _secrets_context(tenant_id: str) -> str:
@@ -52,3 +52,17 @@ async def _rotate_column(
             )
             counts["rotated"] += 1
     return counts
+
+
+async def key_in_use(*, pool: asyncpg.Pool, key_id: str) -> dict[str, int]:
+    """Per encrypted column, how many rows are still under `key_id` (only non-zero counts):
+    a key may leave MLC_MASTER_KEYS only when this is empty (`mlc keys retire`)."""
+    found: dict[str, int] = {}
+    for sealed in SEALED:
+        values = await pool.fetch(
+            f"SELECT {sealed.column} AS v FROM {sealed.table}"  # noqa: S608 - constants
+        )
+        count = sum(1 for row in values if KeyRing.key_id_of(row["v"]) == key_id)
+        if count:
+            found[f"{sealed.table}.{sealed.column}"] = count
+    return found

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import httpx
 from mlc_core.contracts import Entity
-from mlc_core.sage.agent import ENTITY_PATHS, SageAgentClient
+from mlc_core.sage.agent import ENTITY_PATHS, AgentConnections, SageAgentClient
 from mlc_core.sage.errors import SageAuthError, SageError, SageNotFound
 from mlc_core.sage.soap import SageCompanyNotOnFile, SageSoapClient, SageSoapNoAccess
 from mlc_core.tenants import Tenant
@@ -63,32 +63,42 @@ def unreachable_fix(url: str, exc: BaseException) -> str:
     return f"check the URL {url}, DNS and firewall, and that the service runs there"
 
 
+def pin_fix(tenant: Tenant) -> str:
+    return (
+        f"the agent's certificate is not the pinned {tenant.config.sage.agent_fingerprint}: if"
+        " the agent's certificate was renewed, pin the fingerprint `mlc-sage-agent-tls` printed"
+        f" (`mlc sage set {tenant.tenant_id} --agent-fingerprint sha256:...`)"
+    )
+
+
 async def sage_agent(http: httpx.AsyncClient, tenant: Tenant) -> list[Check]:
-    url = tenant.config.sage.agent_url.rstrip("/")
+    """Reached as the poller reaches it: through the tenant's pinned certificate when set."""
+    connections = AgentConnections(http)
     try:
-        response = await http.get(f"{url}/v1/health")
+        return await _sage_agent(connections, tenant)
+    finally:
+        await connections.aclose()
+
+
+async def _sage_agent(connections: AgentConnections, tenant: Tenant) -> list[Check]:
+    url, pinned = tenant.config.sage.agent_url.rstrip("/"), tenant.config.sage.agent_fingerprint
+    try:
+        response = await connections.http_for(pinned).get(f"{url}/v1/health")
     except httpx.HTTPError as exc:
-        return [
-            fail(
-                "sage", "agent reachable", f"{url}: {type(exc).__name__}", unreachable_fix(url, exc)
-            )
-        ]
+        fix = pin_fix(tenant) if pinned and is_tls_error(exc) else unreachable_fix(url, exc)
+        return [fail("sage", "agent reachable", f"{url}: {type(exc).__name__}", fix)]
     if response.status_code >= 400:
         fix = "is agent_url the agent's base URL? (`mlc sage set --agent-url`)"
         return [
             fail("sage", "agent reachable", f"{url}/v1/health answered {response.status_code}", fix)
         ]
-    checks = [
-        ok("sage", "agent reachable", f"{url} (TLS valid)" if url.startswith("https") else url)
-    ]
-    return checks + await _agent_feeds(http, tenant)
+    tls = "certificate pinned" if pinned else "TLS valid"
+    checks = [ok("sage", "agent reachable", f"{url} ({tls})" if url.startswith("https") else url)]
+    return checks + await _agent_feeds(connections.client(tenant), tenant)
 
 
-async def _agent_feeds(http: httpx.AsyncClient, tenant: Tenant) -> list[Check]:
+async def _agent_feeds(agent: SageAgentClient, tenant: Tenant) -> list[Check]:
     sage = tenant.config.sage
-    agent = SageAgentClient(
-        http, base_url=sage.agent_url, token=tenant.secrets.sage_agent_token.get_secret_value()
-    )
     checks = []
     for entity in tenant.config.entities:
         checks.append(await _agent_feed(agent, sage.company_code, entity))

@@ -14,7 +14,7 @@ from audit.admin import ReplayFilter
 from mapper.admin import MapCache, TenantMap, map_event
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
-from mlc_core.sage.agent import ENTITY_PATHS, SageAgentClient
+from mlc_core.sage.agent import ENTITY_PATHS, agent_for
 from mlc_core.tenants import Tenant, load_tenant
 from sage_poller.admin import KEY_FUNCTIONS, parse_stamp
 from zoho_writer.admin import TokenProvider
@@ -61,14 +61,10 @@ async def reconcile_entity(
     if entity.value not in ENTITY_PATHS or entity not in KEY_FUNCTIONS:
         report.unmappable.append(f"(the agent client cannot read {entity.value} yet)")
         return report
-    agent = SageAgentClient(
-        http,
-        base_url=tenant.config.sage.agent_url,
-        token=tenant.secrets.sage_agent_token.get_secret_value(),
-    )
     key_of = KEY_FUNCTIONS[entity]
     company = tenant.config.sage.company_code
-    rows = await sage_records(agent, company=company, entity=entity, key_of=key_of)
+    async with agent_for(tenant, http=http) as agent:  # pinned certificate when set
+        rows = await sage_records(agent, company=company, entity=entity, key_of=key_of)
     commands, report.unmappable = expected_records(
         tenant,
         entity,

@@ -23,6 +23,7 @@ from mlc_core.tenants import (
     set_enabled,
 )
 from mlc_core.zoho.consent import RedirectGrant, exchange_redirect
+from mlc_core.zoho.hosts import ZohoHostRefused, ZohoHosts
 from mlc_core.zoho.oauth import TokenGrant, exchange_grant_code
 from pydantic import SecretStr
 from zoho_writer.admin import forget_token
@@ -33,6 +34,7 @@ __all__ = [
     "Connected",
     "MapFileError",
     "add",
+    "check_hosts",
     "check_mapping",
     "connect_zoho",
     "describe",
@@ -59,7 +61,21 @@ def describe(tenant: Tenant) -> dict[str, Any]:
     }
 
 
+def check_hosts(tenant: Tenant, hosts: ZohoHosts | None = None) -> None:
+    """Refused when the tenant's Zoho accounts server or api_domain is not an allowed Zoho host
+    (mlc_core.zoho.hosts): stored, they would receive its credentials."""
+    hosts = hosts or ZohoHosts()
+    zoho = tenant.config.zoho
+    try:
+        hosts.check_accounts_url(zoho.accounts_url, tenant_id=tenant.tenant_id)
+        if zoho.api_domain:
+            hosts.check_api_domain(zoho.api_domain, tenant_id=tenant.tenant_id)
+    except ZohoHostRefused as exc:
+        raise Refused(str(exc)) from exc
+
+
 async def add(*, pool: asyncpg.Pool, keyring: KeyRing, tenant: Tenant) -> None:
+    check_hosts(tenant)
     try:
         await add_tenant(pool, keyring=keyring, tenant=tenant)
     except asyncpg.UniqueViolationError as exc:
@@ -80,6 +96,7 @@ async def list_all(*, pool: asyncpg.Pool, keyring: KeyRing) -> list[Tenant]:
 
 async def save(*, pool: asyncpg.Pool, keyring: KeyRing, tenant: Tenant) -> None:
     """Store the tenant's new settings and secrets (the services notice within 30 s)."""
+    check_hosts(tenant)
     await save_tenant(pool, keyring=keyring, tenant=tenant)
 
 
@@ -139,6 +156,7 @@ async def connect_zoho(
         client_id=config.client_id,
         client_secret=client_secret.get_secret_value(),
         redirect_uri=redirect_uri,
+        tenant_id=tenant.tenant_id,
     )
     updated = _with_grant(tenant, config, client_secret, token)
     await save_tenant(pool, keyring=keyring, tenant=updated)

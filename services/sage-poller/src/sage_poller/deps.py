@@ -9,7 +9,7 @@ import httpx
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_core.kafka import Publisher
-from mlc_core.sage.agent import SageAgentClient
+from mlc_core.sage.agent import AgentConnections, SageAgentClient
 from mlc_core.tenants import Tenant
 
 from sage_poller.handlers import PollIO
@@ -38,6 +38,7 @@ class PollerDeps:
     outbox: OutboxRelay
     sync_store: SyncStore
     options: PollOptions
+    agents: AgentConnections  # every agent client, pinned per tenant (mlc_core.sage.agent)
 
     def retrier(self, tenant: Tenant, entity: Entity) -> Retrier:
         return Retrier(tenant.tenant_id, entity, self.publisher, attempts=self.options.attempts)

@@ -13,7 +13,6 @@ import time
 
 from mlc_core.contracts import Entity
 from mlc_core.logging import ctx
-from mlc_core.sage.agent import SageAgentClient
 from mlc_core.sage.errors import SageError, SageRetryableError
 from mlc_core.supervise import Supervisor
 from mlc_core.tenants import Tenant, list_tenants, load_tenant
@@ -95,11 +94,7 @@ class TenantLoop:
         await self.deps.store.record_status(tenant_id, entity, ok=False, error=error)
 
     async def run_one(self, tenant: Tenant, entity: Entity, what: str) -> None:
-        agent = SageAgentClient(
-            self.deps.http,
-            base_url=tenant.config.sage.agent_url,
-            token=tenant.secrets.sage_agent_token.get_secret_value(),
-        )
+        agent = self.deps.agents.client(tenant)  # pinned certificate when the tenant has one
         io = self.deps.io(tenant, entity, agent)
         if what == "poll":
             overlap = self.deps.options.overlap_seconds

@@ -8,6 +8,7 @@ import httpx
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
 from mlc_core.kafka import Publisher, create_producer, prepare_topics
 from mlc_core.runtime import keyring_from, run_service
+from mlc_core.sage.agent import AgentConnections
 from mlc_core.supervise import Supervisor, run_supervised
 
 from sage_poller import CLIENT_ID
@@ -28,6 +29,7 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
     await prepare_topics(settings.kafka_bootstrap)
     await producer.start()
     http = httpx.AsyncClient(timeout=60)
+    agents = AgentConnections(http)
     publisher = Publisher(producer)
     deps = PollerDeps(
         pool=pool,
@@ -38,6 +40,7 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
         outbox=OutboxRelay(pool, publisher),
         sync_store=SyncStore(pool),
         options=settings.poll_options(),
+        agents=agents,
     )
     backoff = settings.restart_backoff()
     loops = Supervisor(stop=stop, backoff=backoff)
@@ -52,6 +55,7 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
     finally:
         stop.set()  # also when cancelled: every tenant's loop ends before its clients close
         await loops.wait()
+        await agents.aclose()
         await http.aclose()
         await producer.stop()
         await pool.close()

@@ -7,7 +7,7 @@ import time
 
 import httpx
 from mlc_core.logging import ctx
-from mlc_core.sage.agent import SageAgentClient
+from mlc_core.sage.agent import AgentConnections, SageAgentClient
 from mlc_core.sage.errors import SageError
 from mlc_core.sage.soap import SageSoapClient
 from mlc_core.tenants import Tenant
@@ -22,11 +22,10 @@ from sage_poller.sync import KeySources, NoSourceForKey, SyncRequest, resync_key
 log = logging.getLogger(__name__)
 
 
-def agent_client(http: httpx.AsyncClient, tenant: Tenant) -> SageAgentClient | None:
+def agent_client(agents: AgentConnections, tenant: Tenant) -> SageAgentClient | None:
     if not tenant.config.sage.agent_url:
         return None
-    token = tenant.secrets.sage_agent_token.get_secret_value()
-    return SageAgentClient(http, base_url=tenant.config.sage.agent_url, token=token)
+    return agents.client(tenant)
 
 
 def soap_client(http: httpx.AsyncClient, tenant: Tenant) -> SageSoapClient | None:
@@ -88,7 +87,7 @@ class SyncRunner:
 
     async def _execute(self, tenant: Tenant, request: SyncRequest) -> PollResult:
         deps = self._deps
-        agent = agent_client(deps.http, tenant)
+        agent = agent_client(deps.agents, tenant)
         if request.mode == "key":
             sources = KeySources(agent, soap_client(deps.http, tenant))
             retrier = deps.retrier(tenant, request.entity)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from mlc_core.logging import ctx
 from mlc_core.tenants import Tenant
+from mlc_core.zoho.hosts import ZohoHostRefused
 
 from zoho_writer.hold_policy import Held, HoldPolicy, HoldReason
 from zoho_writer.parking import ParkingStore
@@ -137,6 +138,8 @@ class TenantHolds:
         """The refresh token is refused: hold the tenant until new credentials are stored. One
         replica logs the error once; the others (and later batches) just park."""
         message = reconnect_reason(tenant, held.error.code or type(held.error).__name__)
+        if isinstance(held.error, ZohoHostRefused):  # not revoked: a host Zoho does not own
+            message = f"{held.error}. Its commands wait until `mlc zoho connect` stores a new grant"
         run.hold.enter(HoldReason.RECONNECT, message)
         entered = await self._state.must_reconnect(
             tenant.tenant_id, fingerprint=credentials_fingerprint(tenant), error=message

@@ -126,6 +126,7 @@ class TokenProvider:
             client_id=tenant.config.zoho.client_id,
             client_secret=tenant.secrets.zoho_client_secret.get_secret_value(),
             refresh_token=tenant.secrets.zoho_refresh_token.get_secret_value(),
+            tenant_id=tenant.tenant_id,  # api_domain and accounts host checked (ZohoHostRefused)
         )
         register_secret(grant.access_token, ttl_seconds=ACCESS_TOKEN_TTL_S)
         return grant

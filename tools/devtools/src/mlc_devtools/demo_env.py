@@ -65,6 +65,7 @@ def exports(config: StackConfig, demo: DemoSecrets) -> list[str]:
     lines = [
         f"export MLC_DATABASE_URL={shlex.quote(config.database_url)}",
         f"export MLC_KAFKA_BOOTSTRAP={shlex.quote(config.kafka_bootstrap)}",
+        "export MLC_ZOHO_ALLOWED_HOSTS=127.0.0.1",
     ]
     if demo.keys_file is None:
         return [*lines, "# MLC_MASTER_KEYS: keep the one this demo was started with"]

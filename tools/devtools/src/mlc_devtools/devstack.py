@@ -73,6 +73,7 @@ class StackConfig:
             MLC_POLL_INTERVAL_SECONDS=str(self.poll_interval_seconds),
             MLC_POLL_OVERLAP_SECONDS="5",
             MLC_KAFKA_AUTO_CREATE_TOPICS="true",  # production provisions: mlc kafka topics
+            MLC_ZOHO_ALLOWED_HOSTS="127.0.0.1",  # the Zoho emulator, besides Zoho's own hosts
             # Key reconciliation (deletes, renumbering, stamp-less imports) every few seconds
             # here, so they show up in a demo or test; hourly by default.
             MLC_RECONCILE_INTERVAL_SECONDS="10",

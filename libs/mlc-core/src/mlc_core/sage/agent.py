@@ -10,8 +10,10 @@ import hashlib
 import hmac
 import json
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -26,7 +28,25 @@ from mlc_core.sage.errors import (
     SageUnavailable,
 )
 
+if TYPE_CHECKING:
+    from mlc_core.tenants import Tenant
+
 ENTITY_PATHS = {str(entity): spec.path for entity, spec in SAGE_TABLES.items()}
+
+
+def _pin_bytes(fingerprint: str) -> bytes:
+    try:
+        pin = bytes.fromhex(fingerprint.strip().lower().removeprefix("sha256:").replace(":", ""))
+    except ValueError:
+        pin = b""
+    if len(pin) != hashlib.sha256().digest_size:
+        raise ValueError("an agent fingerprint is 32 bytes of SHA-256, hex (colons allowed)")
+    return pin
+
+
+def normalized_fingerprint(fingerprint: str) -> str:
+    """`sha256:<64 lower-case hex>`, from any spelling `pinned_tls` accepts; ValueError else."""
+    return f"sha256:{_pin_bytes(fingerprint).hex()}"
 
 
 def pinned_tls(fingerprint: str) -> ssl.SSLContext:
@@ -34,9 +54,7 @@ def pinned_tls(fingerprint: str) -> ssl.SSLContext:
     SHA-256 fingerprint alone: the handshake fails, before any request (and so the token) is
     sent, unless the agent's certificate has exactly that fingerprint. Pass it as
     `httpx.AsyncClient(verify=...)`."""
-    pin = bytes.fromhex(fingerprint.lower().removeprefix("sha256:").replace(":", ""))
-    if len(pin) != hashlib.sha256().digest_size:
-        raise ValueError("an agent fingerprint is 32 bytes of SHA-256, hex (colons allowed)")
+    pin = _pin_bytes(fingerprint)
 
     def check(peer: ssl.SSLObject | ssl.SSLSocket) -> None:
         der = peer.getpeercert(binary_form=True)
@@ -57,6 +75,51 @@ def pinned_tls(fingerprint: str) -> ssl.SSLContext:
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the pin decides
     context.sslobject_class, context.sslsocket_class = PinnedObject, PinnedSocket
     return context
+
+
+class AgentConnections:
+    """Every agent client is built here, from the tenant's settings: a tenant with a pinned
+    fingerprint is reached through an HTTP client that trusts that certificate alone (httpx
+    fixes TLS trust per client, so one per fingerprint, made on first use); the others through
+    `http`, which trusts the system CAs. `aclose` closes the pinned clients (`http` is the
+    caller's)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+        self._pinned: dict[str, httpx.AsyncClient] = {}
+
+    def http_for(self, fingerprint: str | None) -> httpx.AsyncClient:
+        if not fingerprint:
+            return self._http
+        pin = normalized_fingerprint(fingerprint)
+        if pin not in self._pinned:
+            self._pinned[pin] = httpx.AsyncClient(
+                timeout=self._http.timeout, verify=pinned_tls(pin)
+            )
+        return self._pinned[pin]
+
+    def client(self, tenant: Tenant) -> SageAgentClient:
+        sage = tenant.config.sage
+        return SageAgentClient(
+            self.http_for(sage.agent_fingerprint),
+            base_url=sage.agent_url,
+            token=tenant.secrets.sage_agent_token.get_secret_value(),
+        )
+
+    async def aclose(self) -> None:
+        pinned, self._pinned = list(self._pinned.values()), {}
+        for client in pinned:
+            await client.aclose()
+
+
+@asynccontextmanager
+async def agent_for(tenant: Tenant, *, http: httpx.AsyncClient) -> AsyncIterator[SageAgentClient]:
+    """One command's client of the tenant's agent (`mlc ping`, `mlc reconcile`, `mlc sync`)."""
+    connections = AgentConnections(http)
+    try:
+        yield connections.client(tenant)
+    finally:
+        await connections.aclose()
 
 
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024

@@ -3,7 +3,13 @@
 `authorization_url` asks for offline access with consent, so Zoho issues a refresh token.
 After consent Zoho redirects with `?code=…&location=eu&accounts-server=https://accounts.zoho.eu`;
 the code must be exchanged at that accounts server. `redirect_grant` reads it, and refuses an
-accounts server that is not Zoho's: the exchange sends the client secret there.
+accounts server that is not an allowed Zoho host (mlc_core.zoho.hosts): the exchange sends the
+client secret there.
+
+The scopes asked for are what the connector calls, no more (docs/install.md lists them):
+records of the modules it writes (read, create, update, delete: `.ALL` per module, and
+`modules.custom` for the modules `mlc zoho setup` creates), module and field metadata
+(read by `mlc ping`, created by `mlc zoho setup`), and the org (edition, concurrency).
 """
 
 from __future__ import annotations
@@ -14,16 +20,26 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from mlc_core.entities.zoho import ZOHO_MODULES
 from mlc_core.zoho.errors import ZohoAuthError
+from mlc_core.zoho.hosts import ZohoHostRefused, ZohoHosts
 from mlc_core.zoho.oauth import ACCOUNTS_SERVERS, TokenGrant, exchange_grant_code
 
-# Records, metadata (setup, ping), org edition (concurrency), search. Commas separate scopes.
+
+def module_scope(api_name: str, *, custom: bool) -> str:
+    """Zoho's per-module scope: lower case without underscores, `custom` for our own (§1.6)."""
+    name = "custom" if custom else api_name.lower().replace("_", "")
+    return f"ZohoCRM.modules.{name}.ALL"
+
+
+# Commas separate scopes in the authorization URL.
 CONNECTOR_SCOPES = (
-    "ZohoCRM.modules.ALL",
-    "ZohoCRM.settings.ALL",
+    *dict.fromkeys(
+        module_scope(m.api_name, custom=m.singular is not None) for m in ZOHO_MODULES.values()
+    ),
+    "ZohoCRM.settings.modules.ALL",
+    "ZohoCRM.settings.fields.ALL",
     "ZohoCRM.org.READ",
-    "ZohoCRM.users.READ",
-    "ZohoSearch.securesearch.READ",
 )
 
 
@@ -72,12 +88,12 @@ def authorization_url(
 
 
 def redirect_grant(
-    redirect: str, *, default_dc: str, trusted: Iterable[str] = (), state: str | None = None
+    redirect: str, *, default_dc: str, hosts: ZohoHosts | None = None, state: str | None = None
 ) -> RedirectGrant:
     """The code and the accounts server to exchange it at, from the redirect URL.
 
     Without an `accounts-server` parameter (single-DC clients) the default DC's server is used.
-    `trusted` adds accounts servers besides Zoho's own (an emulator, a proxy).
+    `hosts` (MLC_ZOHO_ALLOWED_HOSTS when None) adds accounts servers besides Zoho's own.
     """
     text = redirect.strip()
     query = parse_qs(urlsplit(text).query if "?" in text else text)  # a URL or just its query
@@ -89,9 +105,10 @@ def redirect_grant(
     if state is not None and query.get("state", [None])[0] != state:
         raise ConsentError("the redirect's state does not match: start the connection again")
     server = query.get("accounts-server", [accounts_server(default_dc)])[0].rstrip("/")
-    allowed = {*ACCOUNTS_SERVERS.values(), *(t.rstrip("/") for t in trusted)}
-    if server not in allowed:
-        raise ConsentError(f"{server} is not a Zoho accounts server; refusing to send it the code")
+    try:
+        (hosts or ZohoHosts()).check_accounts_url(server)
+    except ZohoHostRefused as exc:
+        raise ConsentError(str(exc)) from None
     return RedirectGrant(code, server, query.get("location", [None])[0])
 
 
@@ -102,6 +119,8 @@ async def exchange_redirect(
     client_id: str,
     client_secret: str,
     redirect_uri: str | None,
+    hosts: ZohoHosts | None = None,
+    tenant_id: str | None = None,
 ) -> TokenGrant:
     """Exchange the code at the accounts server the redirect named; the grant's refresh token
     is the secret to store (encrypted) and its api_domain the org's API host."""
@@ -112,6 +131,8 @@ async def exchange_redirect(
         client_secret=client_secret,
         code=grant.code,
         redirect_uri=redirect_uri,
+        hosts=hosts,
+        tenant_id=tenant_id,
     )
     if token.refresh_token is None:  # exchange_grant_code already refuses this; kept explicit
         raise ZohoAuthError("no refresh token: authorize with access_type=offline")

@@ -16,6 +16,7 @@ from mlc_core.zoho.errors import (
     ZohoTokenThrottled,
     ZohoUnavailable,
 )
+from mlc_core.zoho.hosts import ZohoHosts
 
 ACCOUNTS_SERVERS = {
     "us": "https://accounts.zoho.com",
@@ -51,14 +52,18 @@ async def refresh_access_token(
     client_id: str,
     client_secret: str,
     refresh_token: str,
+    hosts: ZohoHosts | None = None,
+    tenant_id: str | None = None,
 ) -> TokenGrant:
+    """A fresh access token. The accounts server and the answer's api_domain are checked
+    against `hosts` (Zoho's, plus MLC_ZOHO_ALLOWED_HOSTS when None): ZohoHostRefused."""
     form = {
         "grant_type": "refresh_token",
         "client_id": client_id,
         "client_secret": client_secret,
         "refresh_token": refresh_token,
     }
-    return await _token_call(http, accounts_url, form)
+    return await _token_call(http, accounts_url, form, hosts or ZohoHosts(), tenant_id)
 
 
 async def exchange_grant_code(
@@ -69,6 +74,8 @@ async def exchange_grant_code(
     client_secret: str,
     code: str,
     redirect_uri: str | None = None,
+    hosts: ZohoHosts | None = None,
+    tenant_id: str | None = None,
 ) -> TokenGrant:
     form = {
         "grant_type": "authorization_code",
@@ -78,15 +85,20 @@ async def exchange_grant_code(
     }
     if redirect_uri:
         form["redirect_uri"] = redirect_uri
-    grant = await _token_call(http, accounts_url, form)
+    grant = await _token_call(http, accounts_url, form, hosts or ZohoHosts(), tenant_id)
     if grant.refresh_token is None:
         raise ZohoAuthError("Zoho returned no refresh token: authorize with access_type=offline")
     return grant
 
 
 async def _token_call(
-    http: httpx.AsyncClient, accounts_url: str, form: dict[str, str]
+    http: httpx.AsyncClient,
+    accounts_url: str,
+    form: dict[str, str],
+    hosts: ZohoHosts,
+    tenant_id: str | None,
 ) -> TokenGrant:
+    hosts.check_accounts_url(accounts_url, tenant_id=tenant_id)  # before the secret is sent
     url = f"{accounts_url.rstrip('/')}/oauth/v2/token"
     try:
         response = await http.post(url, data=form, follow_redirects=False)
@@ -100,7 +112,9 @@ async def _token_call(
         body = response.json()
     except ValueError as exc:
         raise ZohoUnavailable(f"accounts server sent non-JSON ({response.status_code})") from exc
-    return parse_token_response(body, accounts_url)
+    grant = parse_token_response(body, accounts_url)
+    hosts.check_api_domain(grant.api_domain, tenant_id=tenant_id)  # before any token goes there
+    return grant
 
 
 def parse_token_response(body: dict[str, object], accounts_url: str) -> TokenGrant:
