@@ -23,7 +23,7 @@ bench: setup  ## end-to-end benchmark into docs/bench (BENCH_ARGS="--quick" or "
 
 lint: setup  ## ruff and mypy only
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && \
-	  .venv/bin/mypy libs/mlc-core/src services/*/src cli/src emulators/*/src tools/*/src
+	  .venv/bin/mypy libs/mlc-core/src libs/mlc-ops/src services/*/src cli/src emulators/*/src tools/*/src
 
 up:  ## start Kafka and PostgreSQL only
 	@deploy/local/up.sh

@@ -8,7 +8,7 @@ venv=.venv/bin
 echo "== ruff and mypy"
 "$venv/ruff" check .
 "$venv/ruff" format --check .
-"$venv/mypy" libs/mlc-core/src services/*/src cli/src emulators/*/src tools/*/src
+"$venv/mypy" libs/mlc-core/src libs/mlc-ops/src services/*/src cli/src emulators/*/src tools/*/src
 
 echo "== infrastructure"
 deploy/local/up.sh

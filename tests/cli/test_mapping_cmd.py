@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from mapper.store import load_stored
+from mapper.admin import load_stored
 from mlc_cli import mapping_cmd, zoho_cmd
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import add_tenant

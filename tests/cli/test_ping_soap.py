@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from mlc_cli.ping_checks import soap_failure
 from mlc_core.crypto import KeyRing
 from mlc_core.sage.soap import SageSoapNoAccess
 from mlc_core.tenants import load_tenant, save_tenant
 from mlc_devtools.devstack import StackConfig
+from mlc_ops.ping_checks import soap_failure
 from pydantic import SecretStr
 
 from tests.cli.emulator_fixtures import emulators

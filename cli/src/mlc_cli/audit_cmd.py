@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-from audit.queries import RecordRef, failing_now, record_by_zoho_id, record_state, trail_rows
-from audit.trail import TrailEntry, build_trail
-from mlc_core.db import create_pool
-from mlc_core.settings import CommonSettings
+from mlc_ops.audit import Trail, failures, trail
 
+from mlc_cli.common import pool_only
 from mlc_cli.report_tables import render_table
 
 
@@ -30,50 +27,19 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     failures.set_defaults(handler=failures_cmd)
 
 
-def _dsn() -> str:
-    return CommonSettings().database_url.get_secret_value()
-
-
 async def trail_cmd(args: argparse.Namespace) -> None:
-    pool = await create_pool(_dsn())
-    try:
-        ref = await _resolve(pool, args)
-        entries = build_trail([dict(r) for r in await trail_rows(pool, ref)])
-        state = await record_state(pool, ref)
-    finally:
-        await pool.close()
-    if not entries:
-        raise SystemExit(f"mlc: no audit events for tenant {ref[0]}, {ref[1]} {ref[2]}")
+    async with pool_only() as pool:
+        found = await trail(
+            pool=pool, tenant_id=args.tenant, entity=args.entity, key=args.key, zoho_id=args.zoho_id
+        )
     if args.json:
-        print(json.dumps(trail_json(ref, state, entries), indent=2, default=str))
+        print(json.dumps(found.as_json(), indent=2, default=str))
     else:
-        print(trail_text(ref, state, entries))
+        print(trail_text(found))
 
 
-async def _resolve(pool: Any, args: argparse.Namespace) -> RecordRef:
-    if args.zoho_id:
-        ref = await record_by_zoho_id(pool, args.tenant, args.zoho_id)
-        if ref is None:
-            raise SystemExit(f"mlc: tenant {args.tenant} has no record with Zoho id {args.zoho_id}")
-        return ref
-    if not (args.entity and args.key):
-        raise SystemExit("mlc: give <entity> <key>, or --zoho-id")
-    return (args.tenant, args.entity, args.key)
-
-
-def trail_json(
-    ref: RecordRef, state: dict[str, Any] | None, entries: list[TrailEntry]
-) -> dict[str, Any]:
-    return {
-        "tenant_id": ref[0],
-        "entity": ref[1],
-        "source_key": ref[2],
-        "state": state,
-        "events": [e.as_json() for e in entries],
-    }
-
-
-def trail_text(ref: RecordRef, state: dict[str, Any] | None, entries: list[TrailEntry]) -> str:
+def trail_text(found: Trail) -> str:
+    ref, state, entries = found.ref, found.state, found.entries
     head = f"tenant {ref[0]}, {ref[1]} {ref[2]}"
     if state:
         head += (
@@ -93,11 +59,8 @@ def trail_text(ref: RecordRef, state: dict[str, Any] | None, entries: list[Trail
 
 
 async def failures_cmd(args: argparse.Namespace) -> None:
-    pool = await create_pool(_dsn())
-    try:
-        groups = await failing_now(pool, args.tenant)
-    finally:
-        await pool.close()
+    async with pool_only() as pool:
+        groups = await failures(pool=pool, tenant_id=args.tenant)
     if args.json:
         print(json.dumps([g.as_json() for g in groups], indent=2))
         return

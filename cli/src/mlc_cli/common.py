@@ -11,8 +11,8 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
@@ -21,6 +21,8 @@ from mlc_core.db import create_pool
 from mlc_core.runtime import keyring_from
 from mlc_core.settings import CommonSettings
 from mlc_core.tenants import Tenant, TenantNotFound, load_tenant
+from mlc_core.zoho.errors import ZohoError
+from mlc_ops.errors import OpsError
 from pydantic import SecretStr
 
 SECRET_ENV = {
@@ -40,12 +42,36 @@ def connection() -> tuple[str, KeyRing]:
         raise SystemExit(f"mlc: {exc}") from exc
 
 
+@contextmanager
+def exit_on_refusal() -> Iterator[None]:
+    """An operation's refusal ends the command with its message (which names tenant, record
+    and what to do) instead of a traceback."""
+    try:
+        yield
+    except TenantNotFound as exc:
+        raise SystemExit(f"mlc: {exc} (see `mlc tenant list`)") from exc
+    except (OpsError, ZohoError) as exc:
+        raise SystemExit(f"mlc: {exc}") from exc
+
+
 @asynccontextmanager
 async def database() -> AsyncIterator[tuple[asyncpg.Pool, KeyRing]]:
     dsn, keyring = connection()
     pool = await create_pool(dsn)
     try:
-        yield pool, keyring
+        with exit_on_refusal():
+            yield pool, keyring
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def pool_only() -> AsyncIterator[asyncpg.Pool]:
+    """The database without the master keys, for verbs that open no secret."""
+    pool = await create_pool(CommonSettings().database_url.get_secret_value())
+    try:
+        with exit_on_refusal():
+            yield pool
     finally:
         await pool.close()
 

@@ -27,6 +27,7 @@ from mlc_cli import (
     tenant,
     zoho_cmd,
 )
+from mlc_cli.common import exit_on_refusal
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 VERBS: list[ModuleType] = [
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
-        asyncio.run(args.handler(args))
+        with exit_on_refusal():
+            asyncio.run(args.handler(args))
     except KeyboardInterrupt:
         sys.exit(130)

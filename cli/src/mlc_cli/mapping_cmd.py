@@ -9,10 +9,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mapper.mapfile import MapFileError, parse_map
-from mapper.store import load_stored, remove_map, save_map
+from mlc_ops.tenants import (
+    MapFileError,
+    check_mapping,
+    mapping,
+    remove_mapping,
+    set_mapping,
+)
 
-from mlc_cli.common import database, tenant_or_exit
+from mlc_cli.common import database, pool_only
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +42,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _read(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
-        parse_map(text)
+        check_mapping(text)
     except OSError as exc:
         raise SystemExit(f"mlc: cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -55,14 +60,15 @@ async def check_cmd(args: argparse.Namespace) -> None:
 async def set_cmd(args: argparse.Namespace) -> None:
     text = _read(args.file)
     async with database() as (pool, keyring):
-        await tenant_or_exit(pool, keyring, args.tenant_id)
-        revision = await save_map(pool, args.tenant_id, text)
+        revision = await set_mapping(
+            pool=pool, keyring=keyring, tenant_id=args.tenant_id, source_yaml=text
+        )
     print(f"tenant {args.tenant_id}: mapping file stored (revision {revision})")
 
 
 async def show_cmd(args: argparse.Namespace) -> None:
-    async with database() as (pool, _):
-        stored = await load_stored(pool, args.tenant_id)
+    async with pool_only() as pool:
+        stored = await mapping(pool=pool, tenant_id=args.tenant_id)
     if stored is None:
         print(f"# tenant {args.tenant_id}: no mapping file; the default mapping applies")
         return
@@ -70,6 +76,6 @@ async def show_cmd(args: argparse.Namespace) -> None:
 
 
 async def remove_cmd(args: argparse.Namespace) -> None:
-    async with database() as (pool, _):
-        removed = await remove_map(pool, args.tenant_id)
+    async with pool_only() as pool:
+        removed = await remove_mapping(pool=pool, tenant_id=args.tenant_id)
     print(f"tenant {args.tenant_id}: " + ("mapping file removed" if removed else "had none"))

@@ -7,22 +7,15 @@ mlc replay offsets --group mlc-mapper|mlc-zoho-writer --to-datetime t|--to-earli
 from __future__ import annotations
 
 import argparse
-import uuid
-from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime
 
-from audit.queries import ReplayFilter, replay_candidates
-from mlc_core.db import create_pool
-from mlc_core.kafka import Publisher, create_producer, ensure_topics
 from mlc_core.settings import CommonSettings
+from mlc_ops import offsets
+from mlc_ops.replay import COMMAND, RAW, SOURCES, ReplayFilter, replay
 
-from mlc_cli import replay_offsets as offsets
+from mlc_cli.common import pool_only
 from mlc_cli.progress import Progress
-from mlc_cli.replay_events import COMMAND, RAW, SOURCES, Stored, pick_auto, replay_batch
 from mlc_cli.report_tables import render_table
-
-PUBLISH_CHUNK = 500
 
 
 def when(text: str) -> datetime:
@@ -72,69 +65,29 @@ async def replay_cmd(args: argparse.Namespace) -> None:
         since=args.since,
         failed_only=args.failed_only,
     )
-    counts = await replay(settings, where, dry_run=args.dry_run, show_progress=True)
+    # On stderr (a terminal line, or plain lines in a log); stdout keeps the one-line result.
+    progress: Progress | None = None
+
+    def show(done: int, total: int) -> None:
+        nonlocal progress
+        progress = progress or Progress("re-publishing", total=total, unit="events")
+        progress.update(done)
+
+    async with pool_only() as pool:
+        result = await replay(
+            pool=pool,
+            kafka_bootstrap=settings.kafka_bootstrap,
+            kafka_partitions=settings.kafka_partitions,
+            where=where,
+            dry_run=args.dry_run,
+            on_progress=show,
+        )
+    if progress is not None:
+        progress.finish()
     verb = "would re-publish" if args.dry_run else "re-published"
     print(
-        f"{verb} {sum(counts.values())} event(s) for tenant {args.tenant}:"
-        f" {counts.get(RAW, 0)} raw, {counts.get(COMMAND, 0)} command(s)"
-    )
-
-
-async def replay(
-    settings: CommonSettings,
-    where: ReplayFilter,
-    *,
-    dry_run: bool = False,
-    reason: str | None = None,
-    replay_id: uuid.UUID | None = None,
-    show_progress: bool = False,
-    force: bool = False,
-) -> dict[str, int]:
-    """Re-publish the newest stored event of every matching record; counts by event type.
-    `force`: the writer writes the re-published commands even if it thinks Zoho has them."""
-    stored = await _stored(settings, where)
-    counts = Counter(str(payload.get("event_type")) for _, payload in stored)
-    if dry_run or not stored:
-        return dict(counts)
-    outgoing = replay_batch(
-        stored,
-        replay_id=replay_id or uuid.uuid4(),
-        reason=reason or ("replay --failed-only" if where.failed_only else "replay"),
-        force=force,
-    )
-    await ensure_topics(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
-    producer = create_producer(settings.kafka_bootstrap, client_id="mlc-replay")
-    await producer.start()
-    # On stderr (a terminal line, or plain lines in a log); stdout keeps the one-line result.
-    progress = Progress(
-        "re-publishing",
-        total=len(outgoing),
-        unit="events",
-        mode=None if show_progress else "silent",
-    )
-    try:
-        for start in range(0, len(outgoing), PUBLISH_CHUNK):
-            chunk = outgoing[start : start + PUBLISH_CHUNK]
-            await Publisher(producer).publish_all(chunk)
-            progress.advance(len(chunk))
-    finally:
-        await producer.stop()
-    progress.finish()
-    return dict(counts)
-
-
-async def _stored(settings: CommonSettings, where: ReplayFilter) -> list[Stored]:
-    pool = await create_pool(settings.database_url.get_secret_value())
-    try:
-        if where.event_type != "auto":
-            return [(r["event_id"], r["payload"]) for r in await replay_candidates(pool, where)]
-        raw = await replay_candidates(pool, replace(where, event_type=RAW))
-        commands = await replay_candidates(pool, replace(where, event_type=COMMAND))
-    finally:
-        await pool.close()
-    return pick_auto(
-        [(r["event_id"], r["payload"]) for r in raw],
-        [(r["event_id"], r["payload"]) for r in commands],
+        f"{verb} {result.total} event(s) for tenant {args.tenant}:"
+        f" {result.counts.get(RAW, 0)} raw, {result.counts.get(COMMAND, 0)} command(s)"
     )
 
 

@@ -12,7 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mlc_core.contracts import Entity
-from mlc_core.tenants import SageConfig, TenantConfig, TenantSecrets, save_tenant
+from mlc_core.tenants import SageConfig, TenantConfig, TenantSecrets
+from mlc_ops.tenants import save
 from pydantic import ValidationError
 
 from mlc_cli.common import add_json_flag, database, emit, secret_or_none, tenant_or_exit
@@ -117,7 +118,7 @@ async def set_cmd(args: argparse.Namespace) -> None:
             ) from exc
         secrets, changed = updated_secrets(tenant.secrets, ask=args.ask_secrets)
         new = tenant.model_copy(update={"config": config, "secrets": secrets})
-        await save_tenant(pool, keyring=keyring, tenant=new)
+        await save(pool=pool, keyring=keyring, tenant=new)
     emit(
         args,
         {

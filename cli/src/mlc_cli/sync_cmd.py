@@ -1,27 +1,23 @@
 """`mlc sync <tenant> <entity> [--full | --key K]`: ask the poller to poll now, re-sync fully,
 or re-sync one AR key.
 
-The request goes into `sync_requests`; the tenant's poller loop picks it up on its next tick
-(at most MLC_TENANT_REFRESH_SECONDS later), writes progress after every page and marks it done
-with counts. The command waits and prints progress until then, unless --no-wait.
+The request is queued for the poller (mlc_ops.sync); the tenant's poller loop picks it up on
+its next tick (at most MLC_TENANT_REFRESH_SECONDS later), writes progress after every page and
+marks it done with counts. The command waits and prints progress until then, unless --no-wait.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import datetime as dt
 import json
-import time
 from typing import Any
 
 import asyncpg
 from mlc_core.contracts import Entity
-from mlc_core.sage.entities import SPECS, SourceKeyError
+from mlc_ops.sync import SyncRow, describe, request_sync, sync_status, wait_for_sync
+from sage_poller.admin import create_sync_request, sync_request
 
-from mlc_cli.common import add_json_flag, database, tenant_or_exit
-
-FINAL = ("done", "failed")
+from mlc_cli.common import add_json_flag, database
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,24 +43,18 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     cmd.set_defaults(handler=sync_cmd)
 
 
-def mode_of(args: argparse.Namespace) -> str:
-    return "key" if args.key else "full" if args.full else "poll"
-
-
 async def sync_cmd(args: argparse.Namespace) -> None:
-    entity = Entity(args.entity)
-    if args.key:
-        try:
-            SPECS[entity].key_values(args.key)
-        except SourceKeyError as exc:
-            raise SystemExit(f"mlc: {exc}") from exc
     async with database() as (pool, keyring):
-        tenant = await tenant_or_exit(pool, keyring, args.tenant_id)
-        if not tenant.enabled:
-            raise SystemExit(f"mlc: tenant {tenant.tenant_id} is disabled (`mlc tenant enable`)")
-        request_id = await create_request(pool, tenant.tenant_id, entity, mode_of(args), args.key)
+        request_id = await request_sync(
+            pool=pool,
+            keyring=keyring,
+            tenant_id=args.tenant_id,
+            entity=Entity(args.entity),
+            full=args.full,
+            key=args.key,
+        )
         if args.no_wait:
-            row = await request_row(pool, request_id)
+            row = await sync_status(pool=pool, request_id=request_id)
             print(json.dumps(row, default=str) if args.json else describe(row))
             return
         row = await wait_for(pool, request_id, args)
@@ -77,50 +67,25 @@ async def sync_cmd(args: argparse.Namespace) -> None:
 async def create_request(
     pool: asyncpg.Pool, tenant_id: str, entity: Entity, mode: str, key: str | None
 ) -> int:
-    request_id: int = await pool.fetchval(
-        "INSERT INTO sync_requests (tenant_id, entity, mode, source_key)"
-        " VALUES ($1, $2, $3, $4) RETURNING request_id",
-        tenant_id,
-        str(entity),
-        mode,
-        key,
+    """Queue a request as given, without the checks `mlc sync` makes (tests drive the poller)."""
+    return await create_sync_request(
+        pool, tenant_id=tenant_id, entity=str(entity), mode=mode, source_key=key
     )
-    return request_id
 
 
 async def request_row(pool: asyncpg.Pool, request_id: int) -> dict[str, Any]:
-    row = await pool.fetchrow(
-        "SELECT request_id, tenant_id, entity, mode, source_key, status, seen, emitted, error,"
-        " requested_at, started_at, finished_at FROM sync_requests WHERE request_id = $1",
-        request_id,
+    return await sync_request(pool, request_id)
+
+
+async def wait_for(pool: asyncpg.Pool, request_id: int, args: argparse.Namespace) -> SyncRow:
+    def show(row: SyncRow) -> None:
+        if not args.json:
+            print(describe(row), flush=True)
+
+    return await wait_for_sync(
+        pool=pool,
+        request_id=request_id,
+        give_up_after=args.timeout,
+        interval=args.interval,
+        on_progress=show,
     )
-    return dict(row) if row else {}
-
-
-async def wait_for(pool: asyncpg.Pool, request_id: int, args: argparse.Namespace) -> dict[str, Any]:
-    deadline, last = time.monotonic() + args.timeout, ""
-    while True:
-        row = await request_row(pool, request_id)
-        line = describe(row)
-        if not args.json and line != last:
-            print(line, flush=True)
-            last = line
-        if row["status"] in FINAL:
-            return row
-        if time.monotonic() > deadline:
-            raise SystemExit(f"mlc: sync request {request_id} still {row['status']}; not waiting")
-        await asyncio.sleep(args.interval)
-
-
-def describe(row: dict[str, Any]) -> str:
-    what = f"{row['mode']} {row['entity']}" + (f" {row['source_key']}" if row["source_key"] else "")
-    head = f"sync #{row['request_id']} {row['tenant_id']} {what}: {row['status']}"
-    if row["status"] == "pending":
-        return head + " (waiting for the poller's next tick)"
-    counts = f", {row['seen']} read, {row['emitted']} emitted"
-    started, finished = row["started_at"], row["finished_at"]
-    if started is not None:
-        end = finished or dt.datetime.now(tz=started.tzinfo)
-        seconds = max((end - started).total_seconds(), 1e-3)
-        counts += f" in {seconds:.1f}s ({row['seen'] / seconds:,.0f} records/s)"
-    return head + counts + (f": {row['error']}" if row["error"] else "")

@@ -10,21 +10,11 @@ import argparse
 import os
 from typing import Any
 
-import asyncpg
 import httpx
-from mlc_core.tenants import (
-    SageConfig,
-    Tenant,
-    TenantConfig,
-    TenantNotFound,
-    TenantSecrets,
-    ZohoConfig,
-    add_tenant,
-    list_tenants,
-    remove_tenant,
-    set_enabled,
-)
-from mlc_core.zoho.oauth import ACCOUNTS_SERVERS, exchange_grant_code
+from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig
+from mlc_core.zoho.oauth import ACCOUNTS_SERVERS
+from mlc_ops import tenants as ops
+from mlc_ops.tenants import describe as describe  # kept for callers of this name
 from pydantic import SecretStr, ValidationError
 
 from mlc_cli import tenant_import
@@ -86,13 +76,7 @@ def _register_add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 async def add_cmd(args: argparse.Namespace) -> None:
     tenant = await build_tenant(args)  # secrets and settings first: errors before connecting
     async with database() as (pool, keyring):
-        try:
-            await add_tenant(pool, keyring=keyring, tenant=tenant)
-        except asyncpg.UniqueViolationError as exc:
-            raise SystemExit(
-                f"mlc: tenant {tenant.tenant_id!r} already exists (`mlc sage set`,"
-                " `mlc zoho connect` or `mlc tenant import` change it)"
-            ) from exc
+        await ops.add(pool=pool, keyring=keyring, tenant=tenant)
     emit(
         args,
         {"tenant": tenant.tenant_id, "created": True, "key_id": keyring.active_key_id},
@@ -134,15 +118,13 @@ async def _refresh_token(
     if not code:
         return secret("zoho_refresh_token")
     async with httpx.AsyncClient(timeout=30) as http:
-        grant = await exchange_grant_code(
-            http,
+        return await ops.refresh_token_from_code(
+            http=http,
             accounts_url=accounts_url,
             client_id=args.zoho_client_id,
-            client_secret=client_secret.get_secret_value(),
+            client_secret=client_secret,
             code=code,
         )
-    assert grant.refresh_token is not None
-    return SecretStr(grant.refresh_token)
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -150,20 +132,9 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
 
 
-def describe(tenant: Tenant) -> dict[str, Any]:
-    """A tenant as operators see it: settings, and the names of the secrets that are set."""
-    return {
-        "tenant_id": tenant.tenant_id,
-        "display_name": tenant.display_name,
-        "enabled": tenant.enabled,
-        "config": tenant.config.model_dump(mode="json"),
-        "secrets_set": tenant.secrets.names_set(),
-    }
-
-
 async def list_cmd(args: argparse.Namespace) -> None:
     async with database() as (pool, keyring):
-        tenants = await list_tenants(pool, keyring=keyring, enabled_only=False)
+        tenants = await ops.list_all(pool=pool, keyring=keyring)
     emit(args, [describe(t) for t in tenants], _list_text)
 
 
@@ -201,10 +172,7 @@ def _show_text(item: dict[str, Any]) -> str:
 
 async def enable_cmd(args: argparse.Namespace) -> None:
     async with database() as (pool, _):
-        try:
-            await set_enabled(pool, args.tenant_id, enabled=args.enabled)
-        except TenantNotFound as exc:
-            raise SystemExit(f"mlc: {exc}") from exc
+        await ops.enable(pool=pool, tenant_id=args.tenant_id, enabled=args.enabled)
     print(f"tenant {args.tenant_id} {'enabled' if args.enabled else 'disabled'}")
 
 
@@ -215,8 +183,5 @@ async def remove_cmd(args: argparse.Namespace) -> None:
             " run again with --yes (or `mlc tenant disable` to pause it)"
         )
     async with database() as (pool, _):
-        try:
-            await remove_tenant(pool, args.tenant_id)
-        except TenantNotFound as exc:
-            raise SystemExit(f"mlc: {exc}") from exc
+        await ops.remove(pool=pool, tenant_id=args.tenant_id)
     print(f"tenant {args.tenant_id} removed (its audit history is kept)")

@@ -14,17 +14,17 @@ import argparse
 import sys
 
 import httpx
-from mlc_core.tenants import Tenant, TenantSecrets, ZohoConfig, save_tenant
+from mlc_core.tenants import Tenant, ZohoConfig
 from mlc_core.zoho.consent import (
     CONNECTOR_SCOPES,
     ConsentError,
     RedirectGrant,
     authorization_url,
-    exchange_redirect,
     redirect_grant,
 )
 from mlc_core.zoho.errors import ZohoError
-from mlc_core.zoho.oauth import ACCOUNTS_SERVERS, TokenGrant
+from mlc_core.zoho.oauth import ACCOUNTS_SERVERS
+from mlc_ops.tenants import connect_zoho
 from pydantic import SecretStr
 
 from mlc_cli.common import add_json_flag, database, emit, secret_or_none, tenant_or_exit
@@ -81,22 +81,6 @@ def _zoho_config(tenant: Tenant, args: argparse.Namespace, server: str | None) -
     )
 
 
-async def _exchange(
-    config: ZohoConfig, secret: SecretStr, grant: RedirectGrant, redirect_uri: str | None
-) -> TokenGrant:
-    async with httpx.AsyncClient(timeout=30) as http:
-        try:
-            return await exchange_redirect(
-                http,
-                grant,
-                client_id=config.client_id,
-                client_secret=secret.get_secret_value(),
-                redirect_uri=redirect_uri,
-            )
-        except ZohoError as exc:
-            raise SystemExit(f"mlc: Zoho refused the code: {exc}") from exc
-
-
 async def connect_cmd(args: argparse.Namespace) -> None:
     async with database() as (pool, keyring):
         tenant = await tenant_or_exit(pool, keyring, args.tenant_id)
@@ -113,34 +97,25 @@ async def connect_cmd(args: argparse.Namespace) -> None:
         pasted = _read_code(dc=configured.dc, configured_accounts=configured.accounts_url)
         config = _zoho_config(tenant, args, pasted.accounts_server)
         client_secret = secret_or_none("zoho_client_secret") or tenant.secrets.zoho_client_secret
-        grant = await _exchange(config, client_secret, pasted, args.redirect_uri)
-        assert grant.refresh_token is not None
-        updated = _with_grant(tenant, config, client_secret, grant)
-        await save_tenant(pool, keyring=keyring, tenant=updated)
-        # The cached access token belongs to the old grant: let the writer mint a new one.
-        await pool.execute("DELETE FROM zoho_tokens WHERE tenant_id = $1", tenant.tenant_id)
+        async with httpx.AsyncClient(timeout=30) as http:
+            try:
+                connected = await connect_zoho(
+                    pool=pool,
+                    keyring=keyring,
+                    http=http,
+                    tenant=tenant,
+                    config=config,
+                    client_secret=client_secret,
+                    grant=pasted,
+                    redirect_uri=args.redirect_uri,
+                )
+            except ZohoError as exc:
+                raise SystemExit(f"mlc: Zoho refused the code: {exc}") from exc
     emit(
         args,
-        {"tenant": tenant.tenant_id, "dc": config.dc, "api_domain": grant.api_domain},
+        {"tenant": tenant.tenant_id, "dc": config.dc, "api_domain": connected.api_domain},
         lambda d: (
             f"tenant {d['tenant']}: Zoho connected ({d['dc']}, {d['api_domain']});"
             f" next: mlc ping {d['tenant']}"
         ),
-    )
-
-
-def _with_grant(
-    tenant: Tenant, config: ZohoConfig, client_secret: SecretStr, grant: TokenGrant
-) -> Tenant:
-    assert grant.refresh_token is not None
-    secrets = tenant.secrets.plain() | {
-        "zoho_client_secret": client_secret.get_secret_value(),
-        "zoho_refresh_token": grant.refresh_token,
-    }
-    zoho = config.model_copy(update={"api_domain": grant.api_domain})
-    return tenant.model_copy(
-        update={
-            "config": tenant.config.model_copy(update={"zoho": zoho}),
-            "secrets": TenantSecrets.model_validate(secrets),
-        }
     )

@@ -23,7 +23,7 @@ from mlc_core.crypto import KeyRing
 from mlc_core.logging import ACCESS_TOKEN_TTL_S, register_secret
 from mlc_core.tenants import Tenant
 from mlc_core.zoho.errors import ZohoTokenThrottled
-from mlc_core.zoho.oauth import TokenGrant, refresh_access_token
+from mlc_core.zoho.oauth import TokenGrant, access_token_context, refresh_access_token
 
 if TYPE_CHECKING:
     from mlc_core.db import Connection
@@ -67,7 +67,7 @@ class TokenProvider:
         self._budget = refresh_budget
 
     def _aad(self, tenant_id: str) -> str:
-        return f"tenant:{tenant_id}:zoho-access-token"
+        return access_token_context(tenant_id)
 
     async def token(self, tenant: Tenant) -> AccessToken:
         row = await self._pool.fetchrow(

@@ -29,6 +29,13 @@ ACCOUNTS_SERVERS = {
 }
 
 
+def access_token_context(tenant_id: str) -> str:
+    """Associated data sealing a tenant's stored access token: a ciphertext copied to another
+    tenant's row, or to another column, does not decrypt. The writer stores the token with it;
+    whoever reads or re-encrypts that column uses this same function."""
+    return f"tenant:{tenant_id}:zoho-access-token"
+
+
 @dataclass(frozen=True)
 class TokenGrant:
     access_token: str

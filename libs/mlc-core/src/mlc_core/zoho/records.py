@@ -1,7 +1,10 @@
-"""Zoho CRM records API v8: upsert in batches of up to 100 on an external key."""
+"""Zoho CRM records API v8: upsert in batches of up to 100 on an external key, read one
+record by its external key, list a module page by page. Every call goes through `send`, the one
+place an httpx failure becomes a Zoho error."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,8 @@ from mlc_core.zoho.errors import (
 )
 
 MAX_RECORDS_PER_CALL = 100
+MAX_PAGE = 200  # records per list call
+MAX_LIST_FIELDS = 50  # Zoho's limit on `fields` per list call
 API_VERSION = "v8"
 CREDITS_HEADER = "X-API-CREDITS-REMAINING"
 
@@ -49,8 +54,22 @@ def credits_remaining(response: httpx.Response) -> int | None:
     return int(raw) if raw is not None and raw.strip().isdigit() else None
 
 
-def _headers(access_token: str) -> dict[str, str]:
+def auth_headers(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Zoho-oauthtoken {access_token}"}
+
+
+def crm_url(api_domain: str, path: str) -> str:
+    return f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{path}"
+
+
+async def send(
+    http: httpx.AsyncClient, method: str, url: str, *, api_domain: str, **kwargs: Any
+) -> httpx.Response:
+    """One CRM call; a transport failure (connect, timeout, protocol) is ZohoUnavailable."""
+    try:
+        return await http.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
 
 
 async def upsert(
@@ -69,10 +88,9 @@ async def upsert(
     if trigger is not None:
         body["trigger"] = trigger
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/upsert"
-    try:
-        response = await http.post(url, json=body, headers=_headers(access_token))
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    response = await send(
+        http, "POST", url, json=body, headers=auth_headers(access_token), api_domain=api_domain
+    )
     results = parse_write_response(response, expected=len(records))
     return WriteReply(results, credits_remaining(response))
 
@@ -87,19 +105,81 @@ async def find_by_external(
     value: str,
 ) -> str | None:
     """The Zoho id of the record whose external field holds `value`, or None (204)."""
-    url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{value}"
-    headers = _headers(access_token) | {"X-EXTERNAL": f"{module}.{external_field}"}
-    try:
-        response = await http.get(url, headers=headers)
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    record = await get_by_external(
+        http,
+        api_domain=api_domain,
+        access_token=access_token,
+        module=module,
+        external_field=external_field,
+        value=value,
+    )
+    return None if record is None else str(record["id"])
+
+
+async def get_by_external(
+    http: httpx.AsyncClient,
+    *,
+    api_domain: str,
+    access_token: str,
+    module: str,
+    external_field: str,
+    value: str,
+) -> dict[str, Any] | None:
+    """The record whose external field holds `value` (GET with X-EXTERNAL), or None (204)."""
+    headers = auth_headers(access_token) | {"X-EXTERNAL": f"{module}.{external_field}"}
+    url = crm_url(api_domain, f"{module}/{value}")
+    response = await send(http, "GET", url, headers=headers, api_domain=api_domain)
     if response.status_code == 204:
         return None
-    body = _json_or_none(response)
+    body = json_or_none(response)
     data = body.get("data") if isinstance(body, dict) else None
     if response.status_code == 200 and isinstance(data, list) and data:
-        return str(data[0]["id"])
-    raise _response_error(response, body)
+        record: dict[str, Any] = data[0]
+        return record
+    raise response_error(response, body)
+
+
+async def list_records(
+    http: httpx.AsyncClient,
+    *,
+    api_domain: str,
+    access_token: str,
+    module: str,
+    fields: list[str],
+    page_size: int = MAX_PAGE,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every record of `module`, one page (list) at a time. Past 2,000 records Zoho pages only
+    with `page_token` (and refuses `page` alongside it), so the token is followed when given."""
+    if not 0 < page_size <= MAX_PAGE or not 0 < len(fields) <= MAX_LIST_FIELDS:
+        raise ValueError(f"list takes 1..{MAX_PAGE} a page, 1..{MAX_LIST_FIELDS} fields")
+    params: dict[str, str | int] = {"fields": ",".join(fields), "per_page": page_size, "page": 1}
+    url = crm_url(api_domain, module)
+    while True:
+        response = await send(
+            http,
+            "GET",
+            url,
+            params=params,
+            headers=auth_headers(access_token),
+            api_domain=api_domain,
+        )
+        if response.status_code == 204:
+            return
+        body = json_or_none(response)
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise response_error(response, body)
+        yield list(body.get("data") or [])
+        info = body.get("info") or {}
+        if not info.get("more_records"):
+            return
+        params = _next_page(params, info)
+
+
+def _next_page(params: dict[str, str | int], info: dict[str, Any]) -> dict[str, str | int]:
+    following = {k: v for k, v in params.items() if k != "page"}
+    if info.get("next_page_token"):
+        return following | {"page_token": str(info["next_page_token"])}
+    return following | {"page": int(params.get("page", 1)) + 1}
 
 
 async def update_one(
@@ -117,10 +197,9 @@ async def update_one(
     if trigger is not None:
         body["trigger"] = trigger
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
-    try:
-        response = await http.put(url, json=body, headers=_headers(access_token))
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    response = await send(
+        http, "PUT", url, json=body, headers=auth_headers(access_token), api_domain=api_domain
+    )
     return parse_write_response(response, expected=1)[0]
 
 
@@ -129,39 +208,37 @@ async def delete_one(
 ) -> RecordResult:
     """DELETE /{module}/{id} (to the recycle bin, as Zoho does)."""
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
-    try:
-        response = await http.delete(url, headers=_headers(access_token))
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
+    response = await send(
+        http, "DELETE", url, headers=auth_headers(access_token), api_domain=api_domain
+    )
     return parse_write_response(response, expected=1)[0]
 
 
 async def org_edition(http: httpx.AsyncClient, *, api_domain: str, access_token: str) -> str:
     """The org's edition (`license_details.paid_type`) from GET /crm/v8/org (ZohoCRM.org.READ)."""
     url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/org"
-    try:
-        response = await http.get(url, headers=_headers(access_token))
-    except httpx.HTTPError as exc:
-        raise ZohoUnavailable(f"Zoho API {api_domain} unreachable: {exc!r}") from exc
-    body = _json_or_none(response)
+    response = await send(
+        http, "GET", url, headers=auth_headers(access_token), api_domain=api_domain
+    )
+    body = json_or_none(response)
     orgs = body.get("org") if isinstance(body, dict) else None
     if response.status_code != 200 or not isinstance(orgs, list) or not orgs:
-        raise _response_error(response, body)
+        raise response_error(response, body)
     return str(orgs[0].get("license_details", {}).get("paid_type") or "").lower()
 
 
 def parse_write_response(response: httpx.Response, *, expected: int) -> list[RecordResult]:
     status = response.status_code
-    body = _json_or_none(response)
+    body = json_or_none(response)
     data = body.get("data") if isinstance(body, dict) else None
     if status in (200, 201, 202, 207) or (status == 400 and isinstance(data, list)):
         if not isinstance(data, list) or len(data) != expected:
             raise ZohoError(f"Zoho write answered {status} without one result per record")
-        return [_record_result(item) for item in data]
-    raise _response_error(response, body)
+        return [record_result(item) for item in data]
+    raise response_error(response, body)
 
 
-def _record_result(item: dict[str, Any]) -> RecordResult:
+def record_result(item: dict[str, Any]) -> RecordResult:
     details = item.get("details") or {}
     if item.get("status") == "success":
         return RecordResult(ok=True, zoho_id=str(details.get("id")), action=item.get("action"))
@@ -178,7 +255,7 @@ def _error_message(item: dict[str, Any], details: dict[str, Any]) -> str:
     return f"{item.get('message', 'error')}{' ' + str(extra) if extra else ''}"
 
 
-def _response_error(response: httpx.Response, body: Any) -> ZohoError:
+def response_error(response: httpx.Response, body: Any) -> ZohoError:
     """The error for a whole-request failure; a 429 carries the credits Zoho says are left."""
     error = _request_error(response.status_code, body if isinstance(body, dict) else {})
     if isinstance(error, ZohoRateLimited):
@@ -204,7 +281,7 @@ def _request_error(status: int, body: dict[str, Any]) -> ZohoError:
     return ZohoRequestError(message, code=code, status=status)
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def json_or_none(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:

@@ -4,8 +4,8 @@ import json
 import uuid
 
 import pytest
-from mlc_cli.replay_events import pick_auto, replay_batch, replayed
 from mlc_core.contracts import DeadLetter, SageRecordChanged, ZohoUpsertCommand, caused_by
+from mlc_ops.replay_events import pick_auto, replay_batch, replayed
 from pydantic import BaseModel
 
 from tests.factories import command, raw_event

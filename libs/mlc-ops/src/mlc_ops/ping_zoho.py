@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from mlc_core.tenants import Tenant
-from mlc_core.zoho.errors import ZohoAuthError, ZohoError, ZohoTokenThrottled
+from mlc_core.zoho import metadata
+from mlc_core.zoho.errors import (
+    ZohoAuthError,
+    ZohoError,
+    ZohoPermanentError,
+    ZohoRateLimited,
+    ZohoTokenThrottled,
+    ZohoUnavailable,
+)
 from mlc_core.zoho.oauth import TokenGrant, refresh_access_token
 
-from mlc_cli.ping_checks import Check, body_of, fail, ok, unreachable_fix
+from mlc_ops.ping_checks import Check, fail, ok, unreachable_fix
 
 # Module and upsert key per entity, as the mapper writes them (services/mapper drafts.py).
 TARGETS: dict[str, tuple[str, str]] = {
@@ -38,19 +45,15 @@ class ZohoProbe:
     http: httpx.AsyncClient
     grant: TokenGrant
     scope_refused: list[str] = field(default_factory=list)
-    credits_left: str | None = None
+    credits_left: int | None = None
 
-    async def get(self, path: str, **params: str) -> tuple[int, dict[str, Any]]:
-        response = await self.http.get(
-            f"{self.grant.api_domain.rstrip('/')}/crm/v8/{path}",
-            params=params,
-            headers={"Authorization": f"Zoho-oauthtoken {self.grant.access_token}"},
-        )
-        self.credits_left = response.headers.get("X-API-CREDITS-REMAINING", self.credits_left)
-        body = body_of(response)
-        if body.get("code") == "OAUTH_SCOPE_MISMATCH":
-            self.scope_refused.append(path)
-        return response.status_code, body
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"api_domain": self.grant.api_domain, "access_token": self.grant.access_token}
+
+    def refused(self, what: str, exc: ZohoError) -> None:
+        if exc.code == "OAUTH_SCOPE_MISMATCH":
+            self.scope_refused.append(what)
 
 
 async def refresh(http: httpx.AsyncClient, tenant: Tenant) -> tuple[TokenGrant | None, Check]:
@@ -83,7 +86,7 @@ async def zoho_checks(http: httpx.AsyncClient, tenant: Tenant) -> list[Check]:
     checks = [refreshed, _api_domain(tenant, grant)]
     try:
         checks += [await _org(probe, tenant), *await _modules_and_keys(probe, tenant)]
-    except httpx.HTTPError as exc:
+    except ZohoUnavailable as exc:
         url = grant.api_domain
         return [
             *checks,
@@ -101,22 +104,25 @@ def _api_domain(tenant: Tenant, grant: TokenGrant) -> Check:
 
 
 async def _org(probe: ZohoProbe, tenant: Tenant) -> Check:
-    status, body = await probe.get("org")
-    orgs = body.get("org")
-    if status != 200 or not isinstance(orgs, list) or not orgs:
-        detail = f"GET /crm/v8/org answered {status} {body.get('code', '')}".strip()
-        return fail("zoho", "org and edition", detail, _fix(body, tenant, "ZohoCRM.org.READ"))
-    licence = orgs[0].get("license_details") or {}
-    edition = licence.get("paid_type") or licence.get("trial_type") or "unknown"
-    return ok("zoho", "org and edition", f"{orgs[0].get('company_name', '?')}: {edition}")
+    try:
+        found = await metadata.org(probe.http, **probe.auth)
+    except (ZohoPermanentError, ZohoRateLimited) as exc:
+        probe.refused("org", exc)
+        detail = f"GET /crm/v8/org answered {exc.status} {exc.code or ''}".strip()
+        return fail("zoho", "org and edition", detail, _fix(exc, tenant, "ZohoCRM.org.READ"))
+    probe.credits_left = found.credits_remaining
+    edition = found.edition or "unknown"
+    return ok("zoho", "org and edition", f"{found.company_name or '?'}: {edition}")
 
 
 async def _modules_and_keys(probe: ZohoProbe, tenant: Tenant) -> list[Check]:
-    status, body = await probe.get("settings/modules")
-    if status != 200:
-        fix = _fix(body, tenant, "ZohoCRM.settings.modules.READ")
-        return [fail("zoho", "modules", f"settings/modules answered {status}", fix)]
-    present = {m.get("api_name") for m in body.get("modules", []) if m.get("api_supported", True)}
+    try:
+        listed = await metadata.modules(probe.http, **probe.auth)
+    except (ZohoPermanentError, ZohoRateLimited) as exc:
+        probe.refused("settings/modules", exc)
+        fix = _fix(exc, tenant, "ZohoCRM.settings.modules.READ")
+        return [fail("zoho", "modules", f"settings/modules answered {exc.status}", fix)]
+    present = {m.api_name for m in listed if m.api_supported}
     needed = list(
         dict.fromkeys(
             [TARGETS[e] for e in tenant.config.entities if e in TARGETS]
@@ -130,7 +136,7 @@ async def _modules_and_keys(probe: ZohoProbe, tenant: Tenant) -> list[Check]:
     return checks
 
 
-def _modules_check(present: set[Any], needed: list[str]) -> Check:
+def _modules_check(present: set[str], needed: list[str]) -> Check:
     missing = [m for m in needed if m not in present]
     extra = ", ".join(f"{m} {'yes' if m in present else 'no'}" for m in ALWAYS_REPORTED)
     if missing:
@@ -140,29 +146,29 @@ def _modules_check(present: set[Any], needed: list[str]) -> Check:
 
 
 async def _key_field(probe: ZohoProbe, tenant: Tenant, module: str, key: str) -> Check:
-    status, body = await probe.get("settings/fields", module=module)
     name = f"external key {module}.{key}"
-    if status != 200:
-        fix = _fix(body, tenant, "ZohoCRM.settings.fields.READ")
-        return fail("zoho", name, f"settings/fields answered {status}", fix)
-    found = next((f for f in body.get("fields", []) if f.get("api_name") == key), None)
+    try:
+        listed = await metadata.fields(probe.http, **probe.auth, module=module)
+    except (ZohoPermanentError, ZohoRateLimited) as exc:
+        probe.refused("settings/fields", exc)
+        fix = _fix(exc, tenant, "ZohoCRM.settings.fields.READ")
+        return fail("zoho", name, f"settings/fields answered {exc.status}", fix)
+    found = next((f for f in listed if f.api_name == key), None)
     create = (
         f"`mlc zoho setup {tenant.tenant_id}`, or in Zoho: Setup > Modules and Fields >"
         f" {module}: add a text field {key}"
     )
     if found is None:
         return fail("zoho", name, "field missing", f"{create}, marked External (org)")
-    if not found.get("external"):
+    if found.external_type is None:
         return fail("zoho", name, "field exists but is not external", f"{create} as External")
-    return ok("zoho", name, f"present, external ({found['external'].get('type')})")
+    return ok("zoho", name, f"present, external ({found.external_type})")
 
 
-def _fix(body: dict[str, Any], tenant: Tenant, scope: str) -> str:
-    if body.get("code") == "OAUTH_SCOPE_MISMATCH":
+def _fix(exc: ZohoError, tenant: Tenant, scope: str) -> str:
+    if exc.code == "OAUTH_SCOPE_MISMATCH":
         return _scope_fix(tenant, scope)
-    return (
-        f"Zoho said {body.get('code', 'nothing readable')}: retry; if it stays, see status.zoho.com"
-    )
+    return f"Zoho said {exc.code or 'nothing readable'}: retry; if it stays, see status.zoho.com"
 
 
 def _scope_fix(tenant: Tenant, scope: str) -> str:
@@ -179,4 +185,6 @@ def _scopes(probe: ZohoProbe, tenant: Tenant) -> Check:
 
 def _credits(probe: ZohoProbe) -> Check:
     left = probe.credits_left
-    return ok("zoho", "API credits", f"{left} left" if left else "over half of today's left")
+    return ok(
+        "zoho", "API credits", f"{left} left" if left is not None else "over half of today's left"
+    )

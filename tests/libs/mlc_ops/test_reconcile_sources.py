@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from mlc_cli.reconcile_sources import sage_records
 from mlc_core.contracts import Entity
 from mlc_core.sage.agent import ChangePage, SageAgentClient
 from mlc_devtools.devstack import StackConfig
-from sage_poller.service import KEY_FUNCTIONS
+from mlc_ops.reconcile_sources import sage_records
+from sage_poller.admin import KEY_FUNCTIONS
 
 from tests.cli.emulator_fixtures import emulators, sage_company
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mlc_cli.reconcile_compare import compare, differing_fields
+from mlc_ops.reconcile_compare import compare, differing_fields
 
 
 def test_each_record_lands_in_one_of_four_groups() -> None:

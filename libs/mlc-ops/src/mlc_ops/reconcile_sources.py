@@ -7,8 +7,7 @@ from the beginning (one call per 5,000 records, where fetching each key would be
 record); a key the feed did not return (added meanwhile) is fetched by key, and a feed row
 whose key is no longer in the set is dropped.
 
-Zoho: the list API, 200 records a call, continued with `page_token` (past 2,000 records
-`page` is refused).
+Zoho: the list API (mlc_core.zoho.records.list_records), 200 records a call.
 """
 
 from __future__ import annotations
@@ -21,18 +20,14 @@ from mlc_core.contracts import Entity, SageRecordChanged, ZohoUpsertCommand, new
 from mlc_core.sage.agent import SageAgentClient
 from mlc_core.sage.errors import SageNotFound
 from mlc_core.tenants import Tenant
+from mlc_core.zoho.records import MAX_LIST_FIELDS, MAX_PAGE, list_records
 
 SAGE_PAGE = 5000
-ZOHO_PAGE = 200
-MAX_FIELDS = 50  # Zoho's limit on `fields` per list call
+ZOHO_PAGE = MAX_PAGE
 
 Mapper = Callable[[SageRecordChanged], Sequence[tuple[str, Any]]]
 KeyOf = Callable[[dict[str, Any]], str]
 VersionOf = Callable[[dict[str, Any]], str]
-
-
-class ZohoReadError(RuntimeError):
-    """Zoho refused a read; the message names tenant, module and Zoho's code."""
 
 
 async def sage_records(
@@ -113,72 +108,21 @@ async def zoho_records(
     module: str,
     external_field: str,
     fields: list[str],
-    page_size: int = ZOHO_PAGE,
+    page_size: int = MAX_PAGE,
 ) -> dict[str, dict[str, Any]]:
-    """Every record of `module` that has an external key, by that key (list API, paged)."""
-    wanted = [external_field, *sorted(set(fields) - {external_field})][:MAX_FIELDS]
-    url = f"{api_domain.rstrip('/')}/crm/v8/{module}"
-    headers = {"Authorization": f"Zoho-oauthtoken {access_token}"}
+    """Every record of `module` that has an external key, by that key."""
+    wanted = [external_field, *sorted(set(fields) - {external_field})][:MAX_LIST_FIELDS]
     found: dict[str, dict[str, Any]] = {}
-    params: dict[str, str | int] = {"fields": ",".join(wanted), "per_page": page_size, "page": 1}
-    while True:
-        body = await _list_page(http, url, headers, params, module)
-        for record in body.get("data", []):
+    pages = list_records(
+        http,
+        api_domain=api_domain,
+        access_token=access_token,
+        module=module,
+        fields=wanted,
+        page_size=page_size,
+    )
+    async for page in pages:
+        for record in page:
             if record.get(external_field):
                 found[str(record[external_field])] = record
-        info = body.get("info") or {}
-        if not info.get("more_records"):
-            return found
-        params = _next_page(params, info)
-
-
-def _next_page(params: dict[str, str | int], info: dict[str, Any]) -> dict[str, str | int]:
-    # Past 2,000 records Zoho only pages with page_token (and refuses `page` with it).
-    following = {k: v for k, v in params.items() if k != "page"}
-    if info.get("next_page_token"):
-        return following | {"page_token": str(info["next_page_token"])}
-    return following | {"page": int(params.get("page", 1)) + 1}
-
-
-async def _list_page(
-    http: httpx.AsyncClient,
-    url: str,
-    headers: dict[str, str],
-    params: dict[str, str | int],
-    module: str,
-) -> dict[str, Any]:
-    response = await http.get(url, params=params, headers=headers)
-    if response.status_code == 204:
-        return {"data": [], "info": {"more_records": False}}
-    if response.status_code != 200:
-        raise ZohoReadError(
-            f"Zoho {module} list answered {response.status_code}: {response.text[:300]}"
-        )
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def zoho_by_external_key(
-    http: httpx.AsyncClient,
-    *,
-    api_domain: str,
-    access_token: str,
-    module: str,
-    external_field: str,
-    value: str,
-) -> dict[str, Any] | None:
-    """One record by external key (GET /{module}/{value} with X-EXTERNAL), or None."""
-    response = await http.get(
-        f"{api_domain.rstrip('/')}/crm/v8/{module}/{value}",
-        headers={
-            "Authorization": f"Zoho-oauthtoken {access_token}",
-            "X-EXTERNAL": f"{module}.{external_field}",
-        },
-    )
-    if response.status_code == 204:
-        return None
-    if response.status_code != 200:
-        raise ZohoReadError(f"Zoho {module} get {value} answered {response.status_code}")
-    data = response.json().get("data") or [None]
-    record: dict[str, Any] | None = data[0]
-    return record
+    return found
