@@ -1,4 +1,5 @@
-"""`mlc audit trail|failures`: what happened to one record, and what is failing now."""
+"""`mlc audit trail|failures|operators`: what happened to one record, what is failing now, and
+what operators did in the console."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import json
 import sys
 
+from mlc_ops import operators
 from mlc_ops.audit import Trail, failures, trail
 
 from mlc_cli.common import pool_only
@@ -25,6 +27,11 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     failures.add_argument("--tenant", help="only this tenant")
     failures.add_argument("--json", action="store_true", help="JSON instead of a table")
     failures.set_defaults(handler=failures_cmd)
+    ops = sub.add_parser("operators", help="what operators did in the console, newest first")
+    ops.add_argument("--tenant", help="only actions on this tenant")
+    ops.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    ops.add_argument("--json", action="store_true", help="JSON instead of a table")
+    ops.set_defaults(handler=operators_cmd)
 
 
 async def trail_cmd(args: argparse.Namespace) -> None:
@@ -80,4 +87,18 @@ async def failures_cmd(args: argparse.Namespace) -> None:
         for g in groups
     ]
     headers = ["tenant", "entity", "reason", "records", "since", "e.g.", "last error"]
+    sys.stdout.write(render_table(headers, rows) + "\n")
+
+
+async def operators_cmd(args: argparse.Namespace) -> None:
+    async with pool_only() as pool:
+        actions = await operators.recent(pool=pool, tenant_id=args.tenant, limit=args.limit)
+    if args.json:
+        print(json.dumps([a.as_json() for a in actions], indent=2))
+        return
+    rows = [
+        [a.at.strftime("%Y-%m-%d %H:%M:%S"), a.operator, a.action, a.tenant_id or "", a.outcome]
+        for a in actions
+    ]
+    headers = ["when (UTC)", "who", "what", "tenant", "outcome"]
     sys.stdout.write(render_table(headers, rows) + "\n")
