@@ -236,3 +236,12 @@ async def operators_page(request: Request, session: auth.Session) -> Response:
 
 async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when PostgreSQL answers: every page reads it."""
+    try:
+        await console_of(request).pool.fetchval("SELECT 1")
+    except (OSError, asyncpg.PostgresError) as exc:
+        return PlainTextResponse(f"database: {type(exc).__name__}", status_code=503)
+    return PlainTextResponse("ok")

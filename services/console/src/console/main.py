@@ -27,6 +27,7 @@ log = logging.getLogger("console")
 def routes() -> list[Route]:
     return [
         Route("/healthz", handlers.healthz),
+        Route("/readyz", handlers.readyz),
         Route("/signin", handlers.signin_page, methods=["GET"]),
         Route("/signin", handlers.signin, methods=["POST"]),
         Route("/signout", handlers.signout, methods=["POST"]),
