@@ -111,10 +111,11 @@ async def replay_failed(request: Request, session: auth.Session) -> Response:
 async def set_enabled(request: Request, session: auth.Session) -> Response:
     c = console_of(request)
     tenant_id = request.path_params["tenant"]
-    enabled = request.path_params["verb"] == "enable"
+    enabled = request.url.path.endswith("/enable")
     action = "enable" if enabled else "disable"
     try:
         await tenants.enable(pool=c.pool, tenant_id=tenant_id, enabled=enabled)
     except REFUSALS as exc:
         return await _done(request, session, action, f"refused: {exc}")
+    await c.health.refresh()  # the tenant pages show the new state at once
     return await _done(request, session, action, f"tenant {action}d")

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import httpx
 from mlc_core.crypto import KeyRing
+from mlc_core.tenants import TenantNotFound
 from mlc_ops import audit, console_views, operators
 from mlc_ops.errors import OpsError
 from mlc_ops.passwords import verify_password
@@ -20,6 +21,7 @@ from starlette.templating import Jinja2Templates
 
 from console import auth, views
 from console.settings import ConsoleSettings
+from console.snapshot import HealthSnapshot
 
 COOKIE = "mlc_console_session"
 Handler = Callable[[Request, auth.Session], Awaitable[Response]]
@@ -35,6 +37,7 @@ class Console:
     http: httpx.AsyncClient
     secret: bytes
     templates: Jinja2Templates
+    health: HealthSnapshot
 
 
 def console_of(request: Request) -> Console:
@@ -79,7 +82,10 @@ def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             form = await request.form()
             if not auth.csrf_ok(session, str(form.get("csrf") or ""), secret=c.secret):
                 return PlainTextResponse("CSRF token missing or wrong", status_code=403)
-        return await handler(request, session)
+        try:
+            return await handler(request, session)
+        except (TenantNotFound, OpsError) as exc:
+            return render(request, "error.html", session, message=str(exc), status_code=404)
 
     return checked
 
@@ -148,21 +154,18 @@ async def tenants_rows(request: Request, session: auth.Session) -> Response:
 
 
 async def _tenant_rows(request: Request) -> list[views.TenantRow]:
-    c = console_of(request)
-    health = await console_views.tenant_health(pool=c.pool, keyring=c.keyring)
-    return [views.tenant_row(h) for h in health]
+    return [views.tenant_row(h) for h in await console_of(request).health.latest()]
 
 
 @signed_in
 async def tenant_page(request: Request, session: auth.Session) -> Response:
     c = console_of(request)
     tenant_id = request.path_params["tenant"]
-    try:
-        health = (
-            await console_views.tenant_health(pool=c.pool, keyring=c.keyring, tenant_id=tenant_id)
-        )[0]
-    except OpsError as exc:
-        return render(request, "error.html", session, message=str(exc), status_code=404)
+    health = await c.health.one(tenant_id)
+    if health is None:
+        return render(
+            request, "error.html", session, message=f"no tenant {tenant_id}", status_code=404
+        )
     groups = await audit.failures(pool=c.pool, tenant_id=tenant_id)
     actions = await operators.recent(pool=c.pool, tenant_id=tenant_id, limit=10)
     return render(
@@ -180,10 +183,10 @@ async def tenant_page(request: Request, session: auth.Session) -> Response:
 
 @signed_in
 async def tenant_entities(request: Request, session: auth.Session) -> Response:
-    c = console_of(request)
-    tenant_id = request.path_params["tenant"]
-    health = await console_views.tenant_health(pool=c.pool, keyring=c.keyring, tenant_id=tenant_id)
-    return render(request, "_entity_rows.html", session, health=health[0], ago=views.ago)
+    health = await console_of(request).health.one(request.path_params["tenant"])
+    if health is None:
+        return PlainTextResponse("no such tenant", status_code=404)
+    return render(request, "_entity_rows.html", session, health=health, ago=views.ago)
 
 
 @signed_in

@@ -3,6 +3,7 @@ console's routes, and serves them with uvicorn on MLC_CONSOLE_HOST:MLC_CONSOLE_P
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,8 +18,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from console import actions, auth, handlers
+from console import actions, auth, connect, handlers, onboard
 from console.settings import ConsoleSettings
+from console.snapshot import HealthSnapshot
 
 TEMPLATES = Path(__file__).parent / "templates"
 log = logging.getLogger("console")
@@ -39,7 +41,15 @@ def routes() -> list[Route]:
         Route("/tenants/{tenant}/sync", actions.sync_tenant, methods=["POST"]),
         Route("/tenants/{tenant}/sync/{request:int}", actions.sync_progress),
         Route("/tenants/{tenant}/replay", actions.replay_failed, methods=["POST"]),
-        Route("/tenants/{tenant}/{verb:str}", actions.set_enabled, methods=["POST"]),
+        Route("/tenants/{tenant}/connect-zoho", connect.connect_zoho_page, methods=["GET"]),
+        Route("/tenants/{tenant}/connect-zoho", connect.connect_zoho_start, methods=["POST"]),
+        Route(connect.CALLBACK, connect.zoho_callback, name="zoho_callback"),
+        Route("/tenants/{tenant}/onboard", onboard.onboard_page, methods=["GET"]),
+        Route("/tenants/{tenant}/onboard", onboard.onboard_start, methods=["POST"]),
+        Route("/tenants/{tenant}/connect-sage", connect.connect_sage_page, methods=["GET"]),
+        Route("/tenants/{tenant}/connect-sage", connect.connect_sage, methods=["POST"]),
+        Route("/tenants/{tenant}/enable", actions.set_enabled, methods=["POST"]),
+        Route("/tenants/{tenant}/disable", actions.set_enabled, methods=["POST"]),
         Route("/records", handlers.record_page),
         Route("/operators", handlers.operators_page),
     ]
@@ -60,6 +70,8 @@ def build_app(settings: ConsoleSettings) -> Starlette:
         pool = await create_pool(
             settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
         )
+        health = HealthSnapshot(pool, keyring, settings.console_refresh_seconds)
+        refresher = asyncio.create_task(health.run())
         async with httpx.AsyncClient(timeout=20) as http:
             app.state.console = handlers.Console(
                 settings=settings,
@@ -68,10 +80,12 @@ def build_app(settings: ConsoleSettings) -> Starlette:
                 http=http,
                 secret=session_secret(settings),
                 templates=templates,
+                health=health,
             )
             try:
                 yield
             finally:
+                refresher.cancel()
                 await pool.close()
 
     return Starlette(routes=routes(), lifespan=lifespan)
