@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import TenantNotFound
-from mlc_ops import audit, console_views, operators
+from mlc_ops import audit, console_views, operators, tenants
 from mlc_ops.errors import OpsError
 from mlc_ops.passwords import verify_password
 from starlette.requests import Request
@@ -216,9 +216,7 @@ async def record_page(request: Request, session: auth.Session) -> Response:
                 (cid, views.trace_link(c.settings.trace_ui_url, cid))
                 for cid in found.correlation_ids
             ]
-    tenant_ids = [
-        h.tenant_id for h in await console_views.tenant_health(pool=c.pool, keyring=c.keyring)
-    ]
+    tenant_ids = [t.tenant_id for t in await tenants.list_all(pool=c.pool, keyring=c.keyring)]
     return render(
         request,
         "record.html",
