@@ -33,6 +33,8 @@ FIXES = {
     " runbook lists",
     "TENANT_UNKNOWN": "the tenant was removed while its records were in flight: nothing to do, or"
     " add it back and replay",
+    "INTERNAL_ERROR": "Zoho answered with a server error (trouble on Zoho's side): once `mlc ping`"
+    " is green again, replay these",
     "MALFORMED": "the Sage record could not be read: the error names the field; fix it in Sage",
 }
 DEFAULT_FIX = "run ping for this tenant; its failing checks say what to change, then replay"
