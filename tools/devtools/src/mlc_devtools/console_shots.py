@@ -1,6 +1,6 @@
 """`mlc-dev console-screenshots`: a screenshot of each console page, for the README, taken in
 Debian's Chromium against a running demo (`make demo`): tenants, one tenant with its failures,
-a record's trail, an action's result, onboarding, Connect Zoho, the operator audit and the
+a record's trail, an action's result, onboarding, Connect Zoho and Sage, the operator audit and the
 sign-in page."""
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ async def shoot(page: Page, args: argparse.Namespace) -> None:
     await page.screenshot(path=str(out / "onboard.png"), full_page=True)
     await page.goto(f"{url}/tenants/{args.tenant}/connect-zoho")
     await page.screenshot(path=str(out / "connect-zoho.png"), full_page=True)
+    await page.goto(f"{url}/tenants/{args.tenant}/connect-sage")
+    await page.screenshot(path=str(out / "connect-sage.png"), full_page=True)
     await page.goto(f"{url}/operators")
     await page.screenshot(path=str(out / "operators.png"), full_page=True)
     print(f"screenshots in {out}")
