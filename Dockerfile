@@ -12,6 +12,7 @@ COPY pyproject.toml uv.lock ./
 COPY libs/mlc-core/pyproject.toml libs/mlc-core/
 COPY libs/mlc-ops/pyproject.toml libs/mlc-ops/
 COPY services/audit/pyproject.toml services/audit/
+COPY services/console/pyproject.toml services/console/
 COPY services/mapper/pyproject.toml services/mapper/
 COPY services/sage-agent/pyproject.toml services/sage-agent/
 COPY services/sage-poller/pyproject.toml services/sage-poller/

@@ -21,6 +21,10 @@ chaos: setup  ## fault suite: kills, restarts, Zoho/Sage faults; then checks (CH
 bench: setup  ## end-to-end benchmark into docs/bench (BENCH_ARGS="--quick" or "--scale 0.2")
 	@deploy/local/bench.sh $(BENCH_ARGS)
 
+bench-console: setup  ## console page times: 100 tenants, a million audit rows (CONSOLE_BENCH_ARGS)
+	@deploy/local/up.sh >/dev/null && MLC_DATABASE_ADMIN_URL="postgresql://mlc_admin@127.0.0.1:$${MLC_PG_PORT:-55432}/mlc" \
+	  .venv/bin/python -m bench.console_bench $(CONSOLE_BENCH_ARGS)
+
 lint: setup  ## ruff and mypy only
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && \
 	  .venv/bin/mypy libs/mlc-core/src libs/mlc-ops/src services/*/src cli/src emulators/*/src tools/*/src
@@ -31,4 +35,4 @@ up:  ## start Kafka and PostgreSQL only
 down:  ## stop Kafka and PostgreSQL and remove their data
 	@deploy/local/down.sh --purge
 
-.PHONY: help setup demo test chaos bench lint up down
+.PHONY: help setup demo test chaos bench bench-console lint up down

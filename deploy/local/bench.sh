@@ -11,3 +11,5 @@ trap 'deploy/local/down.sh --purge' EXIT
 export MLC_KAFKA_BOOTSTRAP="127.0.0.1:${MLC_KAFKA_PORT:-19092}"
 export MLC_DATABASE_ADMIN_URL="postgresql://mlc_admin@127.0.0.1:${MLC_PG_PORT:-55432}/mlc"
 MLC_BENCH_COMMAND="make bench" .venv/bin/python -m bench.run "$@"
+# The console's pages with 100 tenants and a million audit rows (bench/console_bench.py).
+.venv/bin/python -m bench.console_bench ${CONSOLE_BENCH_ARGS:-}

@@ -11,6 +11,7 @@ echo "== ruff and mypy"
 "$venv/mypy" libs/mlc-core/src libs/mlc-ops/src services/*/src cli/src emulators/*/src tools/*/src
 
 echo "== infrastructure"
+deploy/local/browser.sh
 deploy/local/up.sh
 trap 'deploy/local/down.sh --purge' EXIT
 export MLC_KAFKA_BOOTSTRAP="127.0.0.1:${MLC_KAFKA_PORT:-19092}"

@@ -72,7 +72,7 @@ ROLES = {
     "audit": "mlc_audit",
     "cli": "mlc_operator",
 }
-DECRYPTING = {"sage-poller", "zoho-writer", "cli"}
+DECRYPTING = {"sage-poller", "zoho-writer", "cli", "console"}
 
 
 def test_each_service_connects_with_its_own_role(compose: dict[str, Any]) -> None:

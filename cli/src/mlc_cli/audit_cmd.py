@@ -1,5 +1,5 @@
-"""`mlc audit trail|failures|verify`: one record's history, what is failing now, and whether the
-hash-chained log is intact."""
+"""`mlc audit trail|failures|verify|operators`: one record's history, what is failing now,
+whether the hash-chained log is intact, and what operators did in the console."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import sys
 from datetime import datetime
 
+from mlc_ops import operators
 from mlc_ops.audit import Trail, failures, trail, verify
 
 from mlc_cli.common import pool_only
@@ -33,6 +34,11 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     verify.add_argument("--until", type=datetime.fromisoformat, help="recorded before (ISO)")
     verify.add_argument("--json", action="store_true", help="JSON instead of text")
     verify.set_defaults(handler=verify_cmd)
+    ops = sub.add_parser("operators", help="what operators did in the console, newest first")
+    ops.add_argument("--tenant", help="only actions on this tenant")
+    ops.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    ops.add_argument("--json", action="store_true", help="JSON instead of a table")
+    ops.set_defaults(handler=operators_cmd)
 
 
 async def trail_cmd(args: argparse.Namespace) -> None:
@@ -97,3 +103,17 @@ async def verify_cmd(args: argparse.Namespace) -> None:
     print(json.dumps(found.as_json(), indent=2) if args.json else found.text)
     if not found.intact:
         raise SystemExit(1)
+
+
+async def operators_cmd(args: argparse.Namespace) -> None:
+    async with pool_only() as pool:
+        actions = await operators.recent(pool=pool, tenant_id=args.tenant, limit=args.limit)
+    if args.json:
+        print(json.dumps([a.as_json() for a in actions], indent=2))
+        return
+    rows = [
+        [a.at.strftime("%Y-%m-%d %H:%M:%S"), a.operator, a.action, a.tenant_id or "", a.outcome]
+        for a in actions
+    ]
+    headers = ["when (UTC)", "who", "what", "tenant", "outcome"]
+    sys.stdout.write(render_table(headers, rows) + "\n")

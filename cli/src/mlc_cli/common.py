@@ -31,6 +31,7 @@ SECRET_ENV = {
     "zoho_client_secret": "MLC_ZOHO_CLIENT_SECRET",
     "zoho_refresh_token": "MLC_ZOHO_REFRESH_TOKEN",
     "zoho_grant_code": "MLC_ZOHO_GRANT_CODE",
+    "console_admin_password": "MLC_CONSOLE_ADMIN_PASSWORD",
 }
 
 

@@ -15,6 +15,7 @@ from types import ModuleType
 
 from mlc_cli import (
     audit_cmd,
+    console_cmd,
     db_cmd,
     kafka_cmd,
     keys_cmd,
@@ -45,6 +46,7 @@ VERBS: list[ModuleType] = [
     reconcile_cmd,
     mapping_cmd,
     sync_cmd,
+    console_cmd,
 ]
 
 

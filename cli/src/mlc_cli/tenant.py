@@ -17,7 +17,7 @@ from mlc_ops import tenants as ops
 from mlc_ops.tenants import describe as describe  # kept for callers of this name
 from pydantic import SecretStr, ValidationError
 
-from mlc_cli import tenant_import
+from mlc_cli import onboard_cmd, tenant_import
 
 # Kept for callers of the first version of this module.
 from mlc_cli.common import SECRET_ENV as SECRET_ENV
@@ -25,7 +25,9 @@ from mlc_cli.common import add_json_flag, database, emit, secret, table, tenant_
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    tenant = verbs.add_parser("tenant", help="tenants: add, list, show, disable, remove, import")
+    tenant = verbs.add_parser(
+        "tenant", help="tenants: add, onboard, list, show, disable, remove, import"
+    )
     sub = tenant.add_subparsers(dest="action", required=True)
     _register_add(sub)
     listing = sub.add_parser("list", help="list tenants (enabled and disabled)")
@@ -44,6 +46,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     remove.add_argument("--yes", action="store_true", help="confirm; nothing happens without it")
     remove.set_defaults(handler=remove_cmd)
     tenant_import.register(sub)
+    onboard_cmd.register(sub)
 
 
 def _register_add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,6 +76,12 @@ def _register_add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="a self-client code, exchanged at once (single use, expires in minutes);"
         " MLC_ZOHO_GRANT_CODE keeps it out of shell history",
     )
+    add.add_argument(
+        "--enable",
+        action="store_true",
+        help="sync at once; by default a new tenant stays disabled, writing nothing to Zoho,"
+        " until `mlc tenant onboard` finds its checklist green",
+    )
     add_json_flag(add)
     add.set_defaults(handler=add_cmd)
 
@@ -83,8 +92,16 @@ async def add_cmd(args: argparse.Namespace) -> None:
         await ops.add(pool=pool, keyring=keyring, tenant=tenant)
     emit(
         args,
-        {"tenant": tenant.tenant_id, "created": True, "key_id": keyring.active_key_id},
-        lambda d: f"tenant {d['tenant']} added (secrets encrypted under key {d['key_id']})",
+        {
+            "tenant": tenant.tenant_id,
+            "created": True,
+            "enabled": tenant.enabled,
+            "key_id": keyring.active_key_id,
+        },
+        lambda d: (
+            f"tenant {d['tenant']} added (secrets encrypted under key {d['key_id']})"
+            + ("" if d["enabled"] else f"; next: mlc tenant onboard {d['tenant']}")
+        ),
     )
 
 
@@ -95,6 +112,7 @@ async def build_tenant(args: argparse.Namespace) -> Tenant:
         return Tenant(
             tenant_id=args.tenant_id,
             display_name=args.name or args.tenant_id,
+            enabled=args.enable,
             config=TenantConfig(
                 sage=SageConfig(
                     company_code=args.sage_company,

@@ -73,3 +73,12 @@ def test_start_lines_say_where_each_part_listens(tmp_path: Path) -> None:
     assert "Zoho emulator  http://127.0.0.1:18200" in text
     assert "curl -s -X POST http://127.0.0.1:18200/_emulator/orgs" in text
     assert ".venv/bin/mlc status" in text
+
+
+def test_the_console_sign_in_is_a_private_file_and_never_printed(tmp_path: Path) -> None:
+    demo = demo_secrets(tmp_path, {})
+    assert demo.console_password_file.stat().st_mode & 0o777 == 0o600
+    assert demo_secrets(tmp_path, {}).console_password == demo.console_password  # kept
+    printed = "\n".join(start_lines(CONFIG, demo, "mlc"))
+    assert f"{CONFIG.console_url}/" in printed and str(demo.console_password_file) in printed
+    assert demo.console_password not in printed

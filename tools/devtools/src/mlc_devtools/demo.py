@@ -25,6 +25,7 @@ from mlc_core.db import create_pool, migrate
 from mlc_core.entities.sage import SAGE_TABLES
 from mlc_core.runtime import sleep_or_stop, stop_on_signals
 from mlc_core.zoho.consent import CONNECTOR_SCOPES
+from mlc_ops.passwords import hash_password
 
 from mlc_devtools.demo_env import DemoSecrets, closing_lines, demo_secrets, start_lines
 from mlc_devtools.demo_otlp import OtlpReceiver, Received
@@ -95,6 +96,8 @@ def stack_config(options: DemoOptions, receiver: OtlpReceiver, demo: DemoSecrets
         sage_port=options.port_base,
         zoho_port=options.port_base + 100,
         agent_port=options.port_base + 200,
+        console_port=options.port_base + 300,
+        console_password_hash=hash_password(demo.console_password),
         log_dir=state_dir() / "logs",
         extra_env=receiver.env(),
     )
@@ -148,8 +151,9 @@ async def run_demo(options: DemoOptions) -> None:
         pool, expected = await prepare(config, options)
         print(_seeded_line(options, expected), flush=True)
         stack.start_services()
+        stack.start_console()
         print("\n".join(start_lines(config, demo, mlc_command())), flush=True)
-        print("the four services are up. Ctrl-C stops the demo.", flush=True)
+        print("the four services and the console are up. Ctrl-C stops the demo.", flush=True)
         await watch(pool, stack, options, expected, stop, receiver.index)
     finally:
         print("stopping the services", flush=True)

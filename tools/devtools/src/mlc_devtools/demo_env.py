@@ -20,6 +20,7 @@ from mlc_devtools.devstack import StackConfig
 
 KEYS_FILE = "demo-master-key"
 AGENT_TOKEN_FILE = "demo-agent-token"  # noqa: S105 - a file name, not a token
+CONSOLE_PASSWORD_FILE = "demo-console-password"  # noqa: S105 - a file name, not a password
 SECOND_ORG = '{"org_id": "acme", "dc": "us", "edition": "enterprise"}'
 
 
@@ -43,6 +44,8 @@ class DemoSecrets:
     keys_file: Path | None
     agent_token: str
     agent_token_file: Path
+    console_password: str  # the console's admin password; the console gets only its hash
+    console_password_file: Path
 
 
 def demo_secrets(state: Path, environ: Mapping[str, str]) -> DemoSecrets:
@@ -51,13 +54,15 @@ def demo_secrets(state: Path, environ: Mapping[str, str]) -> DemoSecrets:
     token, also kept in a file (a second tenant's `mlc tenant add` needs it)."""
     token_file = private_file(state / AGENT_TOKEN_FILE, lambda: secrets.token_urlsafe(24))
     token = token_file.read_text().strip()
+    console_file = private_file(state / CONSOLE_PASSWORD_FILE, lambda: secrets.token_urlsafe(18))
+    console = (console_file.read_text().strip(), console_file)
     if environ.get("MLC_MASTER_KEYS"):
-        return DemoSecrets(environ["MLC_MASTER_KEYS"], None, token, token_file)
+        return DemoSecrets(environ["MLC_MASTER_KEYS"], None, token, token_file, *console)
     given = environ.get("MLC_MASTER_KEYS_FILE")
     keys_file = Path(given).resolve() if given else None
     if keys_file is None:
         keys_file = private_file(state / KEYS_FILE, lambda: generate_key_text("demo"))
-    return DemoSecrets(keys_file.read_text().strip(), keys_file, token, token_file)
+    return DemoSecrets(keys_file.read_text().strip(), keys_file, token, token_file, *console)
 
 
 def exports(config: StackConfig, demo: DemoSecrets) -> list[str]:
@@ -85,6 +90,7 @@ def start_lines(config: StackConfig, demo: DemoSecrets, mlc: str) -> list[str]:
         " docs/sage.md)",
         f"  Sage agent     {config.agent_url}  (its token is in {demo.agent_token_file})",
         f"  Zoho emulator  {zoho}  (control API {zoho}/_emulator, docs/zoho.md)",
+        *console_lines(config, demo),
         "a second tenant beside the demo (every step in docs/demo.md) starts with its Zoho org:",
         f"  curl -s -X POST {zoho}/_emulator/orgs -H 'Content-Type: application/json'"
         f" -d '{SECOND_ORG}'",
@@ -97,4 +103,13 @@ def closing_lines(config: StackConfig, demo: DemoSecrets, mlc: str) -> list[str]
         "to run `mlc` against what this demo left in PostgreSQL and Kafka:",
         *(f"  {line}" for line in exports(config, demo)),
         f"  {mlc} status",
+    ]
+
+
+def console_lines(config: StackConfig, demo: DemoSecrets) -> list[str]:
+    """The console's address and sign-in; the password stays in its 0600 file, off the screen
+    and out of logs, like the agent token."""
+    return [
+        f"  Console        {config.console_url}/  (sign in as admin; the password is in"
+        f" {demo.console_password_file})",
     ]

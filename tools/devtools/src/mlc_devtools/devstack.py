@@ -45,6 +45,8 @@ class StackConfig:
     sage_port: int = 18100
     zoho_port: int = 18200
     agent_port: int = 18300
+    console_port: int = 18400
+    console_password_hash: str = ""  # MLC_CONSOLE_ADMIN_PASSWORD_HASH: none, nobody signs in
     sage_agent_token: str = "dev-agent-token"  # noqa: S105 - the emulator's dev default
     poll_interval_seconds: float = 2.0
     zoho_token_ttl_seconds: int = 3600
@@ -59,6 +61,10 @@ class StackConfig:
     def agent_url(self) -> str:
         """The on-premises agent (mlc-sage-agent) in front of the emulator's BOI stand-in."""
         return f"http://127.0.0.1:{self.agent_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
 
     @property
     def zoho_url(self) -> str:
@@ -88,6 +94,8 @@ class StackConfig:
             MLC_AGENT_PORT=str(self.agent_port),
             MLC_AGENT_SAGE_USER="MLCAGENT",
             MLC_AGENT_SAGE_PASSWORD="sage100",  # noqa: S106 - the emulator's BOI logon
+            MLC_CONSOLE_PORT=str(self.console_port),
+            MLC_CONSOLE_ADMIN_PASSWORD_HASH=self.console_password_hash,
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)
@@ -136,6 +144,11 @@ class DevStack:
         for name in SERVICES:
             for instance in replica_names(name, (replicas or {}).get(name, 1)):
                 self.start(instance)
+
+    def start_console(self) -> None:
+        """The operator console (mlc-console), once it answers."""
+        self.start("mlc-console")
+        wait_http(f"{self.config.console_url}/healthz")
 
     def stop(self, name: str, *, kill: bool = False) -> None:
         proc = self.procs.pop(name, None)

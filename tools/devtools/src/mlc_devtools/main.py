@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from mlc_devtools import demo
+from mlc_devtools import console_shots, demo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verbs = parser.add_subparsers(dest="verb", required=True)
     demo.register(verbs)
+    console_shots.register(verbs)
     return parser
 
 
