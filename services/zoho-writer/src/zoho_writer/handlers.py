@@ -52,12 +52,19 @@ async def handle_batch(records: Sequence[Record], *, deps: WriterDeps) -> None:
             upserts[event.tenant_id].append(event)
         elif isinstance(event, ZohoDeleteCommand):
             deletes[event.tenant_id].append(event)
-    runs = await asyncio.gather(
+    # Every share ends before the batch does, even when one raised (infrastructure): a retry
+    # of the batch must not run beside the shares of the attempt that failed.
+    shares = await asyncio.gather(
         *(
             write_share(t, upserts.get(t, []), deletes.get(t, []), deps, origins=origins)
             for t in sorted(upserts.keys() | deletes.keys())
-        )
+        ),
+        return_exceptions=True,
     )
+    runs = [run for run in shares if isinstance(run, TenantRun)]
+    errors = [error for error in shares if isinstance(error, BaseException)]
+    if errors:
+        raise errors[0]
     await _finish(outputs, runs, deps)
 
 
