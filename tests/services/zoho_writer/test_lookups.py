@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from mlc_core.contracts import ZohoLookup
 from zoho_writer.limiter import TenantLimiter, known_edition, slots
 from zoho_writer.lookups import Resolver, set_path
@@ -59,3 +61,47 @@ def test_org_concurrency_is_the_edition_capped_by_sub_concurrency_per_replica() 
     limiter = TenantLimiter(replicas=1)
     assert limiter.gate("t", "free") is limiter.gate("t", "free")
     assert limiter.gate("t", "enterprise") is not limiter.gate("u", "enterprise")
+
+
+async def test_parents_missing_from_the_store_are_asked_of_zoho_at_once_and_once_each() -> None:
+    """One at a time, an org answering in 50 s would cost 50 s per parent of the batch."""
+    in_flight = peak = 0
+    asked: list[str] = []
+
+    async def ask(lookup: ZohoLookup) -> str | None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        asked.append(lookup.external_value)
+        return f"z-{lookup.external_value}"
+
+    children = [contact(f"C-{i}", f"01-P{i % 5}") for i in range(20)]
+    resolution = await Resolver({}, ask).resolve(children)  # type: ignore[arg-type]
+    assert peak == 5 and sorted(asked) == [f"01-P{i}" for i in range(5)]
+    assert len(resolution.ready) == 20 and not resolution.waiting
+
+
+async def test_a_lookup_path_that_does_not_fit_the_record_refuses_that_command_only() -> None:
+    async def ask(lookup: ZohoLookup) -> str | None:
+        return "z-1"
+
+    hostile = command(key="SO-1").model_copy(
+        update={
+            "record": {"Subject": "SO 1", "Ordered_Items": []},
+            "lookups": [
+                ZohoLookup(
+                    path="Ordered_Items.3.Product_Name",
+                    module="Products",
+                    external_field="Product_Code",
+                    external_value="P-1",
+                )
+            ],
+        }
+    )
+    fine = contact("C-1", "01-P1")
+    resolution = await Resolver({}, ask).resolve([hostile, fine])  # type: ignore[list-item]
+    assert [c.source_key for c, _ in resolution.refused] == ["SO-1"]
+    assert "IndexError" in resolution.refused[0][1]
+    assert [c.source_key for c in resolution.ready] == ["C-1"]
