@@ -30,10 +30,11 @@ from sage_poller.service import (
     Stamp,
     candidate_keys,
     delete_event,
+    history_start,
     plan_page,
     since_for,
 )
-from sage_poller.store import PollerStore
+from sage_poller.store import PollerStore, requested_columns
 from sage_poller.validation import valid_source_key
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class PollResult:
     emitted: int = 0
     unchanged: int = 0
     invalid: int = 0
+    outside_window: int = 0  # AR invoice history older than the tenant's window: not sent
 
 
 Progress = Callable[["PollResult"], Awaitable[None]]
@@ -76,8 +78,8 @@ async def poll_entity(
 ) -> PollResult:
     """A poll from the watermark; with `resync` (a sync request id) a full re-sync instead:
     every record from the start, re-emitted whatever its hash, the watermark left alone."""
-    poll = replace(poll_context(tenant, entity), resync=resync)
     store = io.store
+    poll = replace(await read_context(tenant, entity, store), resync=resync)
     watermark = None if resync is not None else await store.watermark(tenant.tenant_id, entity)
     # The overlap re-reads recent stamps: rows committed late in Sage, or sharing the last stamp.
     now = datetime.now(UTC)
@@ -114,12 +116,24 @@ async def relayed_pages(
         yield relay, pages
 
 
+async def read_context(tenant: Tenant, entity: Entity, store: PollerStore) -> PollContext:
+    """The poll's context with the sensitive columns the tenant's map asks for."""
+    include = await requested_columns(store.pool, tenant.tenant_id, entity)
+    return replace(poll_context(tenant, entity), include=include)
+
+
 def poll_context(tenant: Tenant, entity: Entity) -> PollContext:
+    zone, sage = ZoneInfo(tenant.config.sage.time_zone), tenant.config.sage
+    history_from = None
+    if entity is Entity.AR_INVOICE:
+        today = datetime.now(UTC).astimezone(zone).date()
+        history_from = history_start(sage.invoice_history_months, today)
     return PollContext(
         tenant_id=tenant.tenant_id,
         entity=entity,
-        company_code=tenant.config.sage.company_code,
-        time_zone=ZoneInfo(tenant.config.sage.time_zone),
+        company_code=sage.company_code,
+        time_zone=zone,
+        history_from=history_from,
     )
 
 
@@ -137,9 +151,11 @@ async def reconcile_entity(*, tenant: Tenant, entity: Entity, io: PollIO) -> Rec
     written without touching the stamps (a Visual Integrator import, a renumbering): those
     records are read again in full and planned like any change.
     """
-    poll, store = poll_context(tenant, entity), io.store
+    store = io.store
+    poll = await read_context(tenant, entity, store)
     in_sage = await io.retrier.call(
-        "keys", lambda: io.agent.keys(company=poll.company_code, entity=entity)
+        "keys",
+        lambda: io.agent.keys(company=poll.company_code, entity=entity, include=poll.include),
     )
     known = await store.all_versions(tenant.tenant_id, entity)
     gone = sorted(set(known) - set(in_sage))
@@ -210,4 +226,5 @@ async def _handle_page(
     result.seen += len(records)
     result.emitted += len(plan.events) - invalid
     result.unchanged += plan.unchanged
+    result.outside_window += plan.outside_window
     result.invalid += invalid

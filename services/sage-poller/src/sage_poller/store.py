@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import asyncpg
-from mlc_core.contracts import Envelope
+from mlc_core.contracts import Entity, Envelope
+from mlc_core.entities.sage import requested_sensitive
 
 from sage_poller.outbox import Queued, enqueue
 from sage_poller.service import Known, Stamp
@@ -25,6 +26,12 @@ KNOWN_SQL = (
     " LATERAL (SELECT p.source_key, p.source_version, p.content_hash FROM poller_versions p"
     "  WHERE p.tenant_id = $1 AND p.entity = $2 AND p.source_key = k.source_key LIMIT 1) v"
 )
+
+
+async def requested_columns(pool: asyncpg.Pool, tenant_id: str, entity: Entity) -> frozenset[str]:
+    """The sensitive columns of `entity` the tenant's mapping file asks the agent for."""
+    spec = await pool.fetchval("SELECT spec FROM tenant_mappings WHERE tenant_id = $1", tenant_id)
+    return requested_sensitive(spec, entity)
 
 
 class PollerStore:
