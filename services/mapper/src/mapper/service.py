@@ -127,6 +127,10 @@ def _command(event: SageRecordChanged, draft: Draft, prefix: str) -> ZohoUpsertC
         lookups=draft.lookups,
         force=False,
         also_match=draft.also_match,
+        # Only the entity's own record moves; the key is its source_key.
+        renumbered_from=event.renumbered_from
+        if draft.primary and draft.external_value == event.source_key
+        else None,
     )
 
 

@@ -9,7 +9,7 @@ changed since the version we last put on Kafka.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -22,7 +22,7 @@ from mlc_core.contracts import (
     SageRecordDeleted,
     Topics,
 )
-from mlc_core.entities.sage import STAMP_COLUMNS, record_digest
+from mlc_core.entities.sage import SAGE_TABLES, STAMP_COLUMNS, record_digest
 
 from sage_poller.validation import (
     InvalidRecord,
@@ -119,6 +119,7 @@ def change_kind(record: dict[str, Any]) -> Literal["created", "updated"]:
 class Known:
     version: str
     digest: bytes
+    identity: bytes | None = None  # renumbering entities only (SageTable.identity_digest)
 
 
 @dataclass
@@ -148,17 +149,30 @@ class PollContext:
     history_from: str | None = None
 
 
+# A renumbered record's new key -> (its old key, what was last emitted under the old key).
+Moves = Mapping[str, tuple[str, Known]]
+
+
 def plan_page(
-    records: list[dict[str, Any]], *, known: dict[str, Known], poll: PollContext
+    records: list[dict[str, Any]],
+    *,
+    known: dict[str, Known],
+    poll: PollContext,
+    moves: Moves | None = None,
 ) -> PagePlan:
     plan = PagePlan()
     for record in records:
-        _plan_record(plan, record, known=known, poll=poll)
+        _plan_record(plan, record, known=known, poll=poll, moves=moves or {})
     return plan
 
 
 def _plan_record(
-    plan: PagePlan, record: dict[str, Any], *, known: dict[str, Known], poll: PollContext
+    plan: PagePlan,
+    record: dict[str, Any],
+    *,
+    known: dict[str, Known],
+    poll: PollContext,
+    moves: Moves,
 ) -> None:
     try:
         key = source_key(record, poll.entity)
@@ -170,16 +184,23 @@ def _plan_record(
     plan.newest = max(plan.newest or stamp, stamp)
     digest = record_digest(record)
     seen = None if poll.resync is not None else plan.versions.get(key) or known.get(key)
+    moved_from, before = moves.get(key, (None, None))
+    # Versions go on from the old key's: the writer's stale guard follows the record there.
+    seen = before or seen
     if seen is not None and seen.digest == digest:
         plan.unchanged += 1
         return
     version = stamp.version if seen is None else next_version(seen.version, stamp.version)
-    plan.versions[key] = Known(version, digest)
+    spec = SAGE_TABLES[poll.entity]
+    identity = spec.identity_digest(record) if spec.renumbers else None
+    plan.versions[key] = Known(version, digest, identity)
     if poll.history_from is not None and before_window(record, poll.history_from):
         # Known, so the hourly reconciliation does not read it again; never sent.
         plan.outside_window += 1
         return
-    event = change_event(record, key, stamp, digest, poll, version=version)
+    event = change_event(
+        record, key, stamp, digest, poll, version=version, renumbered_from=moved_from
+    )
     plan.events.append((Topics.SAGE_CHANGES, event))
 
 
@@ -223,6 +244,7 @@ def change_event(
     poll: PollContext,
     *,
     version: str | None = None,
+    renumbered_from: str | None = None,
 ) -> SageRecordChanged:
     # Deterministic id: re-emitting the same version after a crash yields the same event, which
     # the audit log (idempotent on event id) stores once.
@@ -240,7 +262,8 @@ def change_event(
         company_code=poll.company_code,
         source_version=version or stamp.version,
         record=record,
-        change=change_kind(record),
+        change="updated" if renumbered_from else change_kind(record),
+        renumbered_from=renumbered_from,
     )
 
 

@@ -54,6 +54,9 @@ class SageTable:
     primary_contact_flag: bool = False  # the agent adds PrimaryContact from AR_Customer
     # Personally sensitive columns: the agent withholds them unless the tenant's map asks.
     sensitive: frozenset[str] = frozenset()
+    # Sage's renumbering utilities move these records to new keys (customers and, with them,
+    # their contacts; vendors): the poller keeps an identity digest to recognise them.
+    renumbers: bool = False
 
     @cached_property
     def columns(self) -> dict[str, int | None]:
@@ -71,6 +74,10 @@ class SageTable:
         if self.division:
             return f"{parts[0]}-{KEY_SEPARATOR.join(parts[1:])}"
         return KEY_SEPARATOR.join(parts)
+
+    def identity_digest(self, record: Mapping[str, Any]) -> bytes:
+        """record_digest without the key columns: equal for a record and its renumbered self."""
+        return record_digest({k: v for k, v in record.items() if k not in self.key_columns})
 
     def withheld(self, record: dict[str, Any], include: frozenset[str]) -> dict[str, Any]:
         """The record without the sensitive columns that `include` does not ask for."""
@@ -131,6 +138,7 @@ SAGE_TABLES: dict[Entity, SageTable] = {
             " TelephoneType",
             15 * MINUTES,
             division=True,
+            renumbers=True,
         ),
         SageTable(
             Entity.CUSTOMER_CONTACT,
@@ -148,6 +156,7 @@ SAGE_TABLES: dict[Entity, SageTable] = {
             15 * MINUTES,
             division=True,
             primary_contact_flag=True,
+            renumbers=True,
         ),
         SageTable(
             Entity.AP_VENDOR,
@@ -166,6 +175,7 @@ SAGE_TABLES: dict[Entity, SageTable] = {
             1 * HOURS,
             division=True,
             sensitive=frozenset({"TaxpayerIDSocialSecurityNo"}),
+            renumbers=True,
         ),
         SageTable(
             Entity.AP_OPEN_INVOICE,
