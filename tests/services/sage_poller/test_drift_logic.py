@@ -6,7 +6,8 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from mlc_core.contracts import Entity, SageRecordChanged
-from mlc_core.entities.sage import record_digest
+from mlc_core.entities.sage import SAGE_TABLES, record_digest
+from sage_poller.renumber import find_moves
 from sage_poller.service import (
     Known,
     PollContext,
@@ -83,3 +84,25 @@ def test_old_paid_history_is_known_but_not_sent_while_old_open_and_recent_histor
     assert sent == ["0000002:000000", "0000003:000000"]
     assert plan.outside_window == 1 and "0000001:000000" in plan.versions
     assert before_window({"InvoiceDate": "20240105", "Balance": "0.00"}, "20251201")
+
+
+def test_a_new_record_pairs_with_the_one_gone_key_it_equals_and_never_when_ambiguous() -> None:
+    def contact(customer: str, code: str, name: str) -> dict[str, str]:
+        row = {"ARDivisionNo": "01", "CustomerNo": customer, "ContactCode": code}
+        return row | {"ContactName": name, "DateUpdated": "20261126", "TimeUpdated": "9.5"}
+
+    poll = PollContext("t1", Entity.CUSTOMER_CONTACT, "ABC", ZoneInfo("UTC"))
+    before = {
+        "01-OLD:AB": contact("OLD", "AB", "Ann Bell"),
+        "01-OLD:CD": contact("OLD", "CD", "Carl Dunn"),
+        "01-X:SAME": contact("X", "SAME", "Twin"),
+        "01-Y:SAME": contact("Y", "SAME", "Twin"),
+    }
+    gone = {k: Known("20261126 09.500000", record_digest(r)) for k, r in before.items()}
+    renumbered = contact("NEW", "AB", "Ann Bell") | {"TimeUpdated": "10.25"}  # stamped: fine
+    edited = contact("NEW", "CD", "Carl Dunn Jr")  # moved and changed: not provably the same
+    twin = contact("Z", "SAME", "Twin")  # equals two gone records: ambiguous
+    new = [("01-NEW:AB", renumbered), ("01-NEW:CD", edited), ("01-Z:SAME", twin)]
+    assert find_moves(new, gone, poll) == {"01-NEW:AB": "01-OLD:AB"}
+    spec = SAGE_TABLES[Entity.CUSTOMER_CONTACT]
+    assert spec.identity_digest(renumbered) == spec.identity_digest(before["01-OLD:AB"])
