@@ -267,9 +267,11 @@ async def _handle_page(
     queued = await store.commit_page(
         poll.tenant_id, poll.entity, plan.versions, newest, plan.events
     )
-    if moves:  # the old keys are the new ones now: never deletes
-        await store.forget(poll.tenant_id, poll.entity, [old for old, _ in moves.values()])
-        result.renumbered += len(moves)
+    # The old keys of renumbered records sent now live on under their new keys: never deletes.
+    moved = [old for new, (old, _) in (moves or {}).items() if new in plan.versions]
+    if moved:
+        await store.forget(poll.tenant_id, poll.entity, moved)
+        result.renumbered += len(moved)
     await relay.page_committed(queued)  # publishes while the next page is planned
     letters = [event for topic, event in plan.events if isinstance(event, DeadLetter)]
     for letter in letters:
