@@ -133,6 +133,13 @@ async def test_sage_set_changes_only_what_is_given(
     )
     assert [str(e) for e in tenant.config.entities] == ["ar_customer", "ap_vendor"]
     assert tenant.config.cadences == {"ap_vendor": 3600.0}
+    assert sage.invoice_history_months == 12  # the default: the last 12 months
+    await mlc("sage", "set", tenant_id, "--invoice-history-months", "24")
+    reloaded = await load_tenant(app_pool, keyring=keyring, tenant_id=tenant_id)
+    assert reloaded.config.sage.invoice_history_months == 24
+    assert reloaded.config.sage.time_zone == "America/Chicago"  # the rest kept
+    with pytest.raises(SystemExit, match="invoice_history_months"):
+        await mlc("sage", "set", tenant_id, "--invoice-history-months", "-1")
     assert tenant.secrets.sage_password is not None
     assert tenant.secrets.sage_password.get_secret_value() == "sage-logon-password-77"
     assert tenant.secrets.sage_agent_token.get_secret_value() == AGENT_TOKEN

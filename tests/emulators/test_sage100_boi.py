@@ -269,3 +269,23 @@ async def test_pvx_face_marshals_calls_and_releases(client: httpx.AsyncClient) -
     for handle in (gl["$handle"], oss["$handle"], script):
         await client.post("/_pvx/v1/release", json={"handle": handle})
     assert (await client.get("/_emulator/boi")).json()["live_objects"] == 0
+
+
+async def test_renumbering_a_customer_moves_its_contacts_with_it(
+    client: httpx.AsyncClient, state: SageState
+) -> None:
+    contacts = state.company("ABC").table("AR_CustomerContact")
+    owner = contacts.rows()[0]
+    division, number = owner["ARDivisionNo"], owner["CustomerNo"]
+    before = [
+        c for c in contacts.rows() if (c["ARDivisionNo"], c["CustomerNo"]) == (division, number)
+    ]
+    moved = await client.post(
+        f"{CONTROL}/tables/AR_Customer/renumber",
+        json={"key": [division, number], "new_key": [division, "MOVEDTO"]},
+    )
+    assert moved.status_code == 200, moved.text
+    after = [c for c in contacts.rows() if c["CustomerNo"] == "MOVEDTO"]
+    assert [c["ContactCode"] for c in after] == [c["ContactCode"] for c in before]
+    assert [c["DateUpdated"] for c in after] == [c["DateUpdated"] for c in before]
+    assert not any(c["CustomerNo"] == number for c in contacts.rows())

@@ -38,6 +38,13 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     cmd.add_argument("--user", help="Sage logon user (password: MLC_SAGE_PASSWORD)")
     cmd.add_argument("--time-zone", help="the Sage server's IANA zone, e.g. America/Chicago")
     cmd.add_argument(
+        "--invoice-history-months",
+        type=int,
+        metavar="N",
+        help="AR invoice history sent to Zoho: N months back (default 12; 0 all); open invoices"
+        " always",
+    )
+    cmd.add_argument(
         "--entities", help=f"comma-separated, from: {', '.join(ENTITIES)}", type=_entities
     )
     cmd.add_argument(
@@ -91,6 +98,7 @@ def updated_config(config: TenantConfig, args: argparse.Namespace) -> TenantConf
         "soap_url": args.soap_url,
         "username": args.user,
         "time_zone": _time_zone(args.time_zone) if args.time_zone else None,
+        "invoice_history_months": args.invoice_history_months,
     }
     sage = config.sage.model_dump() | {k: v for k, v in changes.items() if v is not None}
     body = config.model_dump() | {"sage": SageConfig.model_validate(sage)}

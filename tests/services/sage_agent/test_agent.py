@@ -49,7 +49,9 @@ def test_every_entity_pages_in_stamp_then_key_order_and_matches_the_table(
     order = [(r["DateUpdated"], float(r["TimeUpdated"]), spec.source_key(r)) for r in records]
     assert order == sorted(order)
     first = records[0]
-    assert first == {**table.get(*spec.key_values(spec.source_key(first)).values()), **first}
+    row = table.get(*spec.key_values(spec.source_key(first)).values())
+    stored = spec.withheld(row, frozenset())
+    assert first == {**stored, **first}
     assert isinstance(first["DateUpdated"], str) and len(first["DateUpdated"]) == 8
 
 
@@ -269,3 +271,21 @@ def test_a_token_reads_only_its_companies_and_must_not_be_empty() -> None:
     for bad, field in (({"token": "  "}, "MLC_AGENT_TOKEN"), ({"companies": " , "}, "COMPANIES")):
         with pytest.raises(ValidationError, match=field):
             AgentSettings(**({"token": "t", "companies": "ABC"} | bad))  # type: ignore[arg-type]
+
+
+def test_sensitive_columns_leave_only_when_included(side: SageSide) -> None:
+    ssn = "TaxpayerIDSocialSecurityNo"
+    spec = SAGE_TABLES[Entity.AP_VENDOR]
+    row = side.state.company("ABC").table(spec.table).rows()[0]
+    key = spec.source_key(row)
+    with agent(side) as client:
+        plain = all_changes(client, spec.path, limit=50)
+        asked = all_changes(client, spec.path, limit=50, include=ssn)
+        fetched = client.get(f"/v1/companies/ABC/{spec.path}/records/{key}").json()
+        hashes = client.get(f"/v1/companies/ABC/{spec.path}/keys").json()["keys"]
+        wrong = client.get(f"/v1/companies/ABC/{spec.path}/keys", params={"include": "VendorName"})
+    assert row[ssn] and all(ssn not in r for r in plain) and ssn not in fetched
+    assert all(r[ssn] for r in asked)
+    without = {k: v for k, v in row.items() if k != ssn}
+    assert {k["key"]: k["hash"] for k in hashes}[key] == record_digest(without).hex()
+    assert wrong.status_code == 400 and "VendorName is not a sensitive column" in wrong.text

@@ -8,6 +8,8 @@ POST   /_emulator/companies/{company}/tables/{table} {"records": [...], "touch_s
        values unvalidated (damaged data; {"$bytes_hex": "..."} plants undecodable text).
 POST   /_emulator/companies/{company}/tables/{table}/delete   {"key": ["01", "ABF"]}
 POST   /_emulator/companies/{company}/tables/{table}/renumber {"key": [...], "new_key": [...]}
+       Sage's renumbering utility: the record moves to the new key, stamps untouched; an
+       AR_Customer's contacts move with it.
 GET    /_emulator/boi            live COM objects and "Record/file busy" answers so far
 POST   /_emulator/boi/locks      {"rate": 0.1, "keys": [["AR_Customer", "01", "ABF"]], "seed": 1}
 """

@@ -217,7 +217,14 @@ class SageState:
         table = self.company(code).table(table_name)
         if old not in table:
             raise TableNotFoundError(f"no {table_name} record {'-'.join(old)}")
-        return table.renumber(old, new)
+        row = table.renumber(old, new)
+        if table_name == "AR_Customer":
+            # The customer's contacts are keyed under it and move with it (their keys begin
+            # with the customer's); stamps untouched, as for the customer.
+            contacts = self.company(code).table("AR_CustomerContact")
+            for key in [k for k in contacts.primary_keys() if k[:2] == old]:
+                contacts.renumber(key, (*new, *key[2:]))
+        return row
 
     def generate_company(self, code: str, customers: int, seed: int) -> dict[str, int]:
         """A realistic company: customers plus contacts, vendors, GL, orders and invoices."""

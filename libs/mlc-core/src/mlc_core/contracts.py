@@ -100,6 +100,11 @@ class SageRecordChanged(RecordEvent):
         description="'created' when DateCreated/TimeCreated equal the update stamp (a new "
         "record), 'updated' otherwise; None from producers that did not tell",
     )
+    renumbered_from: str | None = Field(
+        default=None,
+        description="the source_key this record had before Sage renumbered it (the key"
+        " reconciliation found the old key gone and this one new with the same content)",
+    )
 
 
 class SageRecordDeleted(RecordEvent):
@@ -181,6 +186,12 @@ class ZohoUpsertCommand(RecordEvent):
         default_factory=list,
         description="more unique fields Zoho checks, in order, after `external_field` (an AR"
         " invoice finds the record its open invoice created under Sage_Open_Invoice_Key)",
+    )
+    renumbered_from: str | None = Field(
+        default=None,
+        description="the external value the record had before Sage renumbered it: the writer"
+        " first moves the Zoho record found under it to `external_value` (same record id, so"
+        " everything attached to it stays), then upserts",
     )
 
 

@@ -29,6 +29,9 @@ class SageConfig(BaseModel):
     # password is a secret (TenantSecrets.sage_password).
     soap_url: str | None = None
     username: str | None = None
+    # AR invoice history that reaches Zoho: this many whole months back plus the current month
+    # (0: all of it). Open invoices (AR_OpenInvoice) always go, whatever their age.
+    invoice_history_months: int = Field(default=12, ge=0, le=1200)
     # The agent's self-signed certificate, pinned ("sha256:<hex>", `mlc-sage-agent-tls` prints
     # it): set, the agent is trusted by this fingerprint alone, never by the system CAs.
     agent_fingerprint: str | None = None

@@ -101,6 +101,11 @@ def describe(event_type: str, payload: Mapping[str, Any], *, failing: bool) -> t
             f"upsert {payload.get('module')} on {payload.get('external_field')}="
             f"{payload.get('external_value')}, trigger={'default' if trigger is None else trigger}"
             f"{', forced (Zoho changed by hand)' if payload.get('force') else ''}"
+            + (
+                f", moved from {payload['renumbered_from']}"
+                if payload.get("renumbered_from")
+                else ""
+            )
         )
     if event_type == "zoho.delete.requested":
         return "command", f"delete {payload.get('module')} {payload.get('external_value')}"
@@ -116,6 +121,9 @@ def describe(event_type: str, payload: Mapping[str, Any], *, failing: bool) -> t
 
 
 def _describe_change(payload: Mapping[str, Any]) -> tuple[str, str]:
+    moved = payload.get("renumbered_from")
+    if moved:
+        return "poll", f"Sage renumbered the record from {moved}"
     return "poll", f"poll saw the record {payload.get('change') or 'changed'}"
 
 

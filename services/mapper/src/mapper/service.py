@@ -108,6 +108,11 @@ def _id_prefix(event: SageRecordChanged) -> str:
     return f"{event.event_id}:command:"
 
 
+def _is_own_record(event: SageRecordChanged, draft: Draft) -> bool:
+    """The entity's own record (its module, under its source key), not a product or parent."""
+    return draft.module == MODULES[event.entity] and draft.external_value == event.source_key
+
+
 def _command(event: SageRecordChanged, draft: Draft, prefix: str) -> ZohoUpsertCommand:
     # Validated from a dict: pydantic's cheapest way to a full model here (model_construct
     # resolves every field's default and alias per call). Every field is given, so the
@@ -136,6 +141,8 @@ def _command(event: SageRecordChanged, draft: Draft, prefix: str) -> ZohoUpsertC
             "lookups": draft.lookups,
             "force": False,
             "also_match": draft.also_match,
+            # Only the entity's own record moves to the new key.
+            "renumbered_from": event.renumbered_from if _is_own_record(event, draft) else None,
         }
     )
 

@@ -12,7 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from mlc_core.contracts import Entity
-from mlc_core.entities.sage import SAGE_TABLES_BY_PATH, SourceKeyError, record_digest
+from mlc_core.entities.sage import (
+    SAGE_TABLES_BY_PATH,
+    SageTable,
+    SourceKeyError,
+    record_digest,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -141,6 +146,8 @@ class AgentApi:
             snap = snapshot(spec, scan, since)
             self._cache.put(cache_key, snap)
         chosen, cursor = page(snap, decode_cursor(raw_cursor) if raw_cursor else None, limit)
+        include = _include(request, spec)
+        chosen = [spec.withheld(r, include) for r in chosen]
         now = dt.datetime.now().astimezone()
         server_time = {"date": now.strftime("%Y%m%d"), "tz": str(now.tzinfo)}
         return json_response({"records": chosen, "next_cursor": cursor, "server_time": server_time})
@@ -159,7 +166,12 @@ class AgentApi:
             snap = key_snapshot(spec, scan)
             self._cache.put(cache_key, snap)
         chosen, cursor = page(snap, decode_cursor(raw_cursor) if raw_cursor else None, limit)
-        keys = [{"key": spec.source_key(r), "hash": record_digest(r).hex()} for r in chosen]
+        include = _include(request, spec)
+        # Hashed as /changes sends them, so the poller's digests of what it received match.
+        keys = [
+            {"key": spec.source_key(r), "hash": record_digest(spec.withheld(r, include)).hex()}
+            for r in chosen
+        ]
         return json_response({"keys": keys, "next_cursor": cursor})
 
     async def record(self, request: Request) -> Response:
@@ -168,7 +180,22 @@ class AgentApi:
         found: dict[str, Any] = await self._reader.fetch(
             self._logon(request), Entity(spec.entity), key
         )
-        return json_response(found)
+        return json_response(spec.withheld(found, _include(request, spec)))
+
+
+def _include(request: Request, spec: SageTable) -> frozenset[str]:
+    """`include=A,B`: sensitive columns the tenant's map asks for; every other sensitive
+    column (SageTable.sensitive) never leaves this server."""
+    raw = request.query_params.get("include", "")
+    asked = frozenset(name for name in raw.split(",") if name)
+    unknown = sorted(asked - spec.sensitive)
+    if unknown:
+        allowed = ", ".join(sorted(spec.sensitive)) or "none"
+        raise BadRequest(
+            f"include: {', '.join(unknown)} is not a sensitive column of {spec.table}"
+            f" (those are: {allowed})"
+        )
+    return asked
 
 
 def _since(request: Request) -> tuple[str, float] | None:

@@ -18,22 +18,28 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mlc_core.contracts import DeadLetter, Entity, Topics
+from mlc_core.entities.sage import SAGE_TABLES
 from mlc_core.logging import ctx
 from mlc_core.sage.agent import ChangePage, SageAgentClient
+from mlc_core.sage.errors import SageNotFound
 from mlc_core.tenants import Tenant
 
 from sage_poller.outbox import OutboxRelay, PageRelay, page_relay
 from sage_poller.pages import change_pages
+from sage_poller.renumber import find_moves, moves_in_poll
 from sage_poller.retry import Retrier
 from sage_poller.service import (
+    Known,
+    Moves,
     PollContext,
     Stamp,
     candidate_keys,
     delete_event,
+    history_start,
     plan_page,
     since_for,
 )
-from sage_poller.store import PollerStore
+from sage_poller.store import PollerStore, requested_columns
 from sage_poller.validation import valid_source_key
 
 log = logging.getLogger(__name__)
@@ -60,6 +66,8 @@ class PollResult:
     emitted: int = 0
     unchanged: int = 0
     invalid: int = 0
+    renumbered: int = 0
+    outside_window: int = 0  # AR invoice history older than the tenant's window: not sent
 
 
 Progress = Callable[["PollResult"], Awaitable[None]]
@@ -76,13 +84,15 @@ async def poll_entity(
 ) -> PollResult:
     """A poll from the watermark; with `resync` (a sync request id) a full re-sync instead:
     every record from the start, re-emitted whatever its hash, the watermark left alone."""
-    poll = replace(poll_context(tenant, entity), resync=resync)
     store = io.store
+    poll = replace(await read_context(tenant, entity, store), resync=resync)
     watermark = None if resync is not None else await store.watermark(tenant.tenant_id, entity)
     # The overlap re-reads recent stamps: rows committed late in Sage, or sharing the last stamp.
     now = datetime.now(UTC)
     since = since_for(watermark, overlap_seconds, poll.time_zone, now) if watermark else None
     result = PollResult()
+    # Not on a first poll (every key is new) nor a re-sync (nothing is compared).
+    finder = _move_finder(poll, io) if watermark and SAGE_TABLES[entity].renumbers else None
     async with relayed_pages(io, poll, since) as (relay, pages):
         async for page in pages:
             await _handle_page(
@@ -92,6 +102,7 @@ async def poll_entity(
                 relay=relay,
                 result=result,
                 move_watermark=resync is None,
+                finder=finder,
             )
             if progress is not None:
                 await progress(result)
@@ -114,12 +125,24 @@ async def relayed_pages(
         yield relay, pages
 
 
+async def read_context(tenant: Tenant, entity: Entity, store: PollerStore) -> PollContext:
+    """The poll's context with the sensitive columns the tenant's map asks for."""
+    include = await requested_columns(store.pool, tenant.tenant_id, entity)
+    return replace(poll_context(tenant, entity), include=include)
+
+
 def poll_context(tenant: Tenant, entity: Entity) -> PollContext:
+    zone, sage = ZoneInfo(tenant.config.sage.time_zone), tenant.config.sage
+    history_from = None
+    if entity is Entity.AR_INVOICE:
+        today = datetime.now(UTC).astimezone(zone).date()
+        history_from = history_start(sage.invoice_history_months, today)
     return PollContext(
         tenant_id=tenant.tenant_id,
         entity=entity,
-        company_code=tenant.config.sage.company_code,
-        time_zone=ZoneInfo(tenant.config.sage.time_zone),
+        company_code=sage.company_code,
+        time_zone=zone,
+        history_from=history_from,
     )
 
 
@@ -127,54 +150,97 @@ def poll_context(tenant: Tenant, entity: Entity) -> PollContext:
 class ReconcileResult:
     deleted: int = 0
     refreshed: int = 0
+    renumbered: int = 0
 
 
 async def reconcile_entity(*, tenant: Tenant, entity: Entity, io: PollIO) -> ReconcileResult:
     """Compare Sage's full key set (with content hashes) against what we emitted.
 
-    Keys we emitted that Sage no longer has become delete events (deletes, and the old key of a
-    renumbering). Keys Sage has that we never emitted, or whose content hash differs, were
-    written without touching the stamps (a Visual Integrator import, a renumbering): those
-    records are read again in full and planned like any change.
+    Keys Sage has that we never emitted, or whose content hash differs, were written without
+    touching the stamps (a Visual Integrator import, a renumbering) or with stamps behind the
+    watermark (Sage's clock went back): those records are read again in full and planned like
+    any change. A new record that is a gone key's record renumbered (renumber.py) goes out
+    as a change of the new key naming the old one. Other keys we emitted that Sage no longer
+    has become delete events.
     """
-    poll, store = poll_context(tenant, entity), io.store
+    store = io.store
+    poll = await read_context(tenant, entity, store)
     in_sage = await io.retrier.call(
-        "keys", lambda: io.agent.keys(company=poll.company_code, entity=entity)
+        "keys",
+        lambda: io.agent.keys(company=poll.company_code, entity=entity, include=poll.include),
     )
     known = await store.all_versions(tenant.tenant_id, entity)
-    gone = sorted(set(known) - set(in_sage))
-    if gone:
-        deletes = [(Topics.SAGE_CHANGES, delete_event(k, known[k], poll)) for k in gone]
-        await store.forget(tenant.tenant_id, entity, gone, deletes)
-        await io.outbox.drain(tenant.tenant_id)
+    gone = {k: known[k] for k in sorted(set(known) - set(in_sage))}
     stale = {
         k
         for k, digest in in_sage.items()
         if (k not in known or known[k].digest.hex() != digest) and valid_source_key(k, entity)
     }
-    result = ReconcileResult(deleted=len(gone))
+    result, moved = ReconcileResult(), dict[str, str]()
     if stale:
-        result.refreshed = await _refresh(stale, poll, io)
+        fresh = {k for k in stale if k not in known}
+        result.refreshed, moved = await _refresh(stale, poll, io, gone=gone, fresh=fresh)
+    if gone:
+        renumbered = set(moved.values())
+        deletes = [
+            (Topics.SAGE_CHANGES, delete_event(k, v, poll))
+            for k, v in gone.items()
+            if k not in renumbered
+        ]
+        await store.forget(tenant.tenant_id, entity, list(gone), deletes)
+        await io.outbox.drain(tenant.tenant_id)
+        result.deleted, result.renumbered = len(deletes), len(moved)
     log.info("reconciled", extra=ctx(tenant=poll.tenant_id, entity=entity, **vars(result)))
     return result
 
 
-async def _refresh(stale: set[str], poll: PollContext, io: PollIO) -> int:
-    """Re-read the whole feed (no watermark) and plan only the stale keys."""
-    result = PollResult()
+async def _refresh(
+    stale: set[str], poll: PollContext, io: PollIO, *, gone: dict[str, Known], fresh: set[str]
+) -> tuple[int, dict[str, str]]:
+    """Re-read the whole feed (no watermark) and plan only the stale keys; returns how many
+    were emitted and the renumbered ones found ({new key: old key})."""
+    result, moved = PollResult(), dict[str, str]()
+    left = dict(gone)
     async with relayed_pages(io, poll, None) as (relay, pages):
         async for page in pages:
-            wanted = [r for r in page.records if _key_or_none(r, poll.entity) in stale]
-            if wanted:
-                await _handle_page(
-                    wanted,
-                    poll=poll,
-                    store=io.store,
-                    relay=relay,
-                    result=result,
-                    move_watermark=False,
-                )
-    return result.emitted
+            keyed = [(_key_or_none(r, poll.entity), r) for r in page.records]
+            wanted = [(k, r) for k, r in keyed if k in stale]
+            if not wanted:
+                continue
+            new = [(k, r) for k, r in wanted if k is not None and k in fresh]
+            found = find_moves(new, left, poll) if left and new else {}
+            moved |= found
+            moves = {n: (o, left.pop(o)) for n, o in found.items()}
+            await _handle_page(
+                [r for _, r in wanted],
+                poll=poll,
+                store=io.store,
+                relay=relay,
+                result=result,
+                move_watermark=False,
+                moves=moves,
+            )
+    return result.emitted, moved
+
+
+MoveFinder = Callable[[list[dict[str, Any]], dict[str, Known]], Awaitable[Moves]]
+
+
+def _move_finder(poll: PollContext, io: PollIO) -> MoveFinder:
+    async def gone(key: str) -> bool:
+        async def fetch() -> bool:
+            try:
+                await io.agent.fetch(company=poll.company_code, entity=poll.entity, source_key=key)
+            except SageNotFound:
+                return True
+            return False
+
+        return await io.retrier.call("fetch", fetch)
+
+    async def find(records: list[dict[str, Any]], known: dict[str, Known]) -> Moves:
+        return await moves_in_poll(records, known=known, poll=poll, store=io.store, gone=gone)
+
+    return find
 
 
 def _key_or_none(record: dict[str, Any], entity: Entity) -> str | None:
@@ -190,13 +256,22 @@ async def _handle_page(
     relay: PageRelay,
     result: PollResult,
     move_watermark: bool = True,
+    moves: Moves | None = None,
+    finder: MoveFinder | None = None,
 ) -> None:
     known = await store.known(poll.tenant_id, poll.entity, candidate_keys(records, poll.entity))
-    plan = plan_page(records, known=known, poll=poll)
+    if finder is not None:
+        moves = await finder(records, known)
+    plan = plan_page(records, known=known, poll=poll, moves=moves)
     newest = plan.newest if move_watermark else None
     queued = await store.commit_page(
         poll.tenant_id, poll.entity, plan.versions, newest, plan.events
     )
+    # The old keys of renumbered records sent now live on under their new keys: never deletes.
+    moved = [old for new, (old, _) in (moves or {}).items() if new in plan.versions]
+    if moved:
+        await store.forget(poll.tenant_id, poll.entity, moved)
+        result.renumbered += len(moved)
     await relay.page_committed(queued)  # publishes while the next page is planned
     letters = [event for topic, event in plan.events if isinstance(event, DeadLetter)]
     for letter in letters:
@@ -210,4 +285,5 @@ async def _handle_page(
     result.seen += len(records)
     result.emitted += len(plan.events) - invalid
     result.unchanged += plan.unchanged
+    result.outside_window += plan.outside_window
     result.invalid += invalid

@@ -34,6 +34,7 @@ async def change_pages(
                 since=(since.date, since.hours) if since else None,
                 cursor=cursor,
                 limit=page_size,
+                include=poll.include,
             )
 
         return asyncio.ensure_future(retrier.call("changes", one))

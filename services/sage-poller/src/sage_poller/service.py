@@ -9,9 +9,9 @@ changed since the version we last put on Kafka.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from mlc_core.contracts import (
     SageRecordDeleted,
     Topics,
 )
-from mlc_core.entities.sage import STAMP_COLUMNS, record_digest
+from mlc_core.entities.sage import SAGE_TABLES, STAMP_COLUMNS, record_digest
 
 from sage_poller.validation import (
     InvalidRecord,
@@ -119,6 +119,7 @@ def change_kind(record: dict[str, Any]) -> Literal["created", "updated"]:
 class Known:
     version: str
     digest: bytes
+    identity: bytes | None = None  # renumbering entities only (SageTable.identity_digest)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class PagePlan:
     events: list[tuple[str, SageRecordChanged | DeadLetter]] = field(default_factory=list)
     versions: dict[str, Known] = field(default_factory=dict)
     unchanged: int = 0
+    outside_window: int = 0
     newest: Stamp | None = None
 
 
@@ -141,19 +143,36 @@ class PollContext:
     # under event ids of its own (the request id is part of the name), so the audit log shows
     # the re-sync, and a crash mid-request still re-emits the same ids.
     resync: int | None = None
+    # Sensitive columns the tenant's map asks for; the agent withholds every other one.
+    include: frozenset[str] = frozenset()
+    # AR invoice history dated before this (YYYYMMDD) stays out of Zoho unless still open.
+    history_from: str | None = None
+
+
+# A renumbered record's new key -> (its old key, what was last emitted under the old key).
+Moves = Mapping[str, tuple[str, Known]]
 
 
 def plan_page(
-    records: list[dict[str, Any]], *, known: dict[str, Known], poll: PollContext
+    records: list[dict[str, Any]],
+    *,
+    known: dict[str, Known],
+    poll: PollContext,
+    moves: Moves | None = None,
 ) -> PagePlan:
     plan = PagePlan()
     for record in records:
-        _plan_record(plan, record, known=known, poll=poll)
+        _plan_record(plan, record, known=known, poll=poll, moves=moves or {})
     return plan
 
 
 def _plan_record(
-    plan: PagePlan, record: dict[str, Any], *, known: dict[str, Known], poll: PollContext
+    plan: PagePlan,
+    record: dict[str, Any],
+    *,
+    known: dict[str, Known],
+    poll: PollContext,
+    moves: Moves,
 ) -> None:
     try:
         key = source_key(record, poll.entity)
@@ -165,15 +184,67 @@ def _plan_record(
     plan.newest = max(plan.newest or stamp, stamp)
     digest = record_digest(record)
     seen = None if poll.resync is not None else plan.versions.get(key) or known.get(key)
-    if seen is not None and (seen.digest == digest or seen.version > stamp.version):
+    moved_from, before = moves.get(key, (None, None))
+    # Versions go on from the old key's: the writer's stale guard follows the record there.
+    seen = before or seen
+    if seen is not None and seen.digest == digest:
         plan.unchanged += 1
         return
-    plan.versions[key] = Known(stamp.version, digest)
-    plan.events.append((Topics.SAGE_CHANGES, change_event(record, key, stamp, digest, poll)))
+    version = stamp.version if seen is None else next_version(seen.version, stamp.version)
+    spec = SAGE_TABLES[poll.entity]
+    identity = spec.identity_digest(record) if spec.renumbers else None
+    plan.versions[key] = Known(version, digest, identity)
+    if poll.history_from is not None and before_window(record, poll.history_from):
+        # Known, so the hourly reconciliation does not read it again; never sent.
+        plan.outside_window += 1
+        return
+    event = change_event(
+        record, key, stamp, digest, poll, version=version, renumbered_from=moved_from
+    )
+    plan.events.append((Topics.SAGE_CHANGES, event))
+
+
+def history_start(months: int, today: date) -> str | None:
+    """The first day of the month `months` before today's (None: every invoice), YYYYMMDD."""
+    if months <= 0:
+        return None
+    index = today.year * 12 + today.month - 1 - months
+    return f"{index // 12:04d}{index % 12 + 1:02d}01"
+
+
+def before_window(record: dict[str, Any], start: str) -> bool:
+    """An invoice dated before the window's start and not open (no balance left)."""
+    if str(record.get("InvoiceDate") or "") >= start:
+        return False
+    try:
+        balance = float(str(record.get("Balance") or 0))
+    except ValueError:
+        return False  # an unreadable balance may be open: send it, the mapper reports it
+    return balance == 0
+
+
+def next_version(last: str, stamp: str) -> str:
+    """The source_version of new content stamped `stamp` when `last` went out before.
+
+    A record whose content changed is always current, whatever its stamp. When Sage's clock
+    went back (a fall-back hour, a server clock corrected), its stamp sorts before the last
+    version emitted, and the writer would skip it as stale; it goes out as "<last stamp>+<its
+    stamp>" instead, which sorts after the last version and after any earlier such version
+    (the regressed clock still runs forward), and before the next edit stamped later.
+    """
+    base = last.partition("+")[0]
+    return stamp if stamp > base else f"{base}+{stamp}"
 
 
 def change_event(
-    record: dict[str, Any], key: str, stamp: Stamp, digest: bytes, poll: PollContext
+    record: dict[str, Any],
+    key: str,
+    stamp: Stamp,
+    digest: bytes,
+    poll: PollContext,
+    *,
+    version: str | None = None,
+    renumbered_from: str | None = None,
 ) -> SageRecordChanged:
     # Deterministic id: re-emitting the same version after a crash yields the same event, which
     # the audit log (idempotent on event id) stores once.
@@ -189,9 +260,10 @@ def change_event(
         entity=poll.entity,
         source_key=key,
         company_code=poll.company_code,
-        source_version=stamp.version,
+        source_version=version or stamp.version,
         record=record,
-        change=change_kind(record),
+        change="updated" if renumbered_from else change_kind(record),
+        renumbered_from=renumbered_from,
     )
 
 

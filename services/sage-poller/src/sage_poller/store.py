@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import asyncpg
-from mlc_core.contracts import Envelope
+from mlc_core.contracts import Entity, Envelope
+from mlc_core.entities.sage import requested_sensitive
 
 from sage_poller.outbox import Queued, enqueue
 from sage_poller.service import Known, Stamp
@@ -25,6 +26,12 @@ KNOWN_SQL = (
     " LATERAL (SELECT p.source_key, p.source_version, p.content_hash FROM poller_versions p"
     "  WHERE p.tenant_id = $1 AND p.entity = $2 AND p.source_key = k.source_key LIMIT 1) v"
 )
+
+
+async def requested_columns(pool: asyncpg.Pool, tenant_id: str, entity: Entity) -> frozenset[str]:
+    """The sensitive columns of `entity` the tenant's mapping file asks the agent for."""
+    spec = await pool.fetchval("SELECT spec FROM tenant_mappings WHERE tenant_id = $1", tenant_id)
+    return requested_sensitive(spec, entity)
 
 
 class PollerStore:
@@ -47,6 +54,26 @@ class PollerStore:
     async def known(self, tenant_id: str, entity: str, keys: list[str]) -> dict[str, Known]:
         rows = await self._pool.fetch(KNOWN_SQL, tenant_id, entity, keys)
         return {r["source_key"]: Known(r["source_version"], r["content_hash"]) for r in rows}
+
+    async def by_identity(
+        self, tenant_id: str, entity: str, identities: list[bytes]
+    ) -> dict[bytes, dict[str, Known]]:
+        """Known records with these identity digests (renumbering candidates), per digest."""
+        rows = await self._pool.fetch(
+            # One index lookup per digest, as KNOWN_SQL does per key (and for the same reason).
+            "SELECT v.* FROM unnest($3::bytea[]) AS i(identity_hash), LATERAL (SELECT"
+            " p.source_key, p.source_version, p.content_hash, p.identity_hash"
+            " FROM poller_versions p WHERE p.tenant_id = $1 AND p.entity = $2"
+            " AND p.identity_hash = i.identity_hash LIMIT 2) v",
+            tenant_id,
+            entity,
+            identities,
+        )
+        found: dict[bytes, dict[str, Known]] = {}
+        for r in rows:
+            known = Known(r["source_version"], r["content_hash"], r["identity_hash"])
+            found.setdefault(r["identity_hash"], {})[r["source_key"]] = known
+        return found
 
     async def all_versions(self, tenant_id: str, entity: str) -> dict[str, Known]:
         rows = await self._pool.fetch(
@@ -111,16 +138,17 @@ class PollerStore:
             # One statement for the whole page (unnest), not one round trip per record.
             await conn.execute(
                 "INSERT INTO poller_versions AS v"
-                " (tenant_id, entity, source_key, source_version, content_hash)"
-                " SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bytea[])"
+                " (tenant_id, entity, source_key, source_version, content_hash, identity_hash)"
+                " SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bytea[], $6::bytea[])"
                 " ON CONFLICT (tenant_id, entity, source_key)"
                 " DO UPDATE SET source_version = EXCLUDED.source_version,"
-                " content_hash = EXCLUDED.content_hash",
+                " content_hash = EXCLUDED.content_hash, identity_hash = EXCLUDED.identity_hash",
                 tenant_id,
                 entity,
                 list(versions),
                 [v.version for v in versions.values()],
                 [v.digest for v in versions.values()],
+                [v.identity for v in versions.values()],
             )
             if newest is not None:
                 await _advance_watermark(conn, tenant_id, entity, newest)

@@ -25,6 +25,7 @@ from sage_poller.handlers import PollResult, poll_context
 from sage_poller.outbox import OutboxRelay, enqueue
 from sage_poller.retry import Retrier
 from sage_poller.service import PollContext, plan_page
+from sage_poller.store import requested_columns
 
 log = logging.getLogger(__name__)
 Mode = Literal["poll", "full", "key"]
@@ -97,7 +98,8 @@ async def resync_key(
     """One record, re-emitted whatever its hash. Versions are left alone: the regular poll's
     dedupe state describes what the agent returns, and a SOAP read may carry other columns."""
     key = str(request.source_key)
-    poll = replace(poll_context(tenant, request.entity), resync=request.request_id)
+    include = await requested_columns(outbox.pool, tenant.tenant_id, request.entity)
+    poll = replace(poll_context(tenant, request.entity), resync=request.request_id, include=include)
     record = await retrier.call("fetch", lambda: _read_key(request.entity, key, poll, sources))
     plan = plan_page([record], known={}, poll=poll)
     pool = outbox.pool
@@ -118,7 +120,9 @@ async def _read_key(
             f"tenant {poll.tenant_id}: {entity} {key} cannot be read: no agent configured, and"
             " SOAP offers only AR customers and contacts by key"
         )
-    return await sources.agent.fetch(company=poll.company_code, entity=entity, source_key=key)
+    return await sources.agent.fetch(
+        company=poll.company_code, entity=entity, source_key=key, include=poll.include
+    )
 
 
 async def _read_by_soap(soap: SageSoapClient, entity: Entity, key: str) -> dict[str, Any]:

@@ -39,6 +39,20 @@ class WriterStore:
             for r in rows
         }
 
+    async def move_key(self, tenant_id: str, module: str, old: str, new: str) -> None:
+        """A renumbered record: what was applied under `old` is now under `new` (the stale
+        guard follows the record); kept under `new` if something was written there already."""
+        await self._pool.execute(
+            "UPDATE writer_versions SET external_value = $4 WHERE tenant_id = $1"
+            " AND module = $2 AND external_value = $3 AND NOT EXISTS (SELECT 1 FROM"
+            " writer_versions n WHERE n.tenant_id = $1 AND n.module = $2"
+            " AND n.external_value = $4)",
+            tenant_id,
+            module,
+            old,
+            new,
+        )
+
     async def zoho_ids(self, tenant_id: str, keys: list[Key]) -> dict[Key, str]:
         """Zoho ids of records this writer has written (parents found without a Zoho call)."""
         return {key: a.zoho_id for key, a in (await self.applied(tenant_id, keys)).items()}

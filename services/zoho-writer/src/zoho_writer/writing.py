@@ -22,6 +22,7 @@ from zoho_writer.deps import WriterDeps
 from zoho_writer.hold_policy import Held
 from zoho_writer.limiter import known_edition
 from zoho_writer.lookups import Resolution, Resolver
+from zoho_writer.renumber import move_renumbered
 from zoho_writer.run import TenantRun
 from zoho_writer.service import (
     Failure,
@@ -51,6 +52,7 @@ async def write_tenant(
     if todo and await deps.holds.check(run, tenant):
         await deps.holds.park_held(run, todo)
         return
+    todo = await move_renumbered(run, tenant, todo, deps)
     if todo:
         await _write_waves(run, tenant, todo, deps)
 

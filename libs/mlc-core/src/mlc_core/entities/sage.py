@@ -52,6 +52,11 @@ class SageTable:
     boi_task: str | None = None  # _bus objects need a task context (nSetProgram)
     detail_lines: bool = False  # the agent nests the detail rows under `Lines`
     primary_contact_flag: bool = False  # the agent adds PrimaryContact from AR_Customer
+    # Personally sensitive columns: the agent withholds them unless the tenant's map asks.
+    sensitive: frozenset[str] = frozenset()
+    # Sage's renumbering utilities move these records to new keys (customers and, with them,
+    # their contacts; vendors): the poller keeps an identity digest to recognise them.
+    renumbers: bool = False
 
     @cached_property
     def columns(self) -> dict[str, int | None]:
@@ -69,6 +74,17 @@ class SageTable:
         if self.division:
             return f"{parts[0]}-{KEY_SEPARATOR.join(parts[1:])}"
         return KEY_SEPARATOR.join(parts)
+
+    def identity_digest(self, record: Mapping[str, Any]) -> bytes:
+        """record_digest without the key columns: equal for a record and its renumbered self."""
+        return record_digest({k: v for k, v in record.items() if k not in self.key_columns})
+
+    def withheld(self, record: dict[str, Any], include: frozenset[str]) -> dict[str, Any]:
+        """The record without the sensitive columns that `include` does not ask for."""
+        dropped = self.sensitive - include
+        if not dropped or dropped.isdisjoint(record):
+            return record
+        return {k: v for k, v in record.items() if k not in dropped}
 
     def key_values(self, source_key: str) -> dict[str, str]:
         rest, parts = source_key, []
@@ -122,6 +138,7 @@ SAGE_TABLES: dict[Entity, SageTable] = {
             " TelephoneType",
             15 * MINUTES,
             division=True,
+            renumbers=True,
         ),
         SageTable(
             Entity.CUSTOMER_CONTACT,
@@ -139,6 +156,7 @@ SAGE_TABLES: dict[Entity, SageTable] = {
             15 * MINUTES,
             division=True,
             primary_contact_flag=True,
+            renumbers=True,
         ),
         SageTable(
             Entity.AP_VENDOR,
@@ -156,6 +174,8 @@ SAGE_TABLES: dict[Entity, SageTable] = {
             " LastPaymentDate LastCheckNo LastCheckAmt BalanceDue AverageDaysToPay",
             1 * HOURS,
             division=True,
+            sensitive=frozenset({"TaxpayerIDSocialSecurityNo"}),
+            renumbers=True,
         ),
         SageTable(
             Entity.AP_OPEN_INVOICE,
@@ -241,6 +261,17 @@ SAGE_TABLES: dict[Entity, SageTable] = {
     )
 }
 SAGE_TABLES_BY_PATH = {table.path: table for table in SAGE_TABLES.values()}
+
+
+def requested_sensitive(tenant_map: Mapping[str, Any] | None, entity: Entity) -> frozenset[str]:
+    """The sensitive columns of `entity` a tenant's mapping file (its validated JSON form,
+    docs/mapping.md) reads into an added field: the only ones the agent may send."""
+    sensitive = SAGE_TABLES[entity].sensitive
+    if not tenant_map or not sensitive:
+        return frozenset()
+    spec = (tenant_map.get("entities") or {}).get(str(entity)) or {}
+    columns = {str(f.get("column")) for f in (spec.get("fields") or {}).values() if f}
+    return frozenset(columns & sensitive)
 
 
 def record_digest(record: Mapping[str, Any]) -> bytes:

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -155,17 +155,22 @@ class SageAgentClient:
     def _entity_path(self, company: str, entity: str) -> str:
         return f"/v1/companies/{company}/{ENTITY_PATHS[entity]}"
 
-    async def fetch(self, *, company: str, entity: str, source_key: str) -> dict[str, Any]:
-        """One record by source_key (docs/sage-entities.md); SageNotFound if it is not in Sage."""
+    async def fetch(
+        self, *, company: str, entity: str, source_key: str, include: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """One record by source_key (docs/sage-entities.md); SageNotFound if it is not in Sage.
+        `include`: sensitive columns to receive (the agent withholds them otherwise)."""
         path = f"{self._entity_path(company, entity)}/records/{quote(source_key, safe='')}"
-        return await self._get(path, {})
+        return await self._get(path, _included({}, include))
 
-    async def keys(self, *, company: str, entity: str) -> dict[str, str]:
+    async def keys(
+        self, *, company: str, entity: str, include: Collection[str] = ()
+    ) -> dict[str, str]:
         """Every key in Sage now, with the record's content hash (hex): {source_key: hash}.
         Read in pages of KEY_PAGE keys (an agent without paging answers one page, no cursor)."""
         where, found, cursor = f"{company}/{entity}", dict[str, str](), None
         while True:
-            params: dict[str, str | int] = {"limit": KEY_PAGE}
+            params: dict[str, str | int] = _included({"limit": KEY_PAGE}, include)
             if cursor:
                 params["cursor"] = cursor
             body = await self._get(f"{self._entity_path(company, entity)}/keys", params)
@@ -191,8 +196,9 @@ class SageAgentClient:
         since: tuple[str, float] | None,
         cursor: str | None = None,
         limit: int = 500,
+        include: Collection[str] = (),
     ) -> ChangePage:
-        params: dict[str, str | int] = {"limit": limit}
+        params: dict[str, str | int] = _included({"limit": limit}, include)
         if since is not None:
             params["since_date"], params["since_time"] = since[0], f"{since[1]:.6f}"
         if cursor:
@@ -215,6 +221,12 @@ class SageAgentClient:
         if not isinstance(body, dict):
             raise SageProtocolError(f"agent sent a non-object for {path}")
         return body
+
+
+def _included(params: dict[str, str | int], include: Collection[str]) -> dict[str, str | int]:
+    if include:
+        params["include"] = ",".join(sorted(include))
+    return params
 
 
 async def _read_limited(response: httpx.Response, path: str) -> bytes:
