@@ -76,6 +76,8 @@ extensions:
   jaeger_query:
     storage:
       traces: memstore
+    # On by default: the query service traces itself to localhost:4317, someone else's port.
+    enable_tracing: false
     http:
       endpoint: ${HOST}:${UI_PORT}
     grpc:
