@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops the local infrastructure started by deploy/local/up.sh.
+# Stops the local infrastructure started by deploy/local/up.sh (and the demo's Jaeger).
 #
 #   deploy/local/down.sh            stop, keep topics/databases for next time
 #   deploy/local/down.sh --purge    stop and delete all state (or MLC_PURGE=1)
@@ -24,6 +24,7 @@ main() {
   local failed=0
   "${SCRIPT_DIR}/kafka.sh" stop ${args[@]+"${args[@]}"} || failed=1
   "${SCRIPT_DIR}/postgres.sh" stop ${args[@]+"${args[@]}"} || failed=1
+  "${SCRIPT_DIR}/jaeger.sh" stop || failed=1  # MLC_TRACES=jaeger's; nothing when not running
   return "${failed}"
 }
 

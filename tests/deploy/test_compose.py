@@ -1,14 +1,14 @@
 """docker-compose.yml stays honest without a Docker engine: it validates against the Compose
-specification's schema (and `docker compose config`, where the Compose plugin is installed),
-every command it runs exists in this workspace, and what a schema cannot see holds: the first
-command interpolates, each service has its own database role, only the decrypting services get
-the master keys, Kafka keeps its data on its volume, and nothing is published beyond loopback."""
+specification's schema and `docker-compose config` (a pinned Compose CLI that
+deploy/local/compose.sh builds once), every command it runs exists in this workspace, and what a
+schema cannot see holds: the first command interpolates, each service has its own database role
+and a way to get its topics, only the decrypting services get the master keys, Kafka keeps its
+data on its volume, and nothing is published beyond loopback."""
 
 from __future__ import annotations
 
 import json
 import pathlib
-import shutil
 import subprocess
 import tomllib
 from typing import Any
@@ -118,40 +118,92 @@ def test_published_ports_are_on_loopback_only(compose: dict[str, Any]) -> None:
 
 def test_long_running_services_have_health_checks(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
-        if name in {"jaeger", "migrate", "cli"}:
+        if name in {"jaeger", "migrate", "kafka-setup", "cli"}:
             continue  # jaeger's image has no client to probe with; the others run and exit
         assert service.get("healthcheck", {}).get("test"), name
     assert compose["services"]["cli"]["profiles"] == ["tools"]
 
 
-def test_docker_compose_accepts_the_file(tmp_path: pathlib.Path) -> None:
-    docker = shutil.which("docker")
-    if (
-        docker is None
-        or subprocess.run(
-            [docker, "compose", "version"], capture_output=True, check=False
-        ).returncode
-    ):
-        pytest.skip("the Docker Compose plugin is not installed")
-    keys = tmp_path / "master-keys"
+@pytest.fixture(scope="module")
+def compose_cli() -> str:
+    """The pinned Compose CLI's path; the first call on a machine builds it (minutes)."""
+    built = subprocess.run(
+        [str(ROOT / "deploy" / "local" / "compose.sh")], capture_output=True, text=True, check=False
+    )
+    assert built.returncode == 0, built.stderr
+    return built.stdout.strip()
+
+
+def run_compose(cli: str, cwd: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`docker-compose ARGS` with a clean environment: only the key file's path is set."""
+    keys = cwd / "master-keys"
     keys.write_text("k1:placeholder\n")
-    done = subprocess.run(
-        [
-            docker,
-            "compose",
-            "-f",
-            str(ROOT / "docker-compose.yml"),
-            "--profile",
-            "tools",
-            "config",
-            "-q",
-        ],
+    return subprocess.run(
+        [cli, *args],
         capture_output=True,
         text=True,
         check=False,
-        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "MLC_MASTER_KEYS_PATH": str(keys)},
+        cwd=cwd,
+        env={
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "HOME": str(cwd),
+            "MLC_MASTER_KEYS_PATH": str(keys),
+        },
     )
+
+
+@pytest.mark.timeout(1200)  # the first run builds the Compose CLI (minutes; cached after)
+def test_docker_compose_accepts_the_file(compose_cli: str, tmp_path: pathlib.Path) -> None:
+    file = str(ROOT / "docker-compose.yml")
+    done = run_compose(compose_cli, tmp_path, "-f", file, "--profile", "tools", "config", "-q")
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.timeout(1200)
+def test_the_compose_cli_rejects_a_broken_file(compose_cli: str, tmp_path: pathlib.Path) -> None:
+    """The check above could pass by accepting anything: a dependency on a missing service is
+    exactly what the schema cannot see."""
+    broken = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    broken["services"]["mapper"]["depends_on"] = {
+        "kafka-setup-gone": {"condition": "service_completed_successfully"}
+    }
+    (tmp_path / "docker-compose.yml").write_text(yaml.safe_dump(broken))
+    done = run_compose(compose_cli, tmp_path, "-f", "docker-compose.yml", "config", "-q")
+    assert done.returncode != 0
+    assert "kafka-setup-gone" in done.stderr
+
+
+PROVISION = ["mlc", "kafka", "topics", "--apply"]
+
+
+def test_every_service_gets_its_topics(compose: dict[str, Any]) -> None:
+    """A service creates no topics unless MLC_KAFKA_AUTO_CREATE_TOPICS is on (off by default, as
+    in production): then it must start after a one-shot `mlc kafka topics --apply` against the
+    same broker has succeeded, or it waits five minutes and exits."""
+    services = compose["services"]
+    provisioners = {n for n, s in services.items() if s.get("command") == PROVISION}
+    assert provisioners, "no service runs `mlc kafka topics --apply`"
+    for name in provisioners:
+        setup = services[name]
+        assert setup["depends_on"]["kafka"]["condition"] == "service_healthy", name
+        assert setup.get("restart") == "no", f"{name} is one-shot"
+        assert "profiles" not in setup, f"{name} must run on a plain `up`"
+    for name in SERVICES:
+        env = services[name]["environment"]
+        if str(env.get("MLC_KAFKA_AUTO_CREATE_TOPICS", "false")).lower() == "true":
+            continue
+        deps = services[name]["depends_on"]
+        waits_for = {
+            d
+            for d in provisioners
+            if deps.get(d, {}).get("condition") == "service_completed_successfully"
+        }
+        assert waits_for, f"{name} has no way to get its topics"
+        for setup in waits_for:
+            bootstrap = services[setup]["environment"]["MLC_KAFKA_BOOTSTRAP"]
+            assert bootstrap == env["MLC_KAFKA_BOOTSTRAP"], (
+                f"{name}: {setup} provisions another Kafka"
+            )
 
 
 def test_migrations_run_before_the_services(compose: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """deploy/k8s renders with Kustomize and every object validates against the Kubernetes schemas;
 then what the schemas cannot see: who mounts the master keys and whether its user can read
-them, selectors that select, no `replicas` fighting an HPA, migrations ordered before the
-services, each service on its own database role, and network policies."""
+them, selectors that select, no `replicas` fighting an HPA, migrations and topics ordered before
+the services, each service on its own database role and Kafka principal, and network policies."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from mlc_cli.kafka_access import OPERATOR, PRINCIPALS
 
-from tests.deploy.test_compose import console_scripts
+from tests.deploy.test_compose import PROVISION, console_scripts
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -202,12 +203,16 @@ def test_no_hpa_target_sets_replicas_and_scaling_is_bounded(objects: list[Obj]) 
 
 
 def test_migrations_run_first_under_argo_and_plain_kubectl(objects: list[Obj]) -> None:
-    [job] = of_kind(objects, "Job").values()
+    jobs = of_kind(objects, "Job")
+    assert set(jobs) == {"mlc-migrate", "mlc-kafka-topics"}
+    job = jobs["mlc-migrate"]
     pod = job["spec"]["template"]["spec"]
     assert pod["containers"][0]["command"] == ["mlc", "db", "migrate"]
-    if job["metadata"].get("annotations", {}).get("argocd.argoproj.io/hook") == "PreSync":
-        # a PreSync hook runs before the Sync phase creates anything else of ours
-        assert pod.get("serviceAccountName", "default") == "default"
+    for job in jobs.values():
+        if job["metadata"].get("annotations", {}).get("argocd.argoproj.io/hook") == "PreSync":
+            # a PreSync hook runs before the Sync phase creates anything else of ours
+            spec = job["spec"]["template"]["spec"]
+            assert spec.get("serviceAccountName", "default") == "default"
     for name, deployment in of_kind(objects, "Deployment").items():
         [wait] = deployment["spec"]["template"]["spec"]["initContainers"]
         assert wait["command"] == ["python", "-m", "mlc_core.schema_wait"], name
@@ -271,3 +276,93 @@ def test_compose_runs_the_same_services_with_the_same_probes() -> None:
         assert env["MLC_HEALTH_PORT"] == port, service
         assert env["OTEL_SERVICE_NAME"] == service, service
         assert "/readyz" in " ".join(compose[service]["healthcheck"]["test"]), service
+
+
+def config_data(objects: list[Obj]) -> dict[str, str]:
+    data: dict[str, str] = of_kind(objects, "ConfigMap")["mlc-config"]["data"]
+    return data
+
+
+def test_every_service_gets_its_topics(objects: list[Obj]) -> None:
+    """Services create no topics unless MLC_KAFKA_AUTO_CREATE_TOPICS is on: then a Job runs
+    `mlc kafka topics --apply` with the services' own settings, ordered as the migrations are
+    (a PreSync hook under Argo CD; with kubectl the services wait for the topics), as the
+    operator principal, and the network lets it reach Kafka."""
+    config = config_data(objects)
+    if config.get("MLC_KAFKA_AUTO_CREATE_TOPICS", "false").lower() == "true":
+        return
+    provisioning = {
+        name: template
+        for name, template in pods(objects).items()
+        if any(c["command"] == PROVISION for c in template["spec"]["containers"])
+    }
+    assert provisioning, "no Job runs `mlc kafka topics --apply`: the services would never start"
+    migrate_hook = of_kind(objects, "Job")["mlc-migrate"]["metadata"].get("annotations", {})
+    for name, template in provisioning.items():
+        [container] = template["spec"]["containers"]
+        assert {"configMapRef": {"name": "mlc-config"}} in container["envFrom"], name
+        assert env_of(container)["MLC_KAFKA_USERNAME"]["value"] == OPERATOR, name
+        hook = of_kind(objects, "Job")[name]["metadata"].get("annotations", {})
+        assert hook.get("argocd.argoproj.io/hook") == migrate_hook.get("argocd.argoproj.io/hook")
+        assert {9092, 9093} <= egress_anywhere(objects, template["metadata"]["labels"]), name
+    replication = int(config["MLC_KAFKA_REPLICATION_FACTOR"])
+    assert 1 <= int(config["MLC_KAFKA_MIN_INSYNC_REPLICAS"]) <= replication
+
+
+def test_production_topic_defaults() -> None:
+    config = config_data(render(K8S / "base"))
+    assert config["MLC_KAFKA_REPLICATION_FACTOR"] == "3"
+    assert config["MLC_KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+    assert config.get("MLC_KAFKA_AUTO_CREATE_TOPICS", "false") == "false"
+
+
+def kafka_pods(objects: list[Obj]) -> dict[str, tuple[str, Obj]]:
+    """Every pod that talks to Kafka, with the principal it should connect as (the console runs
+    the operators' operations: it is the operator)."""
+    found = {
+        n: (OPERATOR if n == "mlc-console" else n, p)
+        for n, p in pods(objects).items()
+        if n.removeprefix("mlc-") in SERVICES
+    }
+    found |= {
+        n: (OPERATOR, p)
+        for n, p in pods(objects).items()
+        if any(c["command"] == PROVISION for c in p["spec"]["containers"])
+    }
+    return found
+
+
+def test_each_kafka_client_is_its_own_principal_with_its_own_optional_secret(
+    objects: list[Obj],
+) -> None:
+    config = config_data(objects)
+    pods_found = kafka_pods(objects)
+    assert {principal for principal, _ in pods_found.values()} == set(PRINCIPALS)
+    for name, (principal, template) in pods_found.items():
+        pod = template["spec"]
+        [container] = pod["containers"]
+        env = env_of(container)
+        assert env["MLC_KAFKA_USERNAME"]["value"] == principal, name
+        projected = {v["name"]: v["projected"] for v in pod.get("volumes", []) if "projected" in v}
+        mounts = {m["name"]: m for m in container.get("volumeMounts", []) if m["name"] in projected}
+        [(volume, mount)] = [(projected[n], m) for n, m in mounts.items()]
+        secrets = [s["secret"] for s in volume["sources"]]
+        assert {"name": principal, "optional": True} in secrets, name
+        assert all(s.get("optional") for s in secrets), f"{name}: a PLAINTEXT Kafka needs none"
+        assert mount["readOnly"] is True, name
+        mode = volume.get("defaultMode", 0o644)
+        assert pod["securityContext"].get("fsGroup") is not None, f"{name}: files unreadable"
+        assert mode & 0o040 and not mode & 0o007, f"{name}: mode {mode:o}"
+        files = {
+            k: v for k, v in config.items() if k.startswith("MLC_KAFKA_") and k.endswith("_FILE")
+        }
+        files |= {
+            k: e["value"]
+            for k, e in env.items()
+            if k.startswith("MLC_KAFKA_") and k.endswith("_FILE")
+        }
+        for key, path in files.items():
+            assert path.startswith(mount["mountPath"] + "/"), f"{name}: {key}={path} not mounted"
+        assert not any("secretRef" in e for e in container.get("envFrom", [])), (
+            f"{name}: Kafka credentials come from its own mounted Secret"
+        )

@@ -22,7 +22,6 @@ WHERE tenant_id = $1 AND event_type = 'zoho.write.outcome' AND payload->>'status
 ORDER BY (entity = 'ar_customer') DESC, occurred_at DESC
 LIMIT 50
 """
-JAEGER = "docker run --rm -d -p 16686:16686 -p 4318:4318 jaegertracing/all-in-one"
 
 
 def mlc_command() -> str:
@@ -66,11 +65,13 @@ def trace_lines(found: tuple[str, list[str], int] | None) -> list[str]:
         return ["  its trace: not received (is OTEL_SDK_DISABLED set?)"]
     trace_id, services, spans = found
     lines = [f"  its trace {trace_id}: {spans} spans across {', '.join(services)}"]
+    jaeger = os.environ.get("MLC_JAEGER_URL")  # set by `MLC_TRACES=jaeger make demo`
+    if jaeger:
+        return [
+            *lines,
+            f"    in Jaeger: {jaeger}/api/traces/{trace_id} (its spans as JSON; the page"
+            f" {jaeger}/trace/{trace_id} in a Jaeger built with its UI)",
+        ]
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         return [*lines, f"    (also sent to your OTLP endpoint; Jaeger: /trace/{trace_id})"]
-    return [
-        *lines,
-        f"    to browse traces: {JAEGER}; run the demo with",
-        "    OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 and open"
-        f" http://127.0.0.1:16686/trace/{trace_id}",
-    ]
+    return [*lines, "    to keep the traces in Jaeger: MLC_TRACES=jaeger make demo"]
