@@ -348,7 +348,8 @@ async def _handle_partition(
                 )
                 BATCH_RETRIES.add(1, {"topic": tp.topic, "group": group})
                 attempt += 1
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):  # a stop ends the wait (not committed)
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
     try:
         await consumer.commit({tp: records[-1].offset + 1})
         _record_lag(consumer, tp, records[-1].offset + 1, group)

@@ -24,6 +24,7 @@ from sage_agent.reader import LockRetry, SageReader
 from sage_agent.tls import fingerprint
 
 log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_S = 5
 
 
 class AgentSettings(BaseSettings):
@@ -124,4 +125,7 @@ def run() -> None:
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # SIGTERM: requests in flight get this long to finish, then their connections close
+        # (the poller asks again); without it a slow page holds the exit without limit.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
