@@ -41,6 +41,7 @@ from aiokafka.protocol.metadata import MetadataRequest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mlc_core.contracts import Envelope, Topics
+from mlc_core.health import Heartbeat
 from mlc_core.logging import ctx
 from mlc_core.settings import KafkaSecurity, TopicSettings
 from mlc_core.telemetry import BATCH_RETRIES, CONSUMER_LAG, consuming, start_publish_span
@@ -305,13 +306,18 @@ async def consume_forever(
     *,
     stop: asyncio.Event,
     backoff: Backoff = Backoff(),
+    heartbeat: Heartbeat | None = None,
 ) -> None:
-    """Fetch batches, run `handler` per partition, commit each partition after its effect."""
+    """Fetch batches, run `handler` per partition, commit each partition after its effect.
+    `heartbeat` beats at each fetch and each retry: a handler hung for good stops it, and
+    /healthz then says so (mlc_core.health)."""
     while not stop.is_set():
+        if heartbeat is not None:
+            heartbeat.beat()
         batches = await consumer.getmany(timeout_ms=500)
         await asyncio.gather(
             *(
-                _handle_partition(consumer, tp, recs, handler, stop, backoff)
+                _handle_partition(consumer, tp, recs, handler, stop, backoff, heartbeat)
                 for tp, recs in batches.items()
             )
         )
@@ -324,6 +330,7 @@ async def _handle_partition(
     handler: BatchHandler,
     stop: asyncio.Event,
     backoff: Backoff,
+    heartbeat: Heartbeat | None = None,
 ) -> None:
     attempt = 0
     group = str(getattr(consumer, "_group_id", ""))  # for span attributes only
@@ -348,6 +355,8 @@ async def _handle_partition(
                 )
                 BATCH_RETRIES.add(1, {"topic": tp.topic, "group": group})
                 attempt += 1
+                if heartbeat is not None:  # retrying is progress of a kind: not hung
+                    heartbeat.beat()
                 with contextlib.suppress(TimeoutError):  # a stop ends the wait (not committed)
                     await asyncio.wait_for(stop.wait(), timeout=delay)
     try:

@@ -11,7 +11,14 @@ import time
 from collections.abc import Awaitable, Callable
 
 from mlc_core.crypto import KeyRing
-from mlc_core.health import ProbeSettings, Readiness, kafka_check, postgres_check, serve_probes
+from mlc_core.health import (
+    Liveness,
+    ProbeSettings,
+    Readiness,
+    kafka_check,
+    postgres_check,
+    serve_probes,
+)
 from mlc_core.logging import configure_logging, ctx
 from mlc_core.settings import CommonSettings
 from mlc_core.telemetry import configure_telemetry
@@ -45,16 +52,26 @@ def keyring_from(settings: CommonSettings) -> KeyRing:
     return KeyRing.parse(settings.master_keys_text())
 
 
+def liveness_from_env() -> Liveness:
+    """The loops a service's /healthz watches, with MLC_LIVENESS_STALL_SECONDS."""
+    return Liveness(stall_after=ProbeSettings().liveness_stall_seconds)
+
+
 def run_service(
-    name: str, settings: CommonSettings, serve: Callable[[asyncio.Event], Awaitable[None]]
+    name: str,
+    settings: CommonSettings,
+    serve: Callable[[asyncio.Event], Awaitable[None]],
+    *,
+    liveness: Liveness | None = None,
 ) -> None:
-    """Logging, telemetry and health probes around a service's `serve(stop)`."""
+    """Logging, telemetry and health probes around a service's `serve(stop)`; `liveness`: the
+    loops `serve` registered for /healthz to watch."""
     configure_logging(name, settings.log_level)
     telemetry = configure_telemetry(name)
 
     async def main() -> None:
         stop = stop_on_signals()
-        probes = await start_probes(ProbeSettings(), settings, stop)
+        probes = await start_probes(ProbeSettings(), settings, stop, liveness)
 
         async def work() -> None:
             await wait_for_dependencies(settings, stop)
@@ -131,7 +148,10 @@ async def wait_for_dependencies(
 
 
 async def start_probes(
-    probe: ProbeSettings, settings: CommonSettings, stop: asyncio.Event
+    probe: ProbeSettings,
+    settings: CommonSettings,
+    stop: asyncio.Event,
+    liveness: Liveness | None = None,
 ) -> asyncio.Server | None:
     if probe.health_port is None:
         return None
@@ -142,6 +162,6 @@ async def start_probes(
         },
         stop=stop,
     )
-    server = await serve_probes(probe.health_host, probe.health_port, readiness)
+    server = await serve_probes(probe.health_host, probe.health_port, readiness, liveness)
     log.info("health probes listening", extra=ctx(port=probe.health_port))
     return server

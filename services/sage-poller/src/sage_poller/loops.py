@@ -15,11 +15,11 @@ from mlc_core.contracts import Entity
 from mlc_core.logging import ctx
 from mlc_core.sage.agent import SageAgentClient
 from mlc_core.sage.errors import SageError, SageRetryableError
-from mlc_core.supervise import Supervisor
+from mlc_core.supervise import LoopHealth, Supervisor
 from mlc_core.tenants import Tenant, list_tenants, load_tenant
 
 from sage_poller.deps import PollerDeps
-from sage_poller.handlers import poll_entity, reconcile_entity
+from sage_poller.handlers import PollResult, poll_entity, reconcile_entity
 from sage_poller.requests import SyncRunner, soap_only_cycle
 from sage_poller.retry import PollGaveUp
 from sage_poller.schedule import Schedule, SchedulePolicy
@@ -39,6 +39,7 @@ class TenantLoop:
         self.schedule = Schedule(policy)
         self.requests = SyncRunner(deps=deps)
         self.idle_cap = idle_cap
+        self.health: LoopHealth | None = None  # the supervisor's record, beaten at each page
 
     async def iteration(self) -> float:
         """One pass; returns how long to wait before the next one."""
@@ -103,9 +104,16 @@ class TenantLoop:
         io = self.deps.io(tenant, entity, agent)
         if what == "poll":
             overlap = self.deps.options.overlap_seconds
-            await poll_entity(tenant=tenant, entity=entity, io=io, overlap_seconds=overlap)
+            await poll_entity(
+                tenant=tenant, entity=entity, io=io, overlap_seconds=overlap, progress=self.paged
+            )
         else:
             await reconcile_entity(tenant=tenant, entity=entity, io=io)
+
+    async def paged(self, _: PollResult) -> None:
+        """A page is done: a long initial load is progress, not a stalled loop (/healthz)."""
+        if self.health is not None:
+            self.health.beat()
 
 
 class TenantLoops:
@@ -124,6 +132,7 @@ class TenantLoops:
         for tenant_id in tenants - self.running:
             loop = TenantLoop(tenant_id, deps=self.deps, policy=self.policy, idle_cap=self.refresh)
             self.loops.start(loop_name(tenant_id), loop.iteration, labels={"tenant": tenant_id})
+            loop.health = self.loops.health.get(loop_name(tenant_id))
         for tenant_id in self.running - tenants:
             self.loops.cancel(loop_name(tenant_id))
         return self.refresh

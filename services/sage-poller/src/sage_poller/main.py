@@ -6,8 +6,9 @@ import asyncio
 
 import httpx
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
+from mlc_core.health import Liveness
 from mlc_core.kafka import Publisher, create_producer, prepare_topics
-from mlc_core.runtime import keyring_from, run_service
+from mlc_core.runtime import keyring_from, liveness_from_env, run_service
 from mlc_core.supervise import Supervisor, run_supervised
 
 from sage_poller.deps import PollerDeps
@@ -18,7 +19,9 @@ from sage_poller.store import PollerStore
 from sage_poller.sync import SyncStore
 
 
-async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> None:
+async def serve(
+    stop: asyncio.Event, settings: PollerSettings | None = None, liveness: Liveness | None = None
+) -> None:
     settings = settings or PollerSettings()
     pool = await create_pool(
         settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
@@ -40,6 +43,9 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
     )
     backoff = settings.restart_backoff()
     loops = Supervisor(stop=stop, backoff=backoff)
+    if liveness is not None:  # /healthz fails while a tenant's loop shows no progress
+        stall = liveness.stall_after
+        liveness.watch(lambda now: loops.stalled(longer_than=stall, now=now))
     tenants = TenantLoops(
         deps=deps,
         loops=loops,
@@ -57,5 +63,7 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
 
 
 def run() -> None:
-    settings = PollerSettings()
-    run_service("sage-poller", settings, lambda stop: serve(stop, settings))
+    settings, liveness = PollerSettings(), liveness_from_env()
+    run_service(
+        "sage-poller", settings, lambda stop: serve(stop, settings, liveness), liveness=liveness
+    )
