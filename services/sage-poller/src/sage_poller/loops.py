@@ -60,17 +60,22 @@ class TenantLoop:
             await soap_only_cycle(tenant, self.schedule, deps.store)
             return entities
         for entity in self.schedule.due_polls(entities, time.monotonic()):
-            await self.guarded(tenant, entity, "poll")
-            self.schedule.polled(entity, time.monotonic())
+            if await self.guarded(tenant, entity, "poll"):
+                self.schedule.polled(entity, time.monotonic())
+            else:
+                self.schedule.poll_failed(entity, time.monotonic())
         for entity in self.schedule.due_reconciles(entities, time.monotonic()):
-            await self.guarded(tenant, entity, "reconcile")
-            self.schedule.reconciled(entity, time.monotonic())
+            if await self.guarded(tenant, entity, "reconcile"):
+                self.schedule.reconciled(entity, time.monotonic())
+            else:
+                self.schedule.reconcile_failed(entity, time.monotonic())
         return entities
 
-    async def guarded(self, tenant: Tenant, entity: Entity, what: str) -> None:
-        """One poll or reconciliation; its failure is logged and recorded in the entity's
-        status, and the tenant's other entities are polled all the same. Only a failure to
-        record it (PostgreSQL down) ends the pass, for the supervisor to restart."""
+    async def guarded(self, tenant: Tenant, entity: Entity, what: str) -> bool:
+        """One poll or reconciliation; whether it succeeded. Its failure is logged and recorded
+        in the entity's status (`mlc status` shows it), and the tenant's other entities are
+        polled all the same. Only a failure to record it (PostgreSQL down) ends the pass, for
+        the supervisor to restart."""
         tenant_id = tenant.tenant_id
         try:
             await self.run_one(tenant, entity, what)
@@ -92,8 +97,9 @@ class TenantLoop:
             error = f"{what}: {exc!r}"
         else:
             await self.deps.store.record_status(tenant_id, entity, ok=True)
-            return
+            return True
         await self.deps.store.record_status(tenant_id, entity, ok=False, error=error)
+        return False
 
     async def run_one(self, tenant: Tenant, entity: Entity, what: str) -> None:
         agent = SageAgentClient(
