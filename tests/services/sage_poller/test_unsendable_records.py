@@ -21,10 +21,13 @@ import httpx
 import pytest
 from mlc_core.contracts import DeadLetter, Entity, SageRecordChanged, Topics
 from mlc_core.crypto import KeyRing
+from mlc_core.entities.sage import SAGE_TABLES
 from mlc_core.kafka import Publisher
+from mlc_core.sage.agent import SageAgentClient
 from mlc_core.unsendable import DEFAULT_MAX_MESSAGE_BYTES, UNENCODABLE_KEY
 from sage_poller.store import PollerStore
 
+from tests.services.sage_agent.servers import AGENT_TOKEN, SageSide
 from tests.services.sage_poller.sage_harness import (
     Harness,
     RecordingPublisher,
@@ -141,3 +144,27 @@ async def test_records_beyond_kafkas_limit_become_small_dead_letters(
         assert len(letter.model_dump_json()) < DEFAULT_MAX_MESSAGE_BYTES // 100
     good = await read_topic(kafka_bootstrap, Topics.SAGE_CHANGES, tenant_id, 1, since=since)
     assert [e.source_key for e in good if isinstance(e, SageRecordChanged)] == ["01-SMALL"]
+
+
+@pytest.mark.parametrize("side", [{"page_bytes": 2_000}], indirect=True)
+async def test_a_page_is_bounded_in_bytes_not_only_in_records(side: SageSide) -> None:
+    """Issue 14: one tenant's wide records made pages of any size (2000 records a page); the
+    agent now ends a page at its byte budget, and the poller still gets every record."""
+    spec = SAGE_TABLES[Entity.SALES_ORDER]
+    rows = len(side.state.company("ABC").table(spec.table))
+    sizes, keys, cursor = [], [], None
+    async with httpx.AsyncClient(timeout=60) as http:
+        agent = SageAgentClient(http, base_url=side.agent_url, token=AGENT_TOKEN)
+        while True:
+            page = await agent.changes(
+                company="ABC", entity=Entity.SALES_ORDER, since=None, cursor=cursor, limit=2000
+            )
+            size = len(json.dumps(page.records, ensure_ascii=True))
+            sizes.append(size)
+            assert size <= 2_000 + 10 or len(page.records) == 1  # one record always goes
+            keys += [spec.source_key(r) for r in page.records]
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+    assert len(sizes) > 2
+    assert len(keys) == len(set(keys)) == rows

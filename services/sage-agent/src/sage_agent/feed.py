@@ -99,6 +99,32 @@ def page(snap: Snapshot, after: SortKey | None, limit: int) -> tuple[list[Record
     return chosen, encode_cursor(snap.keys[start + limit - 1]) if more and chosen else None
 
 
+# A change-feed page stops at this much JSON (the first record always goes, whatever its size):
+# the poller then holds at most about this per tenant for the page it plans and the one it
+# prefetches, however wide the table or long its memo fields. The record limit alone would let
+# 2000 sales orders with long comment lines make one page of hundreds of MB.
+DEFAULT_PAGE_BYTES = 8 * 1024 * 1024
+
+
+def page_json(
+    snap: Snapshot, after: SortKey | None, limit: int, max_bytes: int = DEFAULT_PAGE_BYTES
+) -> tuple[list[str], str | None]:
+    """A page as its records' JSON texts (ASCII escapes), at most `limit` records and, past
+    the first, at most `max_bytes` of JSON; with the cursor when more follow."""
+    start = bisect.bisect_right(snap.keys, after) if after is not None else 0
+    parts: list[str] = []
+    size = 0
+    for raw in snap.rows[start : start + limit]:
+        text = json.dumps(snap.scan.record(raw), ensure_ascii=True)
+        if parts and size + len(text) > max_bytes:
+            break
+        parts.append(text)
+        size += len(text) + 1
+    end = start + len(parts)
+    more = end < len(snap.rows)
+    return parts, encode_cursor(snap.keys[end - 1]) if more and parts else None
+
+
 class SnapshotCache:
     """Recent scans, one per (company, entity): a new poll replaces the last one's; bounded in
     count and age, so the agent's memory stays near one table's raw text per entity."""

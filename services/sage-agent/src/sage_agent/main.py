@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from sage_agent.app import AgentApi
 from sage_agent.boi import Boi
-from sage_agent.feed import SnapshotCache
+from sage_agent.feed import DEFAULT_PAGE_BYTES, SnapshotCache
 from sage_agent.pool import SessionPool
 from sage_agent.reader import LockRetry, SageReader
 from sage_agent.tls import fingerprint
@@ -49,6 +49,7 @@ class AgentSettings(BaseSettings):
     lock_cap_seconds: float = 3.0
     snapshot_ttl_seconds: float = 300.0
     snapshot_max: int = 8
+    page_bytes: int = DEFAULT_PAGE_BYTES  # JSON per change-feed page (one record at least)
     log_level: str = "INFO"
 
     @field_validator("token")
@@ -94,6 +95,7 @@ def create_app(settings: AgentSettings) -> Starlette:
         cache=SnapshotCache(
             ttl_seconds=settings.snapshot_ttl_seconds, max_entries=settings.snapshot_max
         ),
+        page_bytes=settings.page_bytes,
     )
     return api.app(on_shutdown=pool.close)
 
