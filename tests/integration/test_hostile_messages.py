@@ -164,3 +164,25 @@ async def test_the_audit_keeps_hostile_messages_as_undecodable_rows(
 def test_each_hostile_message_is_refused_by_name(name: str) -> None:
     with pytest.raises(ValueError):
         decode_checked(hostile_messages("acme")[name])
+
+
+async def test_a_dead_letter_too_big_for_kafka_is_cut_and_the_partition_moves(
+    kafka_bootstrap: str, topic: str, app_pool: asyncpg.Pool, publisher: Publisher
+) -> None:
+    """A 900 kB message that is not an event: its dead letter (the bytes base64, a third more)
+    is past Kafka's limit, and sending it as it is failed the mapper's batch forever."""
+    tenant, since = f"h{uuid.uuid4().hex[:8]}", time.time()
+    big = b"\x01" + b"x" * 900_000
+    good = raw_event(tenant=tenant)
+    await produce(kafka_bootstrap, topic, tenant, [big, encode(good)])
+    maps = MapCache(pool=app_pool)
+
+    async def handler(records: Sequence[Record]) -> None:
+        await mapper_batch(records, publisher=publisher, maps=maps)
+
+    await consume_until_committed(kafka_bootstrap, topic, handler, 2)
+
+    letters = await read_topic(kafka_bootstrap, Topics.DEAD_LETTERS, tenant, 1, since=since)
+    [letter] = [e for e in letters if isinstance(e, DeadLetter) and e.original_topic == topic]
+    assert letter.original["truncated"] is True and letter.original["size_bytes"] > 1_000_000
+    assert "malformed message" in letter.error_message and "limit" in letter.error_message
