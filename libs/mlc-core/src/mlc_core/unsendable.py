@@ -21,6 +21,7 @@ from mlc_core.contracts import DeadLetter, Envelope, Topics, encode
 
 UNSENDABLE_NAMESPACE = uuid.UUID("3b0f5d0e-8a1c-4e4b-a6f2-51a7c9d2e8b4")
 UNENCODABLE_KEY = "_mlc_unencodable"  # path -> base64 of the text's code units (surrogatepass)
+KEY_MARK = "#name"  # a path ending so names a field name that was replaced, not its value
 # Kafka's default limits: the producer's max.request.size is 1,048,576 bytes and the broker's
 # message.max.bytes 1,048,588 for a whole record batch; headers (trace context), the key and
 # the batch framing need some of that.
@@ -58,9 +59,11 @@ def _safe(value: Any, path: str, replaced: dict[str, str]) -> Any:
         out = {}
         for key, item in value.items():
             name = str(key)
-            if not _encodes(name):
-                replaced[f"{path}.{name}" if path else name] = _code_units_b64(name)
-                name = safe_text(name)
+            if not _encodes(name):  # the name itself: kept under its safe form, marked
+                safe_name = safe_text(name)
+                where = f"{path}.{safe_name}" if path else safe_name
+                replaced[where + KEY_MARK] = _code_units_b64(name)
+                name = safe_name
             out[name] = _safe(item, f"{path}.{name}" if path else name, replaced)
         return out
     if isinstance(value, list):
