@@ -101,3 +101,14 @@ async def test_a_failure_that_cannot_be_recorded_restarts_the_tenants_loop(
     assert (Entity.AR_CUSTOMER, False) in [(e, ok) for e, ok, _ in store.statuses]
     crashes = [r for r in caplog.records if r.getMessage().startswith("loop poll:acme crashed")]
     assert crashes and all(r.ctx["tenant"] == "acme" for r in crashes)  # type: ignore[attr-defined]
+
+
+def test_a_failed_poll_is_retried_by_itself_with_growing_backoff_up_to_its_cadence() -> None:
+    from sage_poller.schedule import Schedule
+
+    schedule = Schedule(SchedulePolicy(every=600, retry_base=30))
+    waits = [schedule.poll_failed(Entity.AR_CUSTOMER, 0.0) for _ in range(7)]
+    assert waits == [30, 60, 120, 240, 480, 600, 600]
+    assert schedule.next_poll[Entity.AR_CUSTOMER] == 600
+    schedule.polled(Entity.AR_CUSTOMER, 1000.0)  # a success resets the backoff
+    assert schedule.poll_failed(Entity.AR_CUSTOMER, 1000.0) == 30

@@ -1,7 +1,10 @@
 """Liveness and readiness over HTTP, for Kubernetes probes (port from MLC_HEALTH_PORT).
 
-GET /healthz answers 200 while the service's event loop runs: it is served by that same loop,
-so a blocked or dead loop fails the probe and the pod is restarted.
+GET /healthz answers 200 while the service's event loop runs and its work makes progress: it is
+served by that same loop, so a blocked or dead loop fails the probe; and it answers 503 (naming
+them) once a watched loop (the Kafka consume loop, a supervised tenant loop) has shown no
+progress for MLC_LIVENESS_STALL_SECONDS, a consumer that stopped consuming while its process
+lives on. Either way the pod is restarted.
 GET /readyz answers 200 when Kafka and PostgreSQL accept connections, 503 (with what failed)
 otherwise or once the service is stopping, so no traffic or rollout waits on a pod that cannot
 work. Dependency checks are cached for a few seconds so probes never load the database.
@@ -29,6 +32,49 @@ class ProbeSettings(BaseSettings):
 
     health_port: int | None = None  # unset: no probe server (local runs, several per host)
     health_host: str = "0.0.0.0"  # noqa: S104 - kubelet probes the pod IP
+    # A loop silent this long is stalled. It must exceed the longest honest pause: a batch
+    # whose Zoho writes back off for minutes, one page of a poll (the consumer's
+    # max_poll_interval is 15 minutes for the same reason).
+    liveness_stall_seconds: float = 900.0
+
+
+Stalled = Callable[[float], list[str]]  # monotonic now -> names of stalled loops
+
+
+@dataclass
+class Heartbeat:
+    """A loop's sign of progress: `beat()` each time it gets somewhere."""
+
+    name: str
+    stall_after: float
+    last: float = field(default_factory=time.monotonic)
+
+    def beat(self) -> None:
+        self.last = time.monotonic()
+
+    def stalled(self, now: float) -> list[str]:
+        return [self.name] if now - self.last > self.stall_after else []
+
+
+@dataclass
+class Liveness:
+    """The loops /healthz watches: heartbeats, and other sources of stalled loop names (a
+    Supervisor's, `watch(lambda now: loops.stalled(longer_than=..., now=now))`)."""
+
+    stall_after: float = 900.0
+    sources: list[Stalled] = field(default_factory=list)
+
+    def heartbeat(self, name: str) -> Heartbeat:
+        beat = Heartbeat(name, self.stall_after)
+        self.sources.append(beat.stalled)
+        return beat
+
+    def watch(self, stalled: Stalled) -> None:
+        self.sources.append(stalled)
+
+    def stalled(self, now: float | None = None) -> list[str]:
+        now = time.monotonic() if now is None else now
+        return sorted(name for source in self.sources for name in source(now))
 
 
 def kafka_check(bootstrap: str) -> Check:
@@ -83,12 +129,14 @@ async def _run(check: Check) -> str | None:
     return None
 
 
-async def serve_probes(host: str, port: int, readiness: Readiness) -> asyncio.Server:
+async def serve_probes(
+    host: str, port: int, readiness: Readiness, liveness: Liveness | None = None
+) -> asyncio.Server:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(Exception):
             request = await asyncio.wait_for(reader.readline(), timeout=CHECK_TIMEOUT_S)
             path = request.decode(errors="replace").split(" ")[1] if b" " in request else ""
-            status, body = await _answer(path, readiness)
+            status, body = await _answer(path, readiness, liveness)
             payload = json.dumps(body).encode()
             writer.write(
                 f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
@@ -101,8 +149,13 @@ async def serve_probes(host: str, port: int, readiness: Readiness) -> asyncio.Se
     return await asyncio.start_server(handle, host, port)
 
 
-async def _answer(path: str, readiness: Readiness) -> tuple[str, dict[str, object]]:
+async def _answer(
+    path: str, readiness: Readiness, liveness: Liveness | None
+) -> tuple[str, dict[str, object]]:
     if path == "/healthz":
+        stalled = liveness.stalled() if liveness is not None and not readiness.stop.is_set() else []
+        if stalled:
+            return "503 Service Unavailable", {"status": "stalled", "stalled": stalled}
         return "200 OK", {"status": "alive"}
     if path == "/readyz":
         failed = await readiness.failures()

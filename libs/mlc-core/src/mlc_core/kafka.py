@@ -38,11 +38,14 @@ from aiokafka.errors import (
 )
 from aiokafka.helpers import create_ssl_context
 from aiokafka.protocol.metadata import MetadataRequest
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mlc_core.contracts import Envelope, Topics, encode
+from mlc_core.contracts import Envelope, Topics
+from mlc_core.health import Heartbeat
 from mlc_core.logging import ctx
 from mlc_core.settings import KafkaSecurity, TopicSettings
 from mlc_core.telemetry import BATCH_RETRIES, CONSUMER_LAG, consuming, start_publish_span
+from mlc_core.unsendable import DEFAULT_MAX_MESSAGE_BYTES, sendable
 
 log = logging.getLogger(__name__)
 
@@ -228,24 +231,57 @@ async def _admin_when_reachable(bootstrap: str, wait_seconds: float) -> AIOKafka
     raise AssertionError("unreachable")  # itertools.count() never ends
 
 
-class Publisher:
-    """Sends events and waits until the broker has them (acks=all) before returning."""
+class MessageLimit(BaseSettings):
+    """MLC_KAFKA_MAX_MESSAGE_BYTES: the largest message (value and key) a service sends; a
+    bigger event goes out as a small dead letter instead (mlc_core.unsendable). Keep it below
+    the producer's max.request.size and the broker's message.max.bytes (about 1 MiB each by
+    default) minus room for headers."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    model_config = SettingsConfigDict(env_prefix="MLC_KAFKA_", extra="ignore")
+
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+
+
+class Publisher:
+    """Sends events and waits until the broker has them (acks=all) before returning.
+
+    An event Kafka cannot carry (text that is not UTF-8, more than `max_message_bytes`) is sent
+    as a dead letter standing for it: one such record must not fail its whole batch forever."""
+
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        *,
+        max_message_bytes: int | None = None,
+        stage: str = "publish",
+    ) -> None:
         self._producer = producer
+        self._limit = max_message_bytes or MessageLimit().max_message_bytes
+        self._stage = stage
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self._limit
+
+    def sendable(self, topic: str, event: Envelope) -> tuple[str, Envelope, bytes]:
+        return sendable(topic, event, limit=self._limit, stage=self._stage)
 
     async def publish_all(self, items: Sequence[tuple[str, Envelope]]) -> None:
         spans, futures = [], []
         try:
-            for topic, event in items:
+            for wanted_topic, wanted in items:
+                topic, event, payload = self.sendable(wanted_topic, wanted)
+                if event is not wanted:
+                    log.error(
+                        "event cannot go to Kafka as it is; sent as a dead letter",
+                        extra=ctx(tenant=event.tenant_id, topic=wanted_topic),
+                    )
                 # Headers carry the trace context and correlation id (telemetry.py); delivery
                 # is unchanged: every send is awaited until the broker acknowledged it.
                 span, headers = start_publish_span(topic, event)
                 spans.append(span)
                 futures.append(
-                    await self._producer.send(
-                        topic, encode(event), key=event.kafka_key, headers=headers
-                    )
+                    await self._producer.send(topic, payload, key=event.kafka_key, headers=headers)
                 )
             await asyncio.gather(*futures)
         finally:
@@ -270,13 +306,18 @@ async def consume_forever(
     *,
     stop: asyncio.Event,
     backoff: Backoff = Backoff(),
+    heartbeat: Heartbeat | None = None,
 ) -> None:
-    """Fetch batches, run `handler` per partition, commit each partition after its effect."""
+    """Fetch batches, run `handler` per partition, commit each partition after its effect.
+    `heartbeat` beats at each fetch and each retry: a handler hung for good stops it, and
+    /healthz then says so (mlc_core.health)."""
     while not stop.is_set():
+        if heartbeat is not None:
+            heartbeat.beat()
         batches = await consumer.getmany(timeout_ms=500)
         await asyncio.gather(
             *(
-                _handle_partition(consumer, tp, recs, handler, stop, backoff)
+                _handle_partition(consumer, tp, recs, handler, stop, backoff, heartbeat)
                 for tp, recs in batches.items()
             )
         )
@@ -289,6 +330,7 @@ async def _handle_partition(
     handler: BatchHandler,
     stop: asyncio.Event,
     backoff: Backoff,
+    heartbeat: Heartbeat | None = None,
 ) -> None:
     attempt = 0
     group = str(getattr(consumer, "_group_id", ""))  # for span attributes only
@@ -313,7 +355,10 @@ async def _handle_partition(
                 )
                 BATCH_RETRIES.add(1, {"topic": tp.topic, "group": group})
                 attempt += 1
-                await asyncio.sleep(delay)
+                if heartbeat is not None:  # retrying is progress of a kind: not hung
+                    heartbeat.beat()
+                with contextlib.suppress(TimeoutError):  # a stop ends the wait (not committed)
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
     try:
         await consumer.commit({tp: records[-1].offset + 1})
         _record_lag(consumer, tp, records[-1].offset + 1, group)

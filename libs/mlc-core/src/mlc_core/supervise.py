@@ -62,9 +62,16 @@ class LoopHealth:
     crashes: int = 0  # consecutive crashes since the last success
     restarts: int = 0  # crashes since the loop started, for metrics and tests
 
+    last_beat: float | None = None  # progress inside a long iteration (a poll's page)
+
+    def beat(self) -> None:
+        """A long iteration got somewhere: not stalled, though not finished."""
+        self.last_beat = time.monotonic()
+
     def idle_for(self, now: float) -> float:
-        """Seconds since the last success (or since the start, before the first one)."""
-        return now - (self.last_ok if self.last_ok is not None else self.started_at)
+        """Seconds since the last success or beat (or since the start, before either)."""
+        marks = [m for m in (self.last_ok, self.last_beat) if m is not None]
+        return now - max(marks, default=self.started_at)
 
 
 async def run_supervised(

@@ -6,15 +6,18 @@ import asyncio
 
 from mlc_core.contracts import Topics
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
+from mlc_core.health import Liveness
 from mlc_core.kafka import consume_forever, create_consumer, prepare_topics
-from mlc_core.runtime import run_service
+from mlc_core.runtime import liveness_from_env, run_service
 from mlc_core.settings import CommonSettings
 
 from audit import GROUP_ID
 from audit.handlers import handle_batch
 
 
-async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> None:
+async def serve(
+    stop: asyncio.Event, settings: CommonSettings | None = None, liveness: Liveness | None = None
+) -> None:
     settings = settings or CommonSettings()
     await prepare_topics(settings.kafka_bootstrap)
     pool = await create_pool(
@@ -29,12 +32,17 @@ async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> 
     )
     await consumer.start()
     try:
-        await consume_forever(consumer, lambda batch: handle_batch(batch, pool=pool), stop=stop)
+        await consume_forever(
+            consumer,
+            lambda batch: handle_batch(batch, pool=pool),
+            stop=stop,
+            heartbeat=liveness.heartbeat("consume") if liveness is not None else None,
+        )
     finally:
         await consumer.stop()
         await pool.close()
 
 
 def run() -> None:
-    settings = CommonSettings()
-    run_service("audit", settings, lambda stop: serve(stop, settings))
+    settings, liveness = CommonSettings(), liveness_from_env()
+    run_service("audit", settings, lambda stop: serve(stop, settings, liveness), liveness=liveness)

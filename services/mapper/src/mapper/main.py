@@ -6,6 +6,7 @@ import asyncio
 
 from mlc_core.contracts import Topics
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
+from mlc_core.health import Liveness
 from mlc_core.kafka import (
     Publisher,
     consume_forever,
@@ -13,7 +14,7 @@ from mlc_core.kafka import (
     create_producer,
     prepare_topics,
 )
-from mlc_core.runtime import run_service
+from mlc_core.runtime import liveness_from_env, run_service
 from mlc_core.settings import CommonSettings
 
 from mapper import GROUP_ID
@@ -21,7 +22,9 @@ from mapper.handlers import SwitchedOff, handle_batch
 from mapper.store import MapCache
 
 
-async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> None:
+async def serve(
+    stop: asyncio.Event, settings: CommonSettings | None = None, liveness: Liveness | None = None
+) -> None:
     settings = settings or CommonSettings()
     await prepare_topics(settings.kafka_bootstrap)
     producer = create_producer(settings.kafka_bootstrap, client_id=GROUP_ID)
@@ -41,6 +44,7 @@ async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> 
                 batch, publisher=publisher, maps=maps, switched_off=switched_off
             ),
             stop=stop,
+            heartbeat=liveness.heartbeat("consume") if liveness is not None else None,
         )
     finally:
         await consumer.stop()
@@ -49,5 +53,5 @@ async def serve(stop: asyncio.Event, settings: CommonSettings | None = None) -> 
 
 
 def run() -> None:
-    settings = CommonSettings()
-    run_service("mapper", settings, lambda stop: serve(stop, settings))
+    settings, liveness = CommonSettings(), liveness_from_env()
+    run_service("mapper", settings, lambda stop: serve(stop, settings, liveness), liveness=liveness)

@@ -32,11 +32,13 @@ from sage_agent.boi import (
     BoiUnavailable,
 )
 from sage_agent.feed import (
+    DEFAULT_PAGE_BYTES,
     CursorError,
     SnapshotCache,
     decode_cursor,
     key_snapshot,
     page,
+    page_json,
     snapshot,
 )
 from sage_agent.pool import Logon
@@ -81,12 +83,14 @@ class AgentApi:
         companies: frozenset[str] | None,
         default_logon: tuple[str, str],
         cache: SnapshotCache,
+        page_bytes: int = DEFAULT_PAGE_BYTES,
     ) -> None:
         if not token.strip():
             raise ValueError("the agent's token must not be empty")
         self._reader, self._token, self._cache = reader, token.encode(), cache
         self._companies = companies  # None: every company
         self._default_user, self._default_password = default_logon
+        self._page_bytes = page_bytes
 
     def app(self, *, on_shutdown: Callable[[], Awaitable[None]] | None = None) -> Starlette:
         base = "/v1/companies/{company}/{path}"
@@ -145,12 +149,17 @@ class AgentApi:
             scan = await self._reader.scan(logon, spec.entity, since[0] if since else None)
             snap = snapshot(spec, scan, since)
             self._cache.put(cache_key, snap)
-        chosen, cursor = page(snap, decode_cursor(raw_cursor) if raw_cursor else None, limit)
+        after = decode_cursor(raw_cursor) if raw_cursor else None
         include = _include(request, spec)
-        chosen = [spec.withheld(r, include) for r in chosen]
+        parts, cursor = page_json(
+            snap, after, limit, self._page_bytes, shape=lambda r: spec.withheld(r, include)
+        )
         now = dt.datetime.now().astimezone()
         server_time = {"date": now.strftime("%Y%m%d"), "tz": str(now.tzinfo)}
-        return json_response({"records": chosen, "next_cursor": cursor, "server_time": server_time})
+        rest = json.dumps({"next_cursor": cursor, "server_time": server_time}, ensure_ascii=True)
+        # The records' JSON as page_json rendered it, each record encoded once.
+        body = '{"records": [' + ",".join(parts) + "], " + rest[1:]
+        return Response(body, 200, media_type="application/json")
 
     async def keys(self, request: Request) -> Response:
         """The key set for reconciliation, in pages ordered by source_key: one table scan per

@@ -18,12 +18,13 @@ from starlette.applications import Starlette
 
 from sage_agent.app import AgentApi
 from sage_agent.boi import Boi
-from sage_agent.feed import SnapshotCache
+from sage_agent.feed import DEFAULT_PAGE_BYTES, SnapshotCache
 from sage_agent.pool import SessionPool
 from sage_agent.reader import LockRetry, SageReader
 from sage_agent.tls import fingerprint
 
 log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_S = 5
 
 
 class AgentSettings(BaseSettings):
@@ -48,6 +49,7 @@ class AgentSettings(BaseSettings):
     lock_cap_seconds: float = 3.0
     snapshot_ttl_seconds: float = 300.0
     snapshot_max: int = 8
+    page_bytes: int = DEFAULT_PAGE_BYTES  # JSON per change-feed page (one record at least)
     log_level: str = "INFO"
 
     @field_validator("token")
@@ -93,6 +95,7 @@ def create_app(settings: AgentSettings) -> Starlette:
         cache=SnapshotCache(
             ttl_seconds=settings.snapshot_ttl_seconds, max_entries=settings.snapshot_max
         ),
+        page_bytes=settings.page_bytes,
     )
     return api.app(on_shutdown=pool.close)
 
@@ -124,4 +127,7 @@ def run() -> None:
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # SIGTERM: requests in flight get this long to finish, then their connections close
+        # (the poller asks again); without it a slow page holds the exit without limit.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )

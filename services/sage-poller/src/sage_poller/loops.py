@@ -14,11 +14,11 @@ import time
 from mlc_core.contracts import Entity
 from mlc_core.logging import ctx
 from mlc_core.sage.errors import SageError, SageRetryableError
-from mlc_core.supervise import Supervisor
+from mlc_core.supervise import LoopHealth, Supervisor
 from mlc_core.tenants import Tenant, list_tenants, load_tenant
 
 from sage_poller.deps import PollerDeps
-from sage_poller.handlers import poll_entity, reconcile_entity
+from sage_poller.handlers import PollResult, poll_entity, reconcile_entity
 from sage_poller.requests import SyncRunner, soap_only_cycle
 from sage_poller.retry import PollGaveUp
 from sage_poller.schedule import Schedule, SchedulePolicy
@@ -38,6 +38,7 @@ class TenantLoop:
         self.schedule = Schedule(policy)
         self.requests = SyncRunner(deps=deps)
         self.idle_cap = idle_cap
+        self.health: LoopHealth | None = None  # the supervisor's record, beaten at each page
 
     async def iteration(self) -> float:
         """One pass; returns how long to wait before the next one."""
@@ -58,17 +59,22 @@ class TenantLoop:
             await soap_only_cycle(tenant, self.schedule, deps.store)
             return entities
         for entity in self.schedule.due_polls(entities, time.monotonic()):
-            await self.guarded(tenant, entity, "poll")
-            self.schedule.polled(entity, time.monotonic())
+            if await self.guarded(tenant, entity, "poll"):
+                self.schedule.polled(entity, time.monotonic())
+            else:
+                self.schedule.poll_failed(entity, time.monotonic())
         for entity in self.schedule.due_reconciles(entities, time.monotonic()):
-            await self.guarded(tenant, entity, "reconcile")
-            self.schedule.reconciled(entity, time.monotonic())
+            if await self.guarded(tenant, entity, "reconcile"):
+                self.schedule.reconciled(entity, time.monotonic())
+            else:
+                self.schedule.reconcile_failed(entity, time.monotonic())
         return entities
 
-    async def guarded(self, tenant: Tenant, entity: Entity, what: str) -> None:
-        """One poll or reconciliation; its failure is logged and recorded in the entity's
-        status, and the tenant's other entities are polled all the same. Only a failure to
-        record it (PostgreSQL down) ends the pass, for the supervisor to restart."""
+    async def guarded(self, tenant: Tenant, entity: Entity, what: str) -> bool:
+        """One poll or reconciliation; whether it succeeded. Its failure is logged and recorded
+        in the entity's status (`mlc status` shows it), and the tenant's other entities are
+        polled all the same. Only a failure to record it (PostgreSQL down) ends the pass, for
+        the supervisor to restart."""
         tenant_id = tenant.tenant_id
         try:
             await self.run_one(tenant, entity, what)
@@ -90,17 +96,25 @@ class TenantLoop:
             error = f"{what}: {exc!r}"
         else:
             await self.deps.store.record_status(tenant_id, entity, ok=True)
-            return
+            return True
         await self.deps.store.record_status(tenant_id, entity, ok=False, error=error)
+        return False
 
     async def run_one(self, tenant: Tenant, entity: Entity, what: str) -> None:
         agent = self.deps.agents.client(tenant)  # pinned certificate when the tenant has one
         io = self.deps.io(tenant, entity, agent)
         if what == "poll":
             overlap = self.deps.options.overlap_seconds
-            await poll_entity(tenant=tenant, entity=entity, io=io, overlap_seconds=overlap)
+            await poll_entity(
+                tenant=tenant, entity=entity, io=io, overlap_seconds=overlap, progress=self.paged
+            )
         else:
             await reconcile_entity(tenant=tenant, entity=entity, io=io)
+
+    async def paged(self, _: PollResult) -> None:
+        """A page is done: a long initial load is progress, not a stalled loop (/healthz)."""
+        if self.health is not None:
+            self.health.beat()
 
 
 class TenantLoops:
@@ -119,6 +133,7 @@ class TenantLoops:
         for tenant_id in tenants - self.running:
             loop = TenantLoop(tenant_id, deps=self.deps, policy=self.policy, idle_cap=self.refresh)
             self.loops.start(loop_name(tenant_id), loop.iteration, labels={"tenant": tenant_id})
+            loop.health = self.loops.health.get(loop_name(tenant_id))
         for tenant_id in self.running - tenants:
             self.loops.cancel(loop_name(tenant_id))
         return self.refresh

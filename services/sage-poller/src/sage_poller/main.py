@@ -6,8 +6,9 @@ import asyncio
 
 import httpx
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
+from mlc_core.health import Liveness
 from mlc_core.kafka import Publisher, create_producer, prepare_topics
-from mlc_core.runtime import keyring_from, run_service
+from mlc_core.runtime import keyring_from, liveness_from_env, run_service
 from mlc_core.sage.agent import AgentConnections
 from mlc_core.supervise import Supervisor, run_supervised
 
@@ -20,7 +21,9 @@ from sage_poller.store import PollerStore
 from sage_poller.sync import SyncStore
 
 
-async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> None:
+async def serve(
+    stop: asyncio.Event, settings: PollerSettings | None = None, liveness: Liveness | None = None
+) -> None:
     settings = settings or PollerSettings()
     pool = await create_pool(
         settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
@@ -30,12 +33,12 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
     await producer.start()
     http = httpx.AsyncClient(timeout=60)
     agents = AgentConnections(http)
-    publisher = Publisher(producer)
+    publisher = Publisher(producer, stage="sage-poller")
     deps = PollerDeps(
         pool=pool,
         keyring=keyring_from(settings),
         http=http,
-        store=PollerStore(pool),
+        store=PollerStore(pool, max_message_bytes=publisher.max_message_bytes),
         publisher=publisher,
         outbox=OutboxRelay(pool, publisher),
         sync_store=SyncStore(pool),
@@ -44,6 +47,9 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
     )
     backoff = settings.restart_backoff()
     loops = Supervisor(stop=stop, backoff=backoff)
+    if liveness is not None:  # /healthz fails while a tenant's loop shows no progress
+        stall = liveness.stall_after
+        liveness.watch(lambda now: loops.stalled(longer_than=stall, now=now))
     tenants = TenantLoops(
         deps=deps,
         loops=loops,
@@ -62,5 +68,7 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
 
 
 def run() -> None:
-    settings = PollerSettings()
-    run_service("sage-poller", settings, lambda stop: serve(stop, settings))
+    settings, liveness = PollerSettings(), liveness_from_env()
+    run_service(
+        "sage-poller", settings, lambda stop: serve(stop, settings, liveness), liveness=liveness
+    )

@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 from mlc_core.contracts import Entity
 from mlc_core.entities.sage import SAGE_TABLES
 
+# After a failed poll (Sage locked past the retries, the agent unreachable) the entity is
+# retried by itself, first after RETRY_BASE_S, each further failure in a row doubling the wait,
+# never later than its normal cadence: a lock that clears in a minute costs a minute, not a
+# cadence, and a tenant whose agent stays down is not asked every few seconds.
+RETRY_BASE_S = 30.0
 DEFAULT_INTERVALS: dict[Entity, float] = {
     entity: table.default_cadence for entity, table in SAGE_TABLES.items()
 }
@@ -26,6 +31,7 @@ class SchedulePolicy:
     overrides: dict[str, float] = field(default_factory=dict)  # per entity, from settings
     every: float | None = None  # one interval for all entities (dev stacks, tests)
     reconcile_every: float = 3600.0
+    retry_base: float = RETRY_BASE_S
 
     def interval(self, entity: Entity) -> float:
         if entity in self.overrides:
@@ -42,6 +48,8 @@ class Schedule:
     next_reconcile: dict[Entity, float] = field(default_factory=dict)
     # The tenant's own cadences (`mlc sage set --cadence`), ahead of the deployment's policy.
     cadences: dict[Entity, float] = field(default_factory=dict)
+    failures: dict[Entity, int] = field(default_factory=dict)  # failed polls in a row
+    reconcile_failures: dict[Entity, int] = field(default_factory=dict)
 
     def use_cadences(self, cadences: dict[Entity, float]) -> None:
         """Take the tenant's current cadences; an entity whose cadence changed is due now, so
@@ -61,10 +69,29 @@ class Schedule:
         return [e for e in entities if self.next_reconcile.get(e, 0.0) <= now]
 
     def polled(self, entity: Entity, now: float) -> None:
+        self.failures.pop(entity, None)
         self.next_poll[entity] = now + self.interval(entity)
 
+    def poll_failed(self, entity: Entity, now: float) -> float:
+        """Schedule the retry of a failed poll with growing backoff; returns the wait."""
+        failures = self.failures[entity] = self.failures.get(entity, 0) + 1
+        wait = min(self.interval(entity), self._retry_wait(failures))
+        self.next_poll[entity] = now + wait
+        return wait
+
     def reconciled(self, entity: Entity, now: float) -> None:
+        self.reconcile_failures.pop(entity, None)
         self.next_reconcile[entity] = now + self.policy.reconcile_every
+
+    def reconcile_failed(self, entity: Entity, now: float) -> float:
+        """As poll_failed, for a key reconciliation (capped at its own interval)."""
+        failures = self.reconcile_failures[entity] = self.reconcile_failures.get(entity, 0) + 1
+        wait = min(self.policy.reconcile_every, self._retry_wait(failures))
+        self.next_reconcile[entity] = now + wait
+        return wait
+
+    def _retry_wait(self, failures: int) -> float:
+        return float(self.policy.retry_base * 2.0 ** min(failures - 1, 16))
 
     def sleep_for(self, entities: list[Entity], now: float, cap: float) -> float:
         upcoming = [self.next_poll.get(e, 0.0) for e in entities]

@@ -12,13 +12,11 @@ from mlc_core.contracts import (
     Topics,
     ZohoDeleteCommand,
     ZohoUpsertCommand,
-    decode,
 )
 from mlc_core.kafka import Record
 from mlc_core.logging import ctx
-from mlc_core.malformed import malformed_letter
+from mlc_core.malformed import decode_checked, malformed_letter
 from mlc_core.tenants import TenantNotFound, load_tenant
-from pydantic import ValidationError
 
 from zoho_writer.deps import WriterDeps
 from zoho_writer.run import TenantRun
@@ -41,8 +39,8 @@ async def handle_batch(records: Sequence[Record], *, deps: WriterDeps) -> None:
     outputs: list[Output] = []
     for record in records:
         try:
-            event = decode(record.value or b"")
-        except ValidationError as exc:
+            event = decode_checked(record.value or b"")
+        except ValueError as exc:  # broken or hostile: a dead letter, never a stalled batch
             outputs.append(
                 (Topics.DEAD_LETTERS, malformed_letter(record, exc, stage="zoho-writer"))
             )

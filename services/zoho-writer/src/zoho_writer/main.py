@@ -7,6 +7,7 @@ import asyncio
 import httpx
 from mlc_core.contracts import Topics
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
+from mlc_core.health import Liveness
 from mlc_core.kafka import (
     Publisher,
     consume_forever,
@@ -14,8 +15,8 @@ from mlc_core.kafka import (
     create_producer,
     prepare_topics,
 )
-from mlc_core.runtime import keyring_from, run_service
-from mlc_core.supervise import RestartBackoff, run_supervised
+from mlc_core.runtime import keyring_from, liveness_from_env, run_service
+from mlc_core.supervise import LoopHealth, RestartBackoff, run_supervised
 
 from zoho_writer import GROUP_ID
 from zoho_writer.deps import WriterDeps
@@ -33,7 +34,9 @@ from zoho_writer.tokens import TokenProvider
 DRAIN_RESTART = RestartBackoff(base=2.0, cap=60.0)
 
 
-async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> None:
+async def serve(
+    stop: asyncio.Event, settings: WriterSettings | None = None, liveness: Liveness | None = None
+) -> None:
     settings = settings or WriterSettings()
     keyring = keyring_from(settings)
     await prepare_topics(settings.kafka_bootstrap)
@@ -79,11 +82,20 @@ async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> 
         await drain_once(deps)
         return settings.writer_drain_interval_seconds
 
+    drain_health = LoopHealth("drain")
+    if liveness is not None:  # /healthz fails while the drain shows no progress
+        stall = liveness.stall_after
+        liveness.watch(lambda now: ["drain"] if drain_health.idle_for(now) > stall else [])
     drainer = asyncio.create_task(
-        run_supervised("drain", drain_pass, stop=stop, backoff=DRAIN_RESTART)
+        run_supervised("drain", drain_pass, stop=stop, backoff=DRAIN_RESTART, health=drain_health)
     )
     try:
-        await consume_forever(consumer, lambda batch: handle_batch(batch, deps=deps), stop=stop)
+        await consume_forever(
+            consumer,
+            lambda batch: handle_batch(batch, deps=deps),
+            stop=stop,
+            heartbeat=liveness.heartbeat("consume") if liveness is not None else None,
+        )
     finally:
         stop.set()
         await drainer
@@ -94,5 +106,7 @@ async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> 
 
 
 def run() -> None:
-    settings = WriterSettings()
-    run_service("zoho-writer", settings, lambda stop: serve(stop, settings))
+    settings, liveness = WriterSettings(), liveness_from_env()
+    run_service(
+        "zoho-writer", settings, lambda stop: serve(stop, settings, liveness), liveness=liveness
+    )

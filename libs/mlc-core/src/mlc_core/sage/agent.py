@@ -122,7 +122,9 @@ async def agent_for(tenant: Tenant, *, http: httpx.AsyncClient) -> AsyncIterator
         await connections.aclose()
 
 
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# The agent ends a change-feed page at 8 MB of JSON (MLC_AGENT_PAGE_BYTES); past this an answer
+# is a fault (or an agent without that bound) and is refused before it is read whole.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 KEY_PAGE = 5000  # keys per page of the reconciliation listing (the agent's maximum)
 
 
@@ -229,16 +231,15 @@ def _included(params: dict[str, str | int], include: Collection[str]) -> dict[st
     return params
 
 
-async def _read_limited(response: httpx.Response, path: str) -> bytes:
+async def _read_limited(response: httpx.Response, path: str) -> bytearray:
     """The body, refused beyond MAX_RESPONSE_BYTES: a page is at most a few MB of records,
     so a bigger answer is a fault, and reading it whole could exhaust the poller's memory."""
-    chunks, size = [], 0
+    body = bytearray()  # grown in place: no list of chunks joined into a second copy
     async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
+        if len(body) + len(chunk) > MAX_RESPONSE_BYTES:
             raise SageProtocolError(f"agent answer for {path} exceeds {MAX_RESPONSE_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body += chunk
+    return body  # json.loads reads it as it is
 
 
 def _change_page(body: dict[str, Any], where: str) -> ChangePage:
