@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zoho_emulator.accounts_api import AccountsApi
 from zoho_emulator.consent import ConsentPage
@@ -47,6 +51,29 @@ async def _client_not_found(request: Request, exc: Exception) -> Response:
     return _control_error(404, "client_not_found", f"no OAuth client {exc}")
 
 
+class SegmentPaths:
+    """Route on path segments as sent, the way Zoho's API reads `/{module}/{id}`: a path
+    parameter is one segment (the OAS declares `{id}` and `{external_value}` as path
+    parameters), percent-decoded only after the path was split (RFC 3986 §3.3). Starlette
+    decodes the whole path first, so an external value `A/B` sent as `A%2FB` would become two
+    segments and name another URL. Here each segment is decoded except for `/` and `%`, which
+    stay encoded until a handler reads the parameter (`segment_param`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path")
+        if scope["type"] == "http" and raw:
+            segments = raw.decode("latin-1").split("?", 1)[0].split("/")
+            scope = dict(scope, path="/".join(_segment(s) for s in segments))
+        await self.app(scope, receive, send)
+
+
+def _segment(raw: str) -> str:
+    return unquote(raw).replace("%", "%25").replace("/", "%2F")
+
+
 def create_app(state: ZohoState) -> Starlette:
     """Accounts servers, CRM API (all DCs by path prefix) and control API over `state`."""
     routes = [
@@ -64,6 +91,8 @@ def create_app(state: ZohoState) -> Starlette:
         OrgNotFoundError: _org_not_found,
         ClientNotFoundError: _client_not_found,
     }
-    app = Starlette(routes=routes, exception_handlers=handlers)
+    app = Starlette(
+        routes=routes, exception_handlers=handlers, middleware=[Middleware(SegmentPaths)]
+    )
     app.state.emulator = state
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -97,7 +98,7 @@ class CrmApi:
         header = request.headers.get("x-external")
         key = external_field(call.module, header) if header else "id"
         first = data[0] if isinstance(data[0], dict) else {}
-        record = [first | {key: request.path_params["record_id"]}]
+        record = [first | {key: segment_param(request, "record_id")}]
         return await self._write(
             call, 1, fires, lambda w: w.update(record, key if header else None)
         )
@@ -120,7 +121,7 @@ class CrmApi:
     async def get_record(self, request: Request) -> Response:
         """By id, or by external value with `X-EXTERNAL: {Module}.{Field}`; 204 if absent."""
         call = await self._gate.open_module(request, "READ")
-        key = request.path_params["record_id"]
+        key = segment_param(request, "record_id")
         header = request.headers.get("x-external")
         store = call.org.store(call.module)
         record: StoredRecord | None
@@ -138,7 +139,7 @@ class CrmApi:
     async def delete_one(self, request: Request) -> Response:
         """DELETE /{module}/{id} (or external value with X-EXTERNAL); per-record result."""
         call = await self._gate.open_module(request, "DELETE")
-        key = request.path_params["record_id"]
+        key = segment_param(request, "record_id")
         header = request.headers.get("x-external")
         store = call.org.store(call.module)
         async with self._gate.admitted(call.org):
@@ -167,3 +168,9 @@ class CrmApi:
 
     def _now(self) -> float:
         return self._state.clock.now()
+
+
+def segment_param(request: Request, name: str) -> str:
+    """A path parameter's value: its segment fully decoded (app.SegmentPaths kept `/` and `%`
+    encoded so that the segment stayed one)."""
+    return unquote(request.path_params[name])

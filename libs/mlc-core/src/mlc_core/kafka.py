@@ -38,11 +38,13 @@ from aiokafka.errors import (
 )
 from aiokafka.helpers import create_ssl_context
 from aiokafka.protocol.metadata import MetadataRequest
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mlc_core.contracts import Envelope, Topics, encode
+from mlc_core.contracts import Envelope, Topics
 from mlc_core.logging import ctx
 from mlc_core.settings import KafkaSecurity, TopicSettings
 from mlc_core.telemetry import BATCH_RETRIES, CONSUMER_LAG, consuming, start_publish_span
+from mlc_core.unsendable import DEFAULT_MAX_MESSAGE_BYTES, sendable
 
 log = logging.getLogger(__name__)
 
@@ -228,24 +230,57 @@ async def _admin_when_reachable(bootstrap: str, wait_seconds: float) -> AIOKafka
     raise AssertionError("unreachable")  # itertools.count() never ends
 
 
-class Publisher:
-    """Sends events and waits until the broker has them (acks=all) before returning."""
+class MessageLimit(BaseSettings):
+    """MLC_KAFKA_MAX_MESSAGE_BYTES: the largest message (value and key) a service sends; a
+    bigger event goes out as a small dead letter instead (mlc_core.unsendable). Keep it below
+    the producer's max.request.size and the broker's message.max.bytes (about 1 MiB each by
+    default) minus room for headers."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    model_config = SettingsConfigDict(env_prefix="MLC_KAFKA_", extra="ignore")
+
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+
+
+class Publisher:
+    """Sends events and waits until the broker has them (acks=all) before returning.
+
+    An event Kafka cannot carry (text that is not UTF-8, more than `max_message_bytes`) is sent
+    as a dead letter standing for it: one such record must not fail its whole batch forever."""
+
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        *,
+        max_message_bytes: int | None = None,
+        stage: str = "publish",
+    ) -> None:
         self._producer = producer
+        self._limit = max_message_bytes or MessageLimit().max_message_bytes
+        self._stage = stage
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self._limit
+
+    def sendable(self, topic: str, event: Envelope) -> tuple[str, Envelope, bytes]:
+        return sendable(topic, event, limit=self._limit, stage=self._stage)
 
     async def publish_all(self, items: Sequence[tuple[str, Envelope]]) -> None:
         spans, futures = [], []
         try:
-            for topic, event in items:
+            for wanted_topic, wanted in items:
+                topic, event, payload = self.sendable(wanted_topic, wanted)
+                if event is not wanted:
+                    log.error(
+                        "event cannot go to Kafka as it is; sent as a dead letter",
+                        extra=ctx(tenant=event.tenant_id, topic=wanted_topic),
+                    )
                 # Headers carry the trace context and correlation id (telemetry.py); delivery
                 # is unchanged: every send is awaited until the broker acknowledged it.
                 span, headers = start_publish_span(topic, event)
                 spans.append(span)
                 futures.append(
-                    await self._producer.send(
-                        topic, encode(event), key=event.kafka_key, headers=headers
-                    )
+                    await self._producer.send(topic, payload, key=event.kafka_key, headers=headers)
                 )
             await asyncio.gather(*futures)
         finally:

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mlc_core.contracts import decode
 from mlc_core.kafka import Record
-from pydantic import ValidationError
+from mlc_core.malformed import decode_checked
 
 UNDECODABLE_NAMESPACE = uuid.UUID("5c3e9d1a-0f6b-4f7a-8c2d-9e1b7a6c4d33")
 
@@ -52,8 +51,8 @@ class AuditRow:
 
 def to_row(record: Record) -> AuditRow:
     try:
-        event = decode(record.value or b"")
-    except ValidationError as exc:
+        event = decode_checked(record.value or b"")
+    except ValueError as exc:  # broken or hostile (malformed.py): kept, as undecodable
         return _undecodable(record, exc)
     payload = jsonb_safe(json.loads(event.model_dump_json()), record)
     return AuditRow(
@@ -104,7 +103,7 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _undecodable(record: Record, error: ValidationError) -> AuditRow:
+def _undecodable(record: Record, error: ValueError) -> AuditRow:
     # Kept too: the log must show everything that crossed Kafka, including what was broken.
     where = f"{record.topic}:{record.partition}:{record.offset}"
     return AuditRow(

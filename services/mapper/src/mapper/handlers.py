@@ -13,12 +13,10 @@ from mlc_core.contracts import (
     SageRecordChanged,
     SageRecordDeleted,
     Topics,
-    decode,
 )
 from mlc_core.kafka import Publisher, Record
 from mlc_core.logging import ctx
-from mlc_core.malformed import malformed_letter
-from pydantic import ValidationError
+from mlc_core.malformed import decode_checked, malformed_letter
 
 from mapper.profile import TenantMap
 from mapper.service import Output, map_event
@@ -50,8 +48,8 @@ class SwitchedOff:
 
 def _decode(record: Record) -> SageEvent | Output | None:
     try:
-        event = decode(record.value or b"")
-    except ValidationError as exc:
+        event = decode_checked(record.value or b"")
+    except ValueError as exc:  # broken or hostile (malformed.py): a dead letter
         letter = malformed_letter(record, exc, stage="mapper")
         log.error(letter.error_message)
         return Topics.DEAD_LETTERS, letter

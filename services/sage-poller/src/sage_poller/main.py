@@ -27,12 +27,12 @@ async def serve(stop: asyncio.Event, settings: PollerSettings | None = None) -> 
     await prepare_topics(settings.kafka_bootstrap)
     await producer.start()
     http = httpx.AsyncClient(timeout=60)
-    publisher = Publisher(producer)
+    publisher = Publisher(producer, stage="sage-poller")
     deps = PollerDeps(
         pool=pool,
         keyring=keyring_from(settings),
         http=http,
-        store=PollerStore(pool),
+        store=PollerStore(pool, max_message_bytes=publisher.max_message_bytes),
         publisher=publisher,
         outbox=OutboxRelay(pool, publisher),
         sync_store=SyncStore(pool),

@@ -20,9 +20,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import asyncpg
-from mlc_core.contracts import Envelope, decode, encode
+from mlc_core.contracts import Envelope, decode
 from mlc_core.kafka import Publisher
 from mlc_core.logging import ctx
+from mlc_core.unsendable import DEFAULT_MAX_MESSAGE_BYTES, sendable
 
 if TYPE_CHECKING:
     from mlc_core.db import Connection
@@ -40,12 +41,20 @@ Queued = Mapping[bytes, Envelope]
 
 
 async def enqueue(
-    conn: Connection, tenant_id: str, entity: str, events: Sequence[tuple[str, Envelope]]
+    conn: Connection,
+    tenant_id: str,
+    entity: str,
+    events: Sequence[tuple[str, Envelope]],
+    *,
+    limit: int = DEFAULT_MAX_MESSAGE_BYTES,
 ) -> Queued:
-    """Add events to the outbox inside the caller's transaction, keeping their order."""
+    """Add events to the outbox inside the caller's transaction, keeping their order. An event
+    Kafka could not carry (unencodable text, over `limit` bytes) is queued as the small dead
+    letter standing for it: queued as it is, it would fail every drain and block the tenant."""
     if not events:
         return {}
-    payloads = [encode(event) for _, event in events]
+    sent = [sendable(topic, event, limit=limit, stage="sage-poller") for topic, event in events]
+    payloads = [payload for _, _, payload in sent]
     await conn.execute(
         "INSERT INTO poller_outbox (tenant_id, entity, topic, payload)"
         " SELECT $1, $2, u.topic, u.payload"
@@ -53,10 +62,10 @@ async def enqueue(
         " ORDER BY u.n",
         tenant_id,
         entity,
-        [str(topic) for topic, _ in events],
+        [str(topic) for topic, _, _ in sent],
         payloads,
     )
-    return dict(zip(payloads, (event for _, event in events), strict=True))
+    return {payload: event for _, event, payload in sent}
 
 
 class OutboxRelay:

@@ -23,6 +23,7 @@ from mlc_core.contracts import (
     Topics,
 )
 from mlc_core.entities.sage import STAMP_COLUMNS, record_digest
+from mlc_core.unsendable import encodable, safe_text
 
 from sage_poller.validation import (
     InvalidRecord,
@@ -198,7 +199,9 @@ def change_event(
 def invalid_record_letter(
     record: dict[str, Any], error: InvalidRecord, poll: PollContext
 ) -> DeadLetter:
-    shown = shown_key(record, poll.entity)
+    # The letter must encode even when the record cannot (a lone surrogate): its texts are
+    # carried replaced, with their exact code units beside them (mlc_core.unsendable).
+    shown = safe_text(shown_key(record, poll.entity))
     event_id = uuid.uuid5(
         EVENT_NAMESPACE, f"invalid|{poll.tenant_id}|{record_digest(record).hex()}"
     )
@@ -215,7 +218,7 @@ def invalid_record_letter(
         ),
         field=error.field,
         original_topic="sage:" + poll.company_code,
-        original=record,
+        original=encodable(record)[0],
     )
 
 

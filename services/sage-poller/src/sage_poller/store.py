@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 from mlc_core.contracts import Envelope
+from mlc_core.unsendable import DEFAULT_MAX_MESSAGE_BYTES
 
 from sage_poller.outbox import Queued, enqueue
 from sage_poller.service import Known, Stamp
@@ -28,8 +29,11 @@ KNOWN_SQL = (
 
 
 class PollerStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    ) -> None:
         self._pool = pool
+        self._limit = max_message_bytes  # an event bigger than this is queued as a dead letter
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -67,7 +71,7 @@ class PollerStore:
         """Deleted keys, with their delete events queued in the same transaction: a record
         re-created under one of them is new again."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, tenant_id, entity, events)
+            await enqueue(conn, tenant_id, entity, events, limit=self._limit)
             await conn.execute(
                 "DELETE FROM poller_versions WHERE tenant_id = $1 AND entity = $2"
                 " AND source_key = ANY($3::text[])",
@@ -107,7 +111,7 @@ class PollerStore:
         """Queue a page's events in the outbox, record their versions and move the watermark,
         in one transaction (the outbox relay publishes them afterwards)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            queued = await enqueue(conn, tenant_id, entity, events)
+            queued = await enqueue(conn, tenant_id, entity, events, limit=self._limit)
             # One statement for the whole page (unnest), not one round trip per record.
             await conn.execute(
                 "INSERT INTO poller_versions AS v"

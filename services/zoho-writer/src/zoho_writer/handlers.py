@@ -13,13 +13,11 @@ from mlc_core.contracts import (
     ZohoDeleteCommand,
     ZohoUpsertCommand,
     ZohoWriteOutcome,
-    decode,
 )
 from mlc_core.kafka import Record
 from mlc_core.logging import ctx
-from mlc_core.malformed import malformed_letter
+from mlc_core.malformed import decode_checked, malformed_letter
 from mlc_core.tenants import TenantNotFound, load_tenant
-from pydantic import ValidationError
 
 from zoho_writer.deletes import write_deletes
 from zoho_writer.deps import WriterDeps
@@ -39,8 +37,8 @@ async def handle_batch(records: Sequence[Record], *, deps: WriterDeps) -> None:
     outputs: list[Output] = []
     for record in records:
         try:
-            event = decode(record.value or b"")
-        except ValidationError as exc:
+            event = decode_checked(record.value or b"")
+        except ValueError as exc:  # broken or hostile: a dead letter, never a stalled batch
             outputs.append(
                 (Topics.DEAD_LETTERS, malformed_letter(record, exc, stage="zoho-writer"))
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -60,6 +61,23 @@ def auth_headers(access_token: str) -> dict[str, str]:
 
 def crm_url(api_domain: str, path: str) -> str:
     return f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{path}"
+
+
+def record_url(api_domain: str, module: str, value: str) -> str:
+    """`/{module}/{id or external value}`, the value as exactly one path segment."""
+    return crm_url(api_domain, f"{module}/{path_segment(value)}")
+
+
+def path_segment(value: str) -> str:
+    """`value` as one URL path segment that a server decodes back to exactly `value` (RFC 3986
+    §3.3): every character but the unreserved ones percent-encoded, so a Sage key holding `#`,
+    `?` or `/` cannot end the path or add a segment. A value of only dots is encoded too: left
+    as `.` or `..` it is a dot-segment, which HTTP clients and servers resolve away (GET
+    `/Accounts/..` would read the module). An empty value names no record."""
+    if not value:
+        raise ZohoRequestError("an empty id or external value names no Zoho record")
+    segment = quote(value, safe="")
+    return segment.replace(".", "%2E") if value.strip(".") == "" else segment
 
 
 async def send(
@@ -127,7 +145,7 @@ async def get_by_external(
 ) -> dict[str, Any] | None:
     """The record whose external field holds `value` (GET with X-EXTERNAL), or None (204)."""
     headers = auth_headers(access_token) | {"X-EXTERNAL": f"{module}.{external_field}"}
-    url = crm_url(api_domain, f"{module}/{value}")
+    url = record_url(api_domain, module, value)
     response = await send(http, "GET", url, headers=headers, api_domain=api_domain)
     if response.status_code == 204:
         return None
@@ -196,7 +214,7 @@ async def update_one(
     body: dict[str, Any] = {"data": [values]}
     if trigger is not None:
         body["trigger"] = trigger
-    url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
+    url = record_url(api_domain, module, record_id)
     response = await send(
         http, "PUT", url, json=body, headers=auth_headers(access_token), api_domain=api_domain
     )
@@ -207,7 +225,7 @@ async def delete_one(
     http: httpx.AsyncClient, *, api_domain: str, access_token: str, module: str, record_id: str
 ) -> RecordResult:
     """DELETE /{module}/{id} (to the recycle bin, as Zoho does)."""
-    url = f"{api_domain.rstrip('/')}/crm/{API_VERSION}/{module}/{record_id}"
+    url = record_url(api_domain, module, record_id)
     response = await send(
         http, "DELETE", url, headers=auth_headers(access_token), api_domain=api_domain
     )
