@@ -411,6 +411,22 @@ async def test_latency_fault(client: httpx.AsyncClient) -> None:
     assert time.monotonic() - started >= 0.15
 
 
+@pytest.mark.parametrize(
+    ("answer", "body"),
+    [("empty", ""), ("no_data", '{"data": []}'), ("malformed", '{"data": [{"code": "SUCCESS"')],
+)
+async def test_answer_fault_gives_a_200_that_fits_no_documented_shape(
+    client: httpx.AsyncClient, answer: str, body: str
+) -> None:
+    session = await connect(client)
+    await client.post("/_emulator/faults", json={"org": ORG, "answer": answer, "calls": 1})
+    hostile = await upsert(client, session, [{"Account_Name": "Acme"}])
+    assert hostile.status_code == 200 and hostile.text.startswith(body)
+    assert (await upsert(client, session, [{"Account_Name": "Acme"}])).json()["data"]
+    refused = await client.post("/_emulator/faults", json={"org": ORG, "answer": "teapot"})
+    assert refused.status_code == 400
+
+
 def test_main_seeds_clients_and_orgs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLC_ZOHO_EMULATOR_SEED_CLIENTS", raising=False)
     monkeypatch.delenv("MLC_ZOHO_EMULATOR_SEED_ORGS", raising=False)

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from zoho_writer.hold import TenantHolds, credentials_fingerprint
 from zoho_writer.hold_policy import Held, HoldPolicy, HoldReason, PauseState
 from zoho_writer.run import PAUSED, TenantRun
+from zoho_writer.service import Failure
 
 from tests.factories import command
 
@@ -33,18 +34,32 @@ class State:
         self.pauses = 0
         self.credits: int | None = None
         self.reconnect: tuple[bytes, str] | None = None
+        self.detail: str | None = None
+        self.circuit = False
 
-    async def pause_reason(self, tenant_id: str) -> str | None:
+    async def pause_reason(self, tenant_id: str, *, circuit: bool = False) -> str | None:
         until = self.pause_state.until
-        return (self.stored_reason or "") if until is not None and until > NOW else None
+        paused = until is not None and until > NOW
+        return (self.stored_reason or "") if paused or (circuit and self.circuit) else None
 
-    async def pause(self, tenant_id: str, *, reason: str, decide: Any) -> PauseState:
+    async def pause(
+        self,
+        tenant_id: str,
+        *,
+        reason: str,
+        decide: Any,
+        detail: str | None = None,
+        circuit: bool = False,
+    ) -> PauseState:
         self.pauses += 1
         self.pause_state, self.stored_reason = decide(self.pause_state, NOW), reason
+        self.detail, self.circuit = detail, self.circuit or circuit
         return self.pause_state
 
-    async def resume(self, tenant_id: str) -> None:
+    async def resume(self, tenant_id: str) -> bool:
         self.pause_state = PauseState(self.pause_state.until, 0)
+        was, self.circuit = self.circuit, False
+        return was
 
     async def note_credits(self, tenant_id: str, remaining: int) -> None:
         self.credits = remaining
@@ -204,3 +219,51 @@ async def test_a_paused_tenant_is_held_before_any_call(
     assert run.hold.park_reason == PAUSED
     state.pause_state = PauseState(NOW - timedelta(seconds=1), 1)
     assert await holds.check(TenantRun("acme", {}, {}, from_parking=False), tenant()) is False
+
+
+async def test_a_fault_pauses_the_tenant_opens_its_circuit_and_parks_with_the_reason(
+    stores: tuple[State, Parking, TenantHolds],
+) -> None:
+    state, parking, holds = stores
+    run = TenantRun("acme", {}, {}, from_parking=False)
+    commands = [command(key=f"01-{i}") for i in range(3)]
+    await holds.on_fault(run, HoldReason.ZOHO_MALFORMED, "ZohoError: no results", commands)
+    assert state.stored_reason == "Zoho answered malformed"
+    assert state.detail == "ZohoError: no results" and state.circuit
+    assert all("no results" in reason for reason in parking.parked.values())
+    assert len(deferred_reasons(run)) == 3
+    # The pause ends, the circuit does not: the consumer still parks, the drain may probe.
+    state.pause_state = PauseState(NOW - timedelta(seconds=1), 1)
+    assert await holds.check(TenantRun("acme", {}, {}, from_parking=False), tenant())
+    assert not await holds.check(TenantRun("acme", {}, {}, from_parking=True), tenant())
+    await holds.resume("acme")
+    assert not await holds.check(TenantRun("acme", {}, {}, from_parking=False), tenant())
+
+
+async def test_retryable_failures_of_a_whole_share_open_the_circuit_of_a_few_records_do_not(
+    stores: tuple[State, Parking, TenantHolds],
+) -> None:
+    state, parking, holds = stores
+    down = Failure("ZohoUnavailable", "503", retryable=True)
+    run = TenantRun("acme", {}, {}, from_parking=False)
+    run.faulty = [([command(key="01-1")], down)]
+    await holds.settle_faults(run)
+    assert state.stored_reason == HoldReason.ZOHO_UNAVAILABLE.value and state.circuit
+    state.circuit, state.stored_reason = False, None
+    partly = TenantRun("acme", {}, {}, from_parking=False)
+    partly.faulty, partly.wrote = [([command(key="01-2")], down)], True
+    await holds.settle_faults(partly)
+    assert not state.circuit and state.stored_reason is None  # the tenant flows on
+    assert len(parking.parked) == 2 and not partly.faulty
+
+
+async def test_a_command_parked_for_faults_too_often_fails_for_a_person(
+    stores: tuple[State, Parking, TenantHolds],
+) -> None:
+    _, parking, holds = stores
+    worn, fresh = command(key="01-1"), command(key="01-2")
+    run = TenantRun("acme", {}, {worn.event_id: POLICY.fault_attempts}, from_parking=True)
+    await holds.on_fault(run, HoldReason.ZOHO_UNAVAILABLE, "503", [worn, fresh])
+    [outcome] = [o for _, o in run.outputs if isinstance(o, ZohoWriteOutcome)]
+    assert outcome.causation_id == worn.event_id and outcome.status is OutcomeStatus.FAILED
+    assert outcome.retryable and set(parking.parked) == {fresh.event_id}

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
+from aiokafka.errors import KafkaConnectionError
+from mlc_core.crypto import CryptoError
 from mlc_core.zoho.errors import (
     ZohoAuthError,
     ZohoError,
@@ -16,7 +19,15 @@ from mlc_core.zoho.errors import (
     ZohoUnavailable,
 )
 from zoho_writer.calls import Blocked, answer_for
-from zoho_writer.hold_policy import Held, HoldPolicy, HoldReason, PauseState, hold_for
+from zoho_writer.hold_policy import (
+    Held,
+    HoldPolicy,
+    HoldReason,
+    PauseState,
+    describe,
+    fault_for,
+    hold_for,
+)
 from zoho_writer.service import Failure
 from zoho_writer.settings import WriterSettings
 
@@ -107,3 +118,34 @@ def test_a_stored_pause_reads_back_as_its_reason() -> None:
     for reason in HoldReason:
         assert HoldReason.of_pause(reason.value) is reason
     assert HoldReason.of_pause("") is HoldReason.RATE_LIMITED  # a pause from before reasons
+
+
+@pytest.mark.parametrize(
+    ("error", "cost"),
+    [
+        (
+            ZohoError("Zoho write answered 200 without one result per record"),
+            HoldReason.ZOHO_MALFORMED,
+        ),
+        (ZohoUnavailable("503"), HoldReason.ZOHO_UNAVAILABLE),
+        (ZohoRateLimited("429"), HoldReason.RATE_LIMITED),
+        (ZohoAuthError("invalid_code"), HoldReason.RECONNECT),
+        (CryptoError("no key can open this"), HoldReason.WRITER_ERROR),
+        (KeyError("Account_Name"), HoldReason.WRITER_ERROR),
+        (ConnectionRefusedError("PostgreSQL"), None),
+        (asyncpg.PostgresConnectionError("gone"), None),
+        (KafkaConnectionError(), None),
+    ],
+)
+def test_what_a_failure_costs_is_decided_by_its_class(
+    error: BaseException, cost: HoldReason | None
+) -> None:
+    assert fault_for(error) is cost
+    assert (cost is not None and cost.opens_circuit) is (
+        cost in (HoldReason.ZOHO_MALFORMED, HoldReason.ZOHO_UNAVAILABLE, HoldReason.WRITER_ERROR)
+    )
+
+
+def test_a_fault_is_described_on_one_short_line() -> None:
+    text = describe(ValueError("bad\nvalue " + "x" * 500))
+    assert text.startswith("ValueError: bad value") and len(text) == 300

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from mlc_core.contracts import ZohoLookup
 from zoho_writer.limiter import TenantLimiter, known_edition, slots
 from zoho_writer.lookups import Resolver, set_path
@@ -59,3 +61,23 @@ def test_org_concurrency_is_the_edition_capped_by_sub_concurrency_per_replica() 
     limiter = TenantLimiter(replicas=1)
     assert limiter.gate("t", "free") is limiter.gate("t", "free")
     assert limiter.gate("t", "enterprise") is not limiter.gate("u", "enterprise")
+
+
+async def test_parents_missing_from_the_store_are_asked_of_zoho_at_once_and_once_each() -> None:
+    """One at a time, an org answering in 50 s would cost 50 s per parent of the batch."""
+    in_flight = peak = 0
+    asked: list[str] = []
+
+    async def ask(lookup: ZohoLookup) -> str | None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        asked.append(lookup.external_value)
+        return f"z-{lookup.external_value}"
+
+    children = [contact(f"C-{i}", f"01-P{i % 5}") for i in range(20)]
+    resolution = await Resolver({}, ask).resolve(children)  # type: ignore[arg-type]
+    assert peak == 5 and sorted(asked) == [f"01-P{i}" for i in range(5)]
+    assert len(resolution.ready) == 20 and not resolution.waiting

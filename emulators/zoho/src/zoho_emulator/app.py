@@ -15,6 +15,7 @@ from zoho_emulator.consent import ConsentPage
 from zoho_emulator.control_api import ControlApi
 from zoho_emulator.crm_api import CrmApi
 from zoho_emulator.errors import ApiError
+from zoho_emulator.faults import MalformedAnswer
 from zoho_emulator.http_common import BodyError
 from zoho_emulator.settings_api import SettingsApi
 from zoho_emulator.state import (
@@ -33,6 +34,11 @@ def _control_error(status: int, error: str, message: str) -> JSONResponse:
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse(exc.body(), exc.status, headers=exc.headers)
+
+
+async def _malformed_answer(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MalformedAnswer)
+    return Response(exc.body, 200, media_type="application/json")
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:
@@ -85,6 +91,7 @@ def create_app(state: ZohoState) -> Starlette:
     ]
     handlers = {
         ApiError: _api_error,
+        MalformedAnswer: _malformed_answer,
         BodyError: _bad_request,
         InvalidRequestError: _bad_request,
         ConflictError: _conflict,

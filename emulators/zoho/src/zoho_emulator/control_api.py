@@ -222,15 +222,18 @@ class ControlApi:
         `status` makes the org's CRM API answer that status (503 INTERNAL_ERROR,
         429 TOO_MANY_REQUESTS: a 429 burst) for `seconds` or for the next `calls`
         calls, or until cleared; `latency_ms` delays each CRM API call while it
-        holds a concurrency slot (a latency above the client's timeout is a timeout).
+        holds a concurrency slot (a latency above the client's timeout is a timeout);
+        `answer` ("empty", "no_data", "malformed") answers the org's CRM calls 200 with a
+        body that fits no documented shape, for `seconds` or the next `calls` calls.
         """
         body = await read_json_object(request)
         org_id = self._state.org(_str(body, "org")).org_id
         seconds = _optional_number(body, "seconds")
         status = _optional_number(body, "status")
         latency = _optional_number(body, "latency_ms")
-        if status is None and latency is None:
-            raise BodyError("give status and/or latency_ms")
+        answer = body.get("answer")
+        if status is None and latency is None and answer is None:
+            raise BodyError("give status, latency_ms and/or answer")
         if status is not None:
             if not 400 <= status <= 599:
                 raise BodyError("status must be 400..599")
@@ -239,6 +242,14 @@ class ControlApi:
             self._state.faults.set_status(org_id, int(status), seconds, count)
         if latency is not None:
             self._state.faults.set_latency(org_id, int(latency), seconds)
+        if answer is not None:
+            calls = _optional_number(body, "calls")
+            try:
+                self._state.faults.set_answer(
+                    org_id, str(answer), seconds, None if calls is None else int(calls)
+                )
+            except ValueError as exc:
+                raise BodyError(str(exc)) from exc
         return JSONResponse({"faults": self._state.faults.describe()})
 
     async def list_faults(self, request: Request) -> Response:

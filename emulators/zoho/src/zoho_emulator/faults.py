@@ -1,10 +1,28 @@
-"""Injected faults per org: an error status for a while (or N calls), and latency."""
+"""Injected faults per org: an error status for a while (or N calls), latency, and answers
+that fit no documented shape (a 200 whose body is empty, has no results, or is cut short)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from zoho_emulator.clock import Clock
+
+# A 200 with a body that fits no documented shape. Zoho has answered an insert with an empty
+# body and no error (zoho-crm.md §6.1, SCHM-22); the others are the same failure seen by a
+# client at another moment: no per-record results, or a body cut off mid-JSON.
+ANSWERS = {
+    "empty": "",
+    "no_data": '{"data": []}',
+    "malformed": '{"data": [{"code": "SUCCESS", "details": {"id": ',
+}
+
+
+class MalformedAnswer(Exception):
+    """Raised by the gate: the call is answered 200 with `body` instead of Zoho's answer."""
+
+    def __init__(self, body: str) -> None:
+        super().__init__("injected malformed answer")
+        self.body = body
 
 
 @dataclass
@@ -14,6 +32,9 @@ class Fault:
     remaining_calls: int | None = None  # None: unlimited
     latency_ms: int = 0
     latency_until: float | None = None
+    answer: str | None = None
+    answer_until: float | None = None
+    answer_calls: int | None = None
 
     def describe(self, org_id: str, now: float) -> dict[str, object]:
         def left(until: float | None) -> float | None:
@@ -26,6 +47,9 @@ class Fault:
             "remaining_calls": self.remaining_calls,
             "latency_ms": self.latency_ms,
             "latency_seconds_left": left(self.latency_until),
+            "answer": self.answer,
+            "answer_seconds_left": left(self.answer_until),
+            "answer_remaining_calls": self.answer_calls,
         }
 
 
@@ -46,6 +70,29 @@ class FaultTable:
         fault = self._faults.setdefault(org_id, Fault())
         fault.latency_ms = latency_ms
         fault.latency_until = None if seconds is None else self._clock.now() + seconds
+
+    def set_answer(
+        self, org_id: str, answer: str, seconds: float | None, calls: int | None
+    ) -> None:
+        if answer not in ANSWERS:
+            raise ValueError(f"answer must be one of {sorted(ANSWERS)}")
+        fault = self._faults.setdefault(org_id, Fault())
+        fault.answer = answer
+        fault.answer_until = None if seconds is None else self._clock.now() + seconds
+        fault.answer_calls = calls
+
+    def take_answer(self, org_id: str) -> str | None:
+        """The malformed answer to give this call instead of Zoho's, if any."""
+        fault = self._faults.get(org_id)
+        if fault is None or fault.answer is None:
+            return None
+        expired = fault.answer_until is not None and fault.answer_until <= self._clock.now()
+        if expired or fault.answer_calls == 0:
+            fault.answer = None
+            return None
+        if fault.answer_calls is not None:
+            fault.answer_calls -= 1
+        return fault.answer
 
     def clear(self, org_id: str | None = None) -> None:
         if org_id is None:

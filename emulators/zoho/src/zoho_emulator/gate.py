@@ -20,6 +20,7 @@ from zoho_emulator.errors import (
     invalid_url,
     scope_mismatch,
 )
+from zoho_emulator.faults import ANSWERS, MalformedAnswer
 from zoho_emulator.http_common import BodyError, JsonObject, read_json_object
 from zoho_emulator.metadata import ModuleDef
 from zoho_emulator.oauth import AccessToken, InvalidTokenError, scope_allows
@@ -73,6 +74,7 @@ class Gate:
         org_id = self._state.oauth.org_of(token)
         if org_id is not None:
             self._fault_status(org_id)
+            self._fault_answer(org_id)
         try:
             access = self._state.oauth.authenticate(dc, token)
         except InvalidTokenError:
@@ -108,6 +110,12 @@ class Gate:
     def respond(org: Org, response: Response) -> Response:
         response.headers.update(org.limits.credits_header())
         return response
+
+    def _fault_answer(self, org_id: str) -> None:
+        answer = self._state.faults.take_answer(org_id)
+        if answer is not None:
+            self._state.org(org_id).stats.faulted_calls += 1
+            raise MalformedAnswer(ANSWERS[answer])
 
     def _fault_status(self, org_id: str) -> None:
         status = self._state.faults.take_status(org_id)

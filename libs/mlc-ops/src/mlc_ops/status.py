@@ -7,6 +7,7 @@ the writer holds its records, if it does."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -161,7 +162,11 @@ async def credits_left(
 
 
 def hold_text(hold: ZohoHold) -> str:
+    waiting = f" ({hold.parked} command(s) parked)" if hold.parked else ""
     if hold.reconnect_since is not None:
         since = f"{hold.reconnect_since:%Y-%m-%d %H:%M}"
-        return f"reconnect Zoho since {since} UTC: {hold.reconnect_error}"
-    return f"paused until {hold.paused_until:%H:%M:%S} UTC: {hold.pause_reason}"
+        return f"reconnect Zoho since {since} UTC: {hold.reconnect_error}{waiting}"
+    why = f"{hold.pause_reason}: {hold.pause_detail}" if hold.pause_detail else hold.pause_reason
+    if hold.paused_until is not None and hold.paused_until > datetime.now(UTC):
+        return f"paused until {hold.paused_until:%H:%M:%S} UTC: {why}{waiting}"
+    return f"parked until a retry goes through: {why}{waiting}"

@@ -25,7 +25,7 @@ from mlc_core.tenants import (
 from mlc_core.zoho.consent import RedirectGrant, exchange_redirect
 from mlc_core.zoho.oauth import TokenGrant, exchange_grant_code
 from pydantic import SecretStr
-from zoho_writer.admin import forget_token
+from zoho_writer.admin import forget_tenant, forget_token
 
 from mlc_ops.errors import Refused
 
@@ -60,6 +60,11 @@ def describe(tenant: Tenant) -> dict[str, Any]:
 
 
 async def add(*, pool: asyncpg.Pool, keyring: KeyRing, tenant: Tenant) -> None:
+    """A new tenant starts clean: whatever the writer kept for a removed tenant of the same id
+    (versions, parked commands, holds, token) belongs to another org and is forgotten."""
+    exists = await pool.fetchval("SELECT 1 FROM tenants WHERE tenant_id = $1", tenant.tenant_id)
+    if not exists:
+        await forget_tenant(pool, tenant_id=tenant.tenant_id)
     try:
         await add_tenant(pool, keyring=keyring, tenant=tenant)
     except asyncpg.UniqueViolationError as exc:
@@ -89,8 +94,10 @@ async def enable(*, pool: asyncpg.Pool, tenant_id: str, enabled: bool) -> None:
 
 
 async def remove(*, pool: asyncpg.Pool, tenant_id: str) -> None:
-    """Deletes the tenant, its credentials and sync state; its audit history is kept."""
+    """Deletes the tenant, its credentials and sync state (the writer's too: a disabled or
+    failing tenant's parked commands go with it); its audit history is kept."""
     await remove_tenant(pool, tenant_id)
+    await forget_tenant(pool, tenant_id=tenant_id)
 
 
 async def refresh_token_from_code(

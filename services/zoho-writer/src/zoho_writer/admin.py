@@ -22,6 +22,7 @@ __all__ = [
     "TokenProvider",
     "ZohoHold",
     "cached_token",
+    "forget_tenant",
     "forget_token",
     "recent_credits",
     "zoho_holds",
@@ -51,13 +52,19 @@ class StoredCredits:
 @dataclass(frozen=True)
 class ZohoHold:
     """Why the writer holds a tenant's records now: Zoho access refused (reconnect_since; only
-    `mlc zoho connect` helps) or a pause after a 429 or a spent credit budget (ends by itself)."""
+    `mlc zoho connect` helps), a pause after a 429 or a spent credit budget (ends by itself),
+    or a fault of the tenant's own (Zoho down or too slow, a malformed answer, an error in
+    its share of a batch: `pause_detail` says which; the circuit stays open after the pause
+    until a drain pass writes its parked commands again). `parked`: commands waiting."""
 
     tenant_id: str
     reconnect_since: datetime | None
     reconnect_error: str | None
     paused_until: datetime | None
     pause_reason: str | None
+    pause_detail: str | None = None
+    circuit_open: bool = False
+    parked: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,12 +90,34 @@ async def recent_credits(
 
 async def zoho_holds(pool: asyncpg.Pool, *, tenant_id: str | None) -> list[ZohoHold]:
     rows = await pool.fetch(
-        "SELECT tenant_id, reconnect_since, reconnect_error, paused_until, pause_reason"
-        " FROM writer_tenant_state WHERE ($1::text IS NULL OR tenant_id = $1)"
-        " AND (reconnect_since IS NOT NULL OR paused_until > now()) ORDER BY tenant_id",
+        "SELECT s.tenant_id, reconnect_since, reconnect_error, paused_until, pause_reason,"
+        " pause_detail, circuit_open,"
+        " (SELECT count(*) FROM writer_parked p WHERE p.tenant_id = s.tenant_id) AS parked"
+        " FROM writer_tenant_state s WHERE ($1::text IS NULL OR s.tenant_id = $1)"
+        " AND (reconnect_since IS NOT NULL OR paused_until > now() OR circuit_open)"
+        " ORDER BY s.tenant_id",
         tenant_id,
     )
     return [ZohoHold(**dict(r)) for r in rows]
+
+
+# What the writer keeps per tenant id; none of it may outlive the tenant (a reused id is
+# another org: its versions would skip writes, its parked commands write old data).
+FORGET_TENANT = (
+    "DELETE FROM writer_parked WHERE tenant_id = $1",
+    "DELETE FROM writer_tenant_state WHERE tenant_id = $1",
+    "DELETE FROM writer_module_blocks WHERE tenant_id = $1",
+    "DELETE FROM writer_versions WHERE tenant_id = $1",
+    "DELETE FROM zoho_tokens WHERE tenant_id = $1",
+)
+
+
+async def forget_tenant(pool: asyncpg.Pool, *, tenant_id: str) -> None:
+    """Delete everything the writer keeps for `tenant_id` (`mlc tenant remove`, and `mlc
+    tenant add`, so a reused id starts clean)."""
+    async with pool.acquire() as conn, conn.transaction():
+        for statement in FORGET_TENANT:
+            await conn.execute(statement, tenant_id)
 
 
 async def cached_token(

@@ -17,6 +17,7 @@ from mlc_core.zoho.errors import (
     ZohoPermanentError,
     ZohoRetryableError,
     ZohoTokenInvalid,
+    ZohoUnavailable,
 )
 from mlc_core.zoho.records import WriteReply, upsert
 
@@ -45,14 +46,25 @@ async def with_token(
     What was ridden out goes to `notes`, so the outcome (and the audit trail) shows it."""
     token = await deps.tokens.token(tenant)
     try:
-        return await call(token.value, token.api_domain)
+        return await bounded(deps, call, token.value, token.api_domain)
     except ZohoTokenInvalid:
         fresh = await deps.tokens.after_rejection(tenant, token)
         if notes is not None:
             notes.append("401 INVALID_TOKEN: access token refreshed")
             if fresh.api_domain != token.api_domain:
                 notes.append(f"org moved: api_domain now {fresh.api_domain}")
-        return await call(fresh.value, fresh.api_domain)
+        return await bounded(deps, call, fresh.value, fresh.api_domain)
+
+
+async def bounded(deps: WriterDeps, call: Call[T], token: str, domain: str) -> T:
+    """One Zoho call within the per-call timeout, all of it (httpx bounds each read, not the
+    whole answer); past it the call counts as a timeout (ZohoUnavailable, retryable)."""
+    limit = deps.policy.call_timeout_seconds
+    try:
+        async with asyncio.timeout(limit):
+            return await call(token, domain)
+    except TimeoutError:
+        raise ZohoUnavailable(f"Zoho API {domain} did not answer within {limit:g} s") from None
 
 
 Answer = Failure | Held | Blocked

@@ -12,45 +12,36 @@ from __future__ import annotations
 import uuid
 
 from mlc_core.contracts import OutcomeStatus, Topics, ZohoDeleteCommand, ZohoWriteOutcome, caused_by
-from mlc_core.tenants import Tenant, TenantNotFound, load_tenant
+from mlc_core.tenants import Tenant
 from mlc_core.zoho.records import RecordResult, delete_one, find_by_external, update_one
 
 from zoho_writer.calls import Blocked, attempt
 from zoho_writer.deps import WriterDeps
 from zoho_writer.hold_policy import Held
 from zoho_writer.run import TenantRun
-from zoho_writer.service import OUTCOME_NAMESPACE, Failure, Origin, failed, skipped
+from zoho_writer.service import OUTCOME_NAMESPACE, Failure, failed, skipped
 
 
 async def write_deletes(
-    tenant_id: str,
-    commands: list[ZohoDeleteCommand],
-    deps: WriterDeps,
-    origins: dict[uuid.UUID, Origin],
-    *,
-    from_parking: bool = False,
-) -> TenantRun:
-    run = TenantRun(tenant_id, origins, {}, from_parking)
-    try:
-        tenant = await load_tenant(deps.pool, keyring=deps.keyring, tenant_id=tenant_id)
-    except TenantNotFound as exc:
-        failure = Failure("TENANT_UNKNOWN", str(exc), retryable=False)
-        run.outputs += [o for c in commands for o in failed(c, failure, origins.get(c.event_id))]
-        return run
-    applied = await deps.store.applied(tenant_id, [(c.module, c.external_value) for c in commands])
+    run: TenantRun, tenant: Tenant, commands: list[ZohoDeleteCommand], deps: WriterDeps
+) -> None:
+    """The tenant's deletes of this batch (or drain pass), into `run`, after its upserts."""
+    keys = [(c.module, c.external_value) for c in commands]
+    applied = await deps.store.applied(run.tenant_id, keys)
     todo: list[ZohoDeleteCommand] = []
     for cmd in commands:
         done = applied.get((cmd.module, cmd.external_value))
-        if done is not None and cmd.source_version < done.version:
+        if done is not None and (outcome := done.by(cmd)) is not None:
+            run.outputs.append((Topics.ZOHO_OUTCOMES, outcome))  # redelivered: already done
+        elif done is not None and cmd.source_version < done.version:
             run.outputs.append((Topics.ZOHO_OUTCOMES, skipped(cmd, done.version)))
         else:
             todo.append(cmd)
     if todo and await deps.holds.check(run, tenant):
         await deps.holds.park_held(run, todo)
-        return run
+        return
     for cmd in todo:
         await _apply(run, tenant, cmd, deps)
-    return run
 
 
 async def _apply(run: TenantRun, tenant: Tenant, cmd: ZohoDeleteCommand, deps: WriterDeps) -> None:
@@ -61,7 +52,10 @@ async def _apply(run: TenantRun, tenant: Tenant, cmd: ZohoDeleteCommand, deps: W
     origin = run.origins.get(cmd.event_id)
     if isinstance(answer, RecordResult):
         if answer.ok:
-            run.outputs.append((Topics.ZOHO_OUTCOMES, _done(cmd, answer)))
+            outcome = _done(cmd, answer)
+            await deps.store.record_applied([outcome], {})  # before anything else can fail
+            run.outputs.append((Topics.ZOHO_OUTCOMES, outcome))
+            run.wrote = True
         else:
             failure = Failure(answer.code or "UNKNOWN", answer.message or "", False, answer.field)
             run.outputs += failed(cmd, failure, origin)
@@ -69,6 +63,8 @@ async def _apply(run: TenantRun, tenant: Tenant, cmd: ZohoDeleteCommand, deps: W
         await deps.holds.on_held(run, tenant, answer, [cmd])
     elif isinstance(answer, Blocked):
         run.outputs += failed(cmd, Failure(answer.code, answer.message, False), origin)
+    elif answer.retryable:
+        run.faulty.append(([cmd], answer))
     else:
         run.outputs += failed(cmd, answer, origin)
 

@@ -20,10 +20,10 @@ from zoho_writer.tokens import TokenProvider
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    # A few quick attempts ride out a blip (a 5xx, a timeout). A longer outage becomes failed
-    # outcomes and dead letters that `mlc replay` re-drives, instead of holding the partition,
-    # which other tenants share, for as long as one tenant's Zoho is down. 429s are not
-    # retried here: they hold the tenant (TenantHolds).
+    # A few quick attempts ride out a blip (a 5xx, a timeout). A longer outage parks the
+    # commands (PostgreSQL) and pauses the tenant with a growing backoff: the drain writes
+    # them later, without a person, and the partition, which other tenants share, is not
+    # held meanwhile. 429s are not retried here: they hold the tenant (TenantHolds).
     attempts: int
     backoff: Backoff = field(default_factory=lambda: Backoff(base=1.0, cap=15.0))
 
@@ -34,6 +34,9 @@ class WritePolicy:
     parent_retry_seconds: float
     parent_attempts: int
     default_edition: str
+    # Bounds on one Zoho call and on a tenant's share of a batch (WriterSettings says why).
+    call_timeout_seconds: float = 30.0
+    share_deadline_seconds: float = 120.0
     # A missing parent is usually a few seconds behind (another partition): retry soon, then
     # less often, at most every 10 minutes; after `parent_attempts` the child fails.
     parent_retry_cap_seconds: float = 600.0

@@ -12,26 +12,28 @@ from mlc_core.contracts import (
     Topics,
     ZohoDeleteCommand,
     ZohoUpsertCommand,
-    ZohoWriteOutcome,
 )
 from mlc_core.kafka import Record
 from mlc_core.logging import ctx
 from mlc_core.malformed import decode_checked, malformed_letter
 from mlc_core.tenants import TenantNotFound, load_tenant
 
-from zoho_writer.deletes import write_deletes
 from zoho_writer.deps import WriterDeps
 from zoho_writer.run import TenantRun
 from zoho_writer.service import Origin, Output
-from zoho_writer.writing import write_tenant
+from zoho_writer.share import write_share
 
 log = logging.getLogger(__name__)
 DRAIN_BATCH = 1000
+# Tenants drained at once: a slow tenant's drain (up to the share deadline) leaves the other
+# slots to the rest; each drain holds one pooled connection for its lock.
+DRAIN_TENANTS_AT_ONCE = 4
 
 
 async def handle_batch(records: Sequence[Record], *, deps: WriterDeps) -> None:
-    """Commands become upserts (or parked commands); returns once every effect is durable."""
-    commands: dict[str, list[ZohoUpsertCommand]] = defaultdict(list)
+    """Commands become upserts (or parked commands); returns once every effect is durable.
+    Each tenant's share runs on its own (share.py): one tenant's failure parks that tenant."""
+    upserts: dict[str, list[ZohoUpsertCommand]] = defaultdict(list)
     deletes: dict[str, list[ZohoDeleteCommand]] = defaultdict(list)
     origins: dict[uuid.UUID, Origin] = {}
     outputs: list[Output] = []
@@ -45,28 +47,47 @@ async def handle_batch(records: Sequence[Record], *, deps: WriterDeps) -> None:
             continue
         origins[event.event_id] = Origin(record.topic, record.partition, record.offset)
         if isinstance(event, ZohoUpsertCommand):
-            commands[event.tenant_id].append(event)
+            upserts[event.tenant_id].append(event)
         elif isinstance(event, ZohoDeleteCommand):
             deletes[event.tenant_id].append(event)
-    runs = list(
-        await asyncio.gather(
-            *(write_tenant(t, c, deps, origins=origins) for t, c in commands.items())
-        )
+    # Every share ends before the batch does, even when one raised (infrastructure): a retry
+    # of the batch must not run beside the shares of the attempt that failed.
+    shares = await asyncio.gather(
+        *(
+            write_share(t, upserts.get(t, []), deletes.get(t, []), deps, origins=origins)
+            for t in sorted(upserts.keys() | deletes.keys())
+        ),
+        return_exceptions=True,
     )
-    # After the upserts: a record deleted in the same batch ends deleted.
-    for tenant_id, gone in deletes.items():
-        runs.append(await write_deletes(tenant_id, gone, deps, origins))
+    runs = [run for run in shares if isinstance(run, TenantRun)]
+    errors = [error for error in shares if isinstance(error, BaseException)]
+    if errors:
+        raise errors[0]
     await _finish(outputs, runs, deps)
 
 
 async def drain_once(deps: WriterDeps) -> int:
-    """Write the due parked commands of every tenant that is not paused; returns how many."""
-    drained = 0
-    for tenant_id in await deps.parking.due_tenants():
-        async with deps.parking.drain_lock(tenant_id) as mine:
-            if mine:
-                drained += await _drain_tenant(tenant_id, deps)
-    return drained
+    """Write the due parked commands of every tenant that is not paused; returns how many.
+    Tenants drain side by side, each on its own: one tenant's failure (even PostgreSQL
+    refusing its statements) never ends the pass for the others; it is raised after them."""
+    gate = asyncio.Semaphore(DRAIN_TENANTS_AT_ONCE)
+
+    async def one(tenant_id: str) -> int:
+        async with gate, deps.parking.drain_lock(tenant_id) as mine:
+            return await _drain_tenant(tenant_id, deps) if mine else 0
+
+    tenants = await deps.parking.due_tenants()
+    results = await asyncio.gather(*(one(t) for t in tenants), return_exceptions=True)
+    errors = [(t, r) for t, r in zip(tenants, results, strict=True) if isinstance(r, Exception)]
+    for tenant_id, exc in errors:
+        log.error(
+            "drain of a tenant failed",
+            exc_info=exc,
+            extra=ctx(tenant=tenant_id, error=type(exc).__name__),
+        )
+    if errors:
+        raise errors[0][1]
+    return sum(r for r in results if isinstance(r, int))
 
 
 async def _drain_tenant(tenant_id: str, deps: WriterDeps) -> int:
@@ -76,23 +97,19 @@ async def _drain_tenant(tenant_id: str, deps: WriterDeps) -> int:
     if not parked:
         return 0
     origins = {p.command.event_id: p.origin for p in parked if p.origin}
-    upserts = [p.command for p in parked if isinstance(p.command, ZohoUpsertCommand)]
-    gone = [p.command for p in parked if isinstance(p.command, ZohoDeleteCommand)]
-    run = await write_tenant(
+    run = await write_share(
         tenant_id,
-        upserts,
+        [p.command for p in parked if isinstance(p.command, ZohoUpsertCommand)],
+        [p.command for p in parked if isinstance(p.command, ZohoDeleteCommand)],
         deps,
         origins=origins,
         attempts={p.command.event_id: p.attempts for p in parked},
         from_parking=True,
     )
-    runs = [run]
-    if gone:  # after the upserts, as in a consumed batch
-        runs.append(await write_deletes(tenant_id, gone, deps, origins, from_parking=True))
-    await _finish([], runs, deps)
-    finished = [e for r in runs for e in r.finished]
+    await _finish([], [run], deps)
+    finished = run.finished
     await deps.parking.release(finished)
-    if not any(r.hold.held for r in runs):
+    if not run.hold.held:
         await deps.holds.resume(tenant_id)
     log.info(
         "drained parked commands",
@@ -113,10 +130,6 @@ async def _drainable(tenant_id: str, deps: WriterDeps) -> bool:
 
 
 async def _finish(outputs: list[Output], runs: Sequence[TenantRun], deps: WriterDeps) -> None:
-    """Publish every outcome (acks=all), then remember what Zoho now holds."""
+    """Publish every outcome (acks=all). What Zoho holds was recorded when it answered."""
     outputs = outputs + [out for run in runs for out in run.outputs]
     await deps.publisher.publish_all(outputs)
-    hashes = {k: v for run in runs for k, v in run.hashes.items()}
-    await deps.store.record_applied(
-        [o for _, o in outputs if isinstance(o, ZohoWriteOutcome)], hashes
-    )

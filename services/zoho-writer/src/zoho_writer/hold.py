@@ -3,8 +3,11 @@
 Upserts and deletes both hand every call's answer that holds a tenant (a 429, exhausted or
 nearly exhausted credits, a refused token refresh, a revoked refresh token) to `TenantHolds`,
 which pauses the tenant or puts it in the "reconnect Zoho" state, and parks the commands in
-PostgreSQL, so Kafka offsets can be committed and nothing is lost or failed. How long a pause
-lasts is HoldPolicy's (pure); the stores only keep the state every replica shares.
+PostgreSQL, so Kafka offsets can be committed and nothing is lost or failed. So does every
+other failure of the tenant's own (`on_fault`: Zoho down or too slow, a malformed answer, any
+error in its share of a batch): the tenant is paused with the reason and its circuit opened.
+How long a pause lasts is HoldPolicy's (pure); the stores only keep the state every replica
+shares.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from mlc_core.tenants import Tenant
 from zoho_writer.hold_policy import Held, HoldPolicy, HoldReason
 from zoho_writer.parking import ParkingStore
 from zoho_writer.run import TenantRun
-from zoho_writer.service import WriteCommand, deferred
+from zoho_writer.service import Failure, WriteCommand, deferred, failed
 from zoho_writer.tenant_state import TenantState
 
 log = logging.getLogger(__name__)
@@ -61,9 +64,82 @@ class TenantHolds:
         refused = await self.refused(tenant)
         if refused is not None:
             run.hold.enter(HoldReason.RECONNECT, refused)
-        elif (paused := await self._state.pause_reason(tenant.tenant_id)) is not None:
+            return True
+        # The consumer also waits while a fault's circuit is open; the drain is the probe.
+        paused = await self._state.pause_reason(tenant.tenant_id, circuit=not run.from_parking)
+        if paused is not None:
             run.hold.enter(HoldReason.of_pause(paused))
         return run.hold.held
+
+    async def park_disabled(self, run: TenantRun, commands: Sequence[WriteCommand]) -> None:
+        """`mlc tenant disable`: nothing is written, refreshed or drained for the tenant; its
+        commands are kept (the drain skips disabled tenants) and written once it is enabled."""
+        reason = f"tenant {run.tenant_id} is disabled; written after `mlc tenant enable`"
+        await self.park(run, commands, reason=reason, delay=0)
+
+    async def on_fault(
+        self, run: TenantRun, reason: HoldReason, detail: str, commands: Sequence[WriteCommand]
+    ) -> None:
+        """A failure of the tenant's own: pause it with `reason` (growing backoff), open its
+        circuit, and park `commands` (those parked too often fail: `fault_attempts`)."""
+        run.hold.enter(reason, detail)
+        paused = await self._state.pause(
+            run.tenant_id,
+            reason=reason.value,
+            detail=detail,
+            circuit=reason.opens_circuit,
+            decide=lambda current, now: self.policy.paused_again(current, reason, now),
+        )
+        until = paused.until.isoformat() if paused.until else None
+        log.error(
+            "tenant paused: %s",
+            reason.value,
+            extra=ctx(tenant=run.tenant_id, reason=reason, detail=detail, until=until),
+        )
+        await self._park_or_fail(run, commands, reason=run.hold.park_reason, detail=detail)
+
+    async def settle_faults(self, run: TenantRun) -> None:
+        """Calls that failed retryably after their quick attempts: when nothing of the share
+        went through it is the org's fault (on_fault), else only those records' (they are
+        parked with their own backoff, the tenant flows on)."""
+        faulty, run.faulty = run.faulty, []
+        if not faulty:
+            return
+        commands = [c for chunk, _ in faulty for c in chunk]
+        failure = faulty[0][1]
+        detail = f"{failure.code}: {failure.message}"
+        if not run.wrote:
+            await self.on_fault(run, HoldReason.ZOHO_UNAVAILABLE, detail, commands)
+            return
+        for cmd in commands:
+            tries = run.attempts.get(cmd.event_id, 0)
+            reason = f"Zoho call failed ({detail}); tried again later"
+            await self._park_or_fail(
+                run, [cmd], reason=reason, detail=detail, delay=self.policy.retry_delay(tries)
+            )
+
+    async def _park_or_fail(
+        self,
+        run: TenantRun,
+        commands: Sequence[WriteCommand],
+        *,
+        reason: str,
+        detail: str,
+        delay: float = 0,
+    ) -> None:
+        cap = self.policy.fault_attempts
+        spent = [c for c in commands if run.attempts.get(c.event_id, 0) >= cap]
+        failure = Failure(
+            "RETRIES_EXHAUSTED",
+            f"still failing after {cap} tries ({detail}); `mlc replay --failed-only` re-sends it",
+            retryable=True,
+        )
+        for cmd in spent:
+            run.outputs += failed(cmd, failure, run.origins.get(cmd.event_id))
+        spent_ids = {c.event_id for c in spent}
+        kept = [c for c in commands if c.event_id not in spent_ids]
+        if kept:
+            await self.park(run, kept, reason=reason, delay=delay)
 
     async def must_reconnect(self, tenant_id: str) -> bool:
         """The tenant is in the reconnect state (cheap: no credentials loaded)."""
@@ -120,8 +196,10 @@ class TenantHolds:
         await self.park(run, commands, reason=run.hold.park_reason, delay=0)
 
     async def resume(self, tenant_id: str) -> None:
-        """Parked commands went through: the next pause starts from the base wait again."""
-        await self._state.resume(tenant_id)
+        """Parked commands went through: the next pause starts from the base wait again, and
+        a circuit opened by a fault closes (the consumer writes the tenant again)."""
+        if await self._state.resume(tenant_id):
+            log.info("tenant's writes go through again", extra=ctx(tenant=tenant_id))
 
     async def _pause(self, run: TenantRun, reason: HoldReason) -> None:
         run.hold.enter(reason)

@@ -1,8 +1,14 @@
-"""When and for how long a tenant's writes wait (pure): the hold reasons, which Zoho errors put
-a tenant on hold (by class, never by message text), and the pause backoff.
+"""When and for how long a tenant's writes wait (pure): the hold reasons, which errors put a
+tenant on hold (by class, never by message text), and the pause backoff.
+
+`fault_for` is the writer's one statement of what a failure costs (docs/failure-costs.md):
+a record (a per-record Zoho refusal: dead letter, decided where Zoho answers per record), the
+tenant (any other failure in its share of a batch: paused, circuit open), or the service
+(only PostgreSQL or Kafka unreachable: the batch is retried from its offsets).
 
 Stored in writer_tenant_state: `pause_reason` holds a HoldReason's words (what `mlc status`
-shows), `paused_until` and `consecutive_pauses` the pause this policy computed.
+shows), `pause_detail` the error behind it, `paused_until` and `consecutive_pauses` the pause
+this policy computed, `circuit_open` whether the consumer parks until a drain pass succeeds.
 """
 
 from __future__ import annotations
@@ -11,7 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from mlc_core.zoho.errors import ZohoAuthError, ZohoError, ZohoRateLimited, ZohoTokenThrottled
+import asyncpg
+from aiokafka.errors import KafkaError
+from mlc_core.zoho.errors import (
+    ZohoAuthError,
+    ZohoError,
+    ZohoRateLimited,
+    ZohoRetryableError,
+    ZohoTokenThrottled,
+)
 
 
 class HoldReason(StrEnum):
@@ -21,6 +35,12 @@ class HoldReason(StrEnum):
     CREDITS_EXHAUSTED = "API credits exhausted (429)"
     CREDITS_LOW = "API credits nearly exhausted"
     RECONNECT = "Zoho access refused"  # the refresh token is revoked: a person must reconnect
+    # Faults of the tenant's own: its commands wait with a growing backoff, and the circuit
+    # stays open (the consumer parks, only the drain probes) until a drain pass succeeds.
+    ZOHO_UNAVAILABLE = "Zoho unavailable (5xx, timeouts)"
+    ZOHO_SLOW = "Zoho too slow (batch deadline)"
+    ZOHO_MALFORMED = "Zoho answered malformed"
+    WRITER_ERROR = "writer error"
 
     @classmethod
     def of_pause(cls, stored: str) -> HoldReason:
@@ -31,6 +51,60 @@ class HoldReason(StrEnum):
     @property
     def spends_credits(self) -> bool:
         return self in (HoldReason.CREDITS_EXHAUSTED, HoldReason.CREDITS_LOW)
+
+    @property
+    def opens_circuit(self) -> bool:
+        """Waiting out a pause is not proof the fault is gone: only a drain pass that writes
+        again closes the circuit (a 429 or spent credits end with their pause)."""
+        return self in FAULTS
+
+
+FAULTS = frozenset(
+    {
+        HoldReason.ZOHO_UNAVAILABLE,
+        HoldReason.ZOHO_SLOW,
+        HoldReason.ZOHO_MALFORMED,
+        HoldReason.WRITER_ERROR,
+    }
+)
+# PostgreSQL or Kafka unreachable (or PostgreSQL refusing work: a statement cut at its bound):
+# nothing can be made durable, so the batch is retried from its offsets, for every tenant.
+# OSError covers refused and reset connections (and asyncio's TimeoutError of a connect);
+# Zoho's transport errors never arrive as OSError (mlc_core.zoho wraps them).
+INFRASTRUCTURE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.QueryCanceledError,
+    asyncpg.CannotConnectNowError,
+    OSError,
+    KafkaError,
+)
+
+
+def fault_for(exc: BaseException) -> HoldReason | None:
+    """What an error escaping a tenant's share of a batch costs: None when it is the
+    service's (infrastructure: re-raised, the batch retried), else the tenant's hold reason.
+    Anything unforeseen (a bug hit by the tenant's data, its secrets unreadable after a key
+    was retired) costs that tenant only."""
+    if isinstance(exc, INFRASTRUCTURE):
+        return None
+    if isinstance(exc, ZohoError):
+        held = hold_for(exc)
+        if held is not None:
+            return held
+        if isinstance(exc, ZohoRetryableError):
+            return HoldReason.ZOHO_UNAVAILABLE
+        if type(exc) is ZohoError:  # an answer that fits no shape Zoho documents
+            return HoldReason.ZOHO_MALFORMED
+    return HoldReason.WRITER_ERROR
+
+
+def describe(exc: BaseException, *, limit: int = 300) -> str:
+    """The error as `mlc status` shows it: class and message, cut to one short line.
+    (Exception texts name tenants, modules and codes, never secrets: mlc_core.zoho and
+    mlc_core.crypto never put a token or key in a message.)"""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def hold_for(exc: ZohoError) -> HoldReason | None:
@@ -79,12 +153,20 @@ class HoldPolicy:
     pause_seconds: float
     pause_cap_seconds: float
     credit_pause_seconds: float
+    # A command parked for a tenant fault this many times fails (retryable, dead letter);
+    # with the pause doubling to its cap that is about 9 hours of Zoho refusing it.
+    fault_attempts: int = 40
     # Below this many credits left, pause before Zoho refuses: one full batch of 100 records
     # costs 10 credits (zoho-crm.md §5), so this keeps one last batch's worth.
     credit_reserve: int = 10
 
     def base(self, reason: HoldReason) -> float:
         return self.credit_pause_seconds if reason.spends_credits else self.pause_seconds
+
+    def retry_delay(self, attempts: int) -> float:
+        """When a command whose own call failed (its tenant's other calls went through) is
+        tried again: the pause backoff, per command."""
+        return min(self.pause_cap_seconds, self.pause_seconds * 2.0 ** min(attempts, MAX_DOUBLINGS))
 
     def paused_again(self, current: PauseState, reason: HoldReason, now: datetime) -> PauseState:
         """The pause after `current` for `reason`: the base wait, doubled for each episode in

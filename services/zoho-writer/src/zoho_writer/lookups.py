@@ -9,6 +9,7 @@ with X-EXTERNAL, 1 credit). A required parent that does not exist yet makes the 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,19 @@ class Resolver:
     _asked: dict[ParentKey, str | None] = field(default_factory=dict)
 
     async def resolve(self, commands: list[ZohoUpsertCommand]) -> Resolution:
+        # Every parent not known yet is asked at once (the org's concurrency gate in `ask_zoho`
+        # bounds the calls in flight): one at a time, a slow org would cost a call's time per
+        # parent, past the batch deadline.
+        wanted = {
+            (lk.module, lk.external_value): lk
+            for cmd in commands
+            for lk in cmd.lookups
+            if lk.required and (lk.module, lk.external_value) not in self.known
+        }
+        missing = [lk for key, lk in wanted.items() if key not in self._asked]
+        answers = await asyncio.gather(*(self.ask_zoho(lk) for lk in missing))
+        for lk, answer in zip(missing, answers, strict=True):
+            self._asked[(lk.module, lk.external_value)] = answer
         result = Resolution()
         for cmd in commands:
             resolved = await self._one(cmd)

@@ -18,7 +18,7 @@ from mlc_core.runtime import keyring_from, run_service
 from mlc_core.supervise import RestartBackoff, run_supervised
 
 from zoho_writer.deps import WriterDeps
-from zoho_writer.handlers import drain_once, handle_batch
+from zoho_writer.handlers import DRAIN_TENANTS_AT_ONCE, drain_once, handle_batch
 from zoho_writer.hold import TenantHolds
 from zoho_writer.limiter import TenantLimiter
 from zoho_writer.parking import ParkingStore
@@ -37,8 +37,13 @@ async def serve(stop: asyncio.Event, settings: WriterSettings | None = None) -> 
     settings = settings or WriterSettings()
     keyring = keyring_from(settings)
     await prepare_topics(settings.kafka_bootstrap)
+    # Up to DRAIN_TENANTS_AT_ONCE drains each hold a connection for their advisory lock
+    # (as long as a share may take); the rest is for the consumer's shares and the drains'
+    # statements, which hold one only briefly.
     pool = await create_pool(
-        settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
+        settings.database_url.get_secret_value(),
+        retry_for=SERVICE_CONNECT_RETRY_S,
+        max_size=DRAIN_TENANTS_AT_ONCE + 8,
     )
     http = httpx.AsyncClient(timeout=settings.zoho_timeout_seconds)
     producer = create_producer(settings.kafka_bootstrap, client_id=GROUP_ID)

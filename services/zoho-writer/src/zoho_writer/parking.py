@@ -52,11 +52,14 @@ class ParkingStore:
         )
 
     async def due_tenants(self) -> list[str]:
-        """Tenants with parked commands that are due and that are not paused."""
+        """Tenants with parked commands that are due, that are not paused and not disabled
+        (a removed tenant's commands are drained: they fail TENANT_UNKNOWN)."""
         rows = await self._pool.fetch(
             "SELECT DISTINCT p.tenant_id FROM writer_parked p WHERE p.not_before <= now()"
             " AND NOT EXISTS (SELECT 1 FROM writer_tenant_state s"
             "   WHERE s.tenant_id = p.tenant_id AND s.paused_until > now())"
+            " AND NOT EXISTS (SELECT 1 FROM tenants t"
+            "   WHERE t.tenant_id = p.tenant_id AND NOT t.enabled)"
         )
         return [r["tenant_id"] for r in rows]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from mlc_core.contracts import ZohoWriteOutcome
 
 from zoho_writer.hold_policy import HoldReason
-from zoho_writer.service import Origin, Output, WriteCommand
+from zoho_writer.service import Failure, Origin, Output, WriteCommand
 
 # What a paused tenant's parked commands (and their deferred outcomes) say.
 PAUSED = "tenant paused (Zoho limits)"
@@ -28,7 +28,12 @@ class HoldState:
 
     @property
     def park_reason(self) -> str:
-        return self.message if self.reason is HoldReason.RECONNECT and self.message else PAUSED
+        if self.reason is HoldReason.RECONNECT and self.message:
+            return self.message
+        if self.reason is not None and self.reason.opens_circuit:
+            detail = f": {self.message}" if self.message else ""
+            return f"tenant paused ({self.reason.value}{detail})"
+        return PAUSED
 
     def enter(self, reason: HoldReason, message: str | None = None) -> None:
         """Reconnecting outranks a pause: new credentials are needed before any waiting helps."""
@@ -51,6 +56,20 @@ class TenantRun:
     known: dict[tuple[str, str], str] = field(default_factory=dict)
     # Commands as they arrived (before parents were filled in): what gets parked.
     originals: dict[uuid.UUID, WriteCommand] = field(default_factory=dict)
+    # Calls that failed retryably after their quick attempts, and whether any call of this
+    # share went through: a fault of the whole org, or of a few records (TenantHolds decides).
+    faulty: list[tuple[list[WriteCommand], Failure]] = field(default_factory=list)
+    wrote: bool = False
+
+    @property
+    def settled(self) -> set[uuid.UUID]:
+        """Commands with an outcome in this run, or parked."""
+        done = {o.causation_id for _, o in self.outputs if isinstance(o, ZohoWriteOutcome)}
+        return (
+            {e for e in done if e is not None}
+            | self.parked
+            | {c.event_id for chunk, _ in self.faulty for c in chunk}
+        )
 
     @property
     def finished(self) -> list[uuid.UUID]:

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlc_core.contracts import (
     DeadLetter,
@@ -42,6 +42,13 @@ class Applied:
     version: str
     zoho_id: str
     content_hash: bytes | None = None
+    # The command that wrote it, and the outcome published for it.
+    event_id: uuid.UUID | None = None
+    outcome: ZohoWriteOutcome | None = None
+
+    def by(self, cmd: WriteCommand) -> ZohoWriteOutcome | None:
+        """The stored outcome when `cmd` itself wrote this (a redelivery: no second write)."""
+        return self.outcome if self.event_id == cmd.event_id else None
 
 
 def content_hash(cmd: ZohoUpsertCommand) -> bytes:
@@ -67,11 +74,13 @@ def latest_per_record(commands: Iterable[ZohoUpsertCommand]) -> list[ZohoUpsertC
 
 @dataclass
 class Triage:
-    """Commands sorted by what Zoho needs: a write, nothing (stale), nothing (unchanged)."""
+    """Commands sorted by what Zoho needs: a write, nothing (stale), nothing (unchanged),
+    nothing (done: this very command was written, its outcome is published again)."""
 
     write: list[ZohoUpsertCommand]
     stale: list[ZohoUpsertCommand]
     unchanged: list[ZohoUpsertCommand]
+    done: list[ZohoWriteOutcome] = field(default_factory=list)
 
 
 def triage(commands: list[ZohoUpsertCommand], applied: dict[tuple[str, str], Applied]) -> Triage:
@@ -81,7 +90,11 @@ def triage(commands: list[ZohoUpsertCommand], applied: dict[tuple[str, str], App
     the same version counts as stale."""
     sorted_ = Triage([], [], [])
     for cmd in commands:
-        getattr(sorted_, _verdict(cmd, applied.get((cmd.module, cmd.external_value)))).append(cmd)
+        done = applied.get((cmd.module, cmd.external_value))
+        if done is not None and (outcome := done.by(cmd)) is not None:
+            sorted_.done.append(outcome)
+            continue
+        getattr(sorted_, _verdict(cmd, done)).append(cmd)
     return sorted_
 
 

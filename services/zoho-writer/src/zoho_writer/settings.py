@@ -38,7 +38,18 @@ class WriterSettings(CommonSettings):
     # Records per poll: more records per pass means fuller 100-record batches per partition
     # and more of them in flight at once (up to the org's concurrency).
     writer_max_poll_records: int = 5000
-    zoho_timeout_seconds: float = 60.0
+    # One Zoho call, all of it (connect, wait, read): an upsert of 100 records answers in a few
+    # seconds; 30 s is far past a slow moment yet lets a hanging org cost little. A timeout is
+    # a 5xx-like blip: retried quickly, then the tenant is paused (HoldReason.ZOHO_UNAVAILABLE).
+    zoho_timeout_seconds: float = 30.0
+    # A tenant's share of one consumed batch (or of a drain pass), all calls and retries: past
+    # it the tenant is paused as too slow and its unwritten commands parked. The consumer
+    # fetches again only when every partition's batch is done, so this is also how long one
+    # slow org can delay the others, once (its circuit then stays open until the drain
+    # writes it again). A full 5,000-record poll on a Free org (5 calls at a time) is 10
+    # rounds of calls: 120 s allows 12 s each, and stays well under the consumer's
+    # max.poll.interval.ms (900 s, mlc_core.kafka) even with the publish and commit after it.
+    writer_share_deadline_seconds: float = 120.0
     # Token refreshes per tenant per 10 minutes, all replicas together (Zoho allows 10).
     writer_refresh_budget: int = REFRESH_BUDGET
 
@@ -49,6 +60,8 @@ class WriterSettings(CommonSettings):
             parent_retry_seconds=self.writer_parent_retry_seconds,
             parent_attempts=self.writer_parent_attempts,
             default_edition=self.writer_default_edition,
+            call_timeout_seconds=self.zoho_timeout_seconds,
+            share_deadline_seconds=self.writer_share_deadline_seconds,
         )
 
     def hold_policy(self) -> HoldPolicy:

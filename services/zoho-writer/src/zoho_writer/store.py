@@ -1,7 +1,10 @@
-"""What Zoho already has, as the writer last wrote it: version, id and content per record."""
+"""What Zoho already has, as the writer last wrote it: version, id and content per record, and
+the outcome of the command that wrote it (stored the moment Zoho answered, before anything
+else can fail: a redelivered command republishes it instead of writing Zoho again)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import asyncpg
@@ -18,8 +21,8 @@ class WriterStore:
 
     async def applied(self, tenant_id: str, keys: list[Key]) -> dict[Key, Applied]:
         rows = await self._pool.fetch(
-            "SELECT module, external_value, source_version, zoho_id, content_hash"
-            " FROM writer_versions WHERE tenant_id = $1 AND (module, external_value) IN"
+            "SELECT module, external_value, source_version, zoho_id, content_hash, event_id,"
+            " outcome FROM writer_versions WHERE tenant_id = $1 AND (module, external_value) IN"
             " (SELECT * FROM unnest($2::text[], $3::text[]))",
             tenant_id,
             [module for module, _ in keys],
@@ -27,7 +30,11 @@ class WriterStore:
         )
         return {
             (r["module"], r["external_value"]): Applied(
-                r["source_version"], r["zoho_id"], r["content_hash"]
+                r["source_version"],
+                r["zoho_id"],
+                r["content_hash"],
+                r["event_id"],
+                _outcome(r["outcome"]),
             )
             for r in rows
         }
@@ -44,11 +51,12 @@ class WriterStore:
         # The WHERE keeps the newest version if an older write lands late (replay racing live).
         await self._pool.executemany(
             "INSERT INTO writer_versions AS w"
-            " (tenant_id, module, external_value, source_version, zoho_id, content_hash)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, module, external_value)"
+            " (tenant_id, module, external_value, source_version, zoho_id, content_hash,"
+            " event_id, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (tenant_id, module, external_value)"
             " DO UPDATE SET source_version = EXCLUDED.source_version,"
             " zoho_id = EXCLUDED.zoho_id, content_hash = EXCLUDED.content_hash,"
-            " written_at = now()"
+            " event_id = EXCLUDED.event_id, outcome = EXCLUDED.outcome, written_at = now()"
             " WHERE w.source_version <= EXCLUDED.source_version",
             [
                 (
@@ -58,7 +66,15 @@ class WriterStore:
                     o.source_version,
                     o.zoho_id,
                     hashes.get(o.causation_id) if o.causation_id else None,
+                    o.causation_id,
+                    o.model_dump(mode="json"),
                 )
                 for o in done
             ],
         )
+
+
+def _outcome(raw: object) -> ZohoWriteOutcome | None:
+    if raw is None:
+        return None
+    return ZohoWriteOutcome.model_validate_json(raw if isinstance(raw, str) else json.dumps(raw))

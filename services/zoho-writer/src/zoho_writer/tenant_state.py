@@ -15,17 +15,26 @@ class TenantState:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def pause_reason(self, tenant_id: str) -> str | None:
-        """Why the tenant is paused, while it is (None when it is not)."""
+    async def pause_reason(self, tenant_id: str, *, circuit: bool = False) -> str | None:
+        """Why the tenant is paused, while it is (None when it is not); with `circuit`, also
+        while its circuit is open after the pause (the consumer's view: only the drain
+        probes a tenant whose fault may not be over)."""
         reason: str | None = await self._pool.fetchval(
             "SELECT COALESCE(pause_reason, '') FROM writer_tenant_state"
-            " WHERE tenant_id = $1 AND paused_until > now()",
+            " WHERE tenant_id = $1 AND (paused_until > now() OR ($2 AND circuit_open))",
             tenant_id,
+            circuit,
         )
         return reason
 
     async def pause(
-        self, tenant_id: str, *, reason: str, decide: Callable[[PauseState, datetime], PauseState]
+        self,
+        tenant_id: str,
+        *,
+        reason: str,
+        decide: Callable[[PauseState, datetime], PauseState],
+        detail: str | None = None,
+        circuit: bool = False,
     ) -> PauseState:
         """Store the pause `decide` computes from the stored one (HoldPolicy.paused_again);
         the row is locked meanwhile, so replicas pausing together compute one after another."""
@@ -42,22 +51,31 @@ class TenantState:
             after = decide(PauseState(row["paused_until"], row["consecutive_pauses"]), row["now"])
             await conn.execute(
                 "UPDATE writer_tenant_state SET paused_until = $2, consecutive_pauses = $3,"
-                " pause_reason = $4, updated_at = now() WHERE tenant_id = $1",
+                " pause_reason = $4, pause_detail = $5, circuit_open = circuit_open OR $6,"
+                " updated_at = now() WHERE tenant_id = $1",
                 tenant_id,
                 after.until,
                 after.episodes,
                 reason,
+                detail,
+                circuit,
             )
         return after
 
-    async def resume(self, tenant_id: str) -> None:
+    async def resume(self, tenant_id: str) -> bool:
         """Writes went through again: the next pause starts from the base wait (its episode
-        count back to 0), unless a pause is still on."""
-        await self._pool.execute(
-            "UPDATE writer_tenant_state SET consecutive_pauses = 0, updated_at = now()"
-            " WHERE tenant_id = $1 AND (paused_until IS NULL OR paused_until <= now())",
+        count back to 0) and the circuit closes, unless a pause is still on; True when a
+        circuit was open."""
+        closed: bool | None = await self._pool.fetchval(
+            "UPDATE writer_tenant_state AS s SET consecutive_pauses = 0, circuit_open = false,"
+            " pause_detail = NULL, updated_at = now()"
+            " FROM writer_tenant_state AS before WHERE s.tenant_id = $1"
+            " AND before.tenant_id = s.tenant_id"
+            " AND (s.paused_until IS NULL OR s.paused_until <= now())"
+            " RETURNING before.circuit_open",
             tenant_id,
         )
+        return bool(closed)
 
     async def reconnect_state(self, tenant_id: str) -> tuple[bytes, str] | None:
         """(fingerprint of the refused credentials, error) while the tenant must reconnect."""

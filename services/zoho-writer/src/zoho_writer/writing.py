@@ -1,19 +1,19 @@
-"""One tenant's share of a batch: triage, parents, batched upserts under the org's limits.
+"""One tenant's upserts: triage, parents, batched upserts under the org's limits.
 
 Nothing here fails a command for a reason that time fixes: a 429 or exhausted credits pause the
-tenant and park its commands (PostgreSQL) to be written later; a missing parent parks the child.
-5xx and timeouts get a few jittered retries, then a retryable failed outcome and a dead letter.
+tenant and park its commands (PostgreSQL) to be written later; a missing parent parks the child;
+5xx and timeouts get a few jittered retries, then the commands are parked with a backoff
+(TenantHolds.settle_faults). What Zoho wrote is recorded the moment it answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 
 from mlc_core.contracts import Topics, ZohoLookup, ZohoUpsertCommand, ZohoWriteOutcome
 from mlc_core.logging import ctx
-from mlc_core.tenants import Tenant, TenantNotFound, load_tenant
+from mlc_core.tenants import Tenant
 from mlc_core.zoho.errors import ZohoError, ZohoScopeError
 from mlc_core.zoho.records import WriteReply, find_by_external, org_edition
 
@@ -25,7 +25,7 @@ from zoho_writer.lookups import Resolution, Resolver
 from zoho_writer.run import TenantRun
 from zoho_writer.service import (
     Failure,
-    Origin,
+    WriteCommand,
     chunks,
     content_hash,
     failed,
@@ -42,32 +42,17 @@ WAVES = 3  # parents written in one wave resolve their children in the next
 
 
 async def write_tenant(
-    tenant_id: str,
-    commands: list[ZohoUpsertCommand],
-    deps: WriterDeps,
-    *,
-    origins: dict[uuid.UUID, Origin] | None = None,
-    attempts: dict[uuid.UUID, int] | None = None,
-    from_parking: bool = False,
-) -> TenantRun:
-    run = TenantRun(tenant_id, origins or {}, attempts or {}, from_parking)
-    try:
-        tenant = await load_tenant(deps.pool, keyring=deps.keyring, tenant_id=tenant_id)
-    except TenantNotFound as exc:
-        failure = Failure("TENANT_UNKNOWN", str(exc), retryable=False)
-        run.outputs += [
-            o for c in commands for o in failed(c, failure, run.origins.get(c.event_id))
-        ]
-        return run
-    if not from_parking:
+    run: TenantRun, tenant: Tenant, commands: list[ZohoUpsertCommand], deps: WriterDeps
+) -> None:
+    """The tenant's upserts of this batch (or drain pass), into `run`."""
+    if not run.from_parking:
         commands = await _behind_parked(run, commands, deps)
     todo = await _triage(run, commands, deps)
     if todo and await deps.holds.check(run, tenant):
         await deps.holds.park_held(run, todo)
-        return run
+        return
     if todo:
         await _write_waves(run, tenant, todo, deps)
-    return run
 
 
 async def _behind_parked(
@@ -108,6 +93,7 @@ async def _triage(
         for c in sorted_.stale
     ]
     run.outputs += [unchanged(c) for c in sorted_.unchanged]
+    run.outputs += [(Topics.ZOHO_OUTCOMES, outcome) for outcome in sorted_.done]
     blocked = await deps.state.blocked_modules(run.tenant_id)
     for cmd in (c for c in sorted_.write if c.module in blocked):
         run.outputs += module_unavailable(cmd, first=False, detail="noted earlier")
@@ -177,6 +163,9 @@ async def _write_chunk(
         await deps.holds.on_held(run, tenant, answer, chunk)
     elif isinstance(answer, Blocked):
         await _blocked(run, chunk, answer, deps)
+    elif answer.retryable:
+        cmds: list[WriteCommand] = list(chunk)
+        run.faulty.append((cmds, answer))
     else:
         _failed(run, chunk, answer)
 
@@ -189,7 +178,12 @@ async def _written(
     recovered_from: str | None,
 ) -> None:
     produced = outcomes_for(chunk, reply.results, run.origins, recovered_from)
+    # Durable before anything else can fail: a redelivery must not write Zoho again.
+    await deps.store.record_applied(
+        [o for _, o in produced if isinstance(o, ZohoWriteOutcome)], run.hashes
+    )
     run.outputs += produced
+    run.wrote = True
     for _, out in produced:
         if isinstance(out, ZohoWriteOutcome) and out.zoho_id:
             run.known[(out.module, out.external_value)] = out.zoho_id

@@ -1,0 +1,77 @@
+"""One tenant's share of a consumed batch or of a drain pass, and what its failure costs.
+
+The share is the tenant's upserts, then its deletes (a record deleted in the same batch ends
+deleted), within the share deadline. An error escaping it costs that tenant only
+(`hold_policy.fault_for`): it is paused with the reason, its circuit opened, and its commands
+without an outcome parked; the rest of the batch is written and the partition's offsets are
+committed. Only PostgreSQL or Kafka trouble escapes (the batch is retried from its offsets).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from mlc_core.contracts import ZohoDeleteCommand, ZohoUpsertCommand
+from mlc_core.tenants import TenantNotFound, load_tenant
+
+from zoho_writer.deletes import write_deletes
+from zoho_writer.deps import WriterDeps
+from zoho_writer.hold_policy import HoldReason, describe, fault_for
+from zoho_writer.run import TenantRun
+from zoho_writer.service import Failure, Origin, WriteCommand, failed
+from zoho_writer.writing import write_tenant
+
+
+async def write_share(
+    tenant_id: str,
+    upserts: list[ZohoUpsertCommand],
+    deletes: list[ZohoDeleteCommand],
+    deps: WriterDeps,
+    *,
+    origins: dict[uuid.UUID, Origin],
+    attempts: dict[uuid.UUID, int] | None = None,
+    from_parking: bool = False,
+) -> TenantRun:
+    run = TenantRun(tenant_id, origins, attempts or {}, from_parking)
+    commands: list[WriteCommand] = [*upserts, *deletes]
+    deadline = deps.policy.share_deadline_seconds
+    bound = asyncio.timeout(deadline)
+    try:
+        async with bound:
+            await _write(run, upserts, deletes, deps)
+        await deps.holds.settle_faults(run)
+    except Exception as exc:
+        slow = bound.expired()
+        reason = HoldReason.ZOHO_SLOW if slow else fault_for(exc)
+        if reason is None:
+            raise  # PostgreSQL or Kafka: nothing can be made durable, the batch is retried
+        detail = f"its share of a batch took over {deadline:g} s" if slow else describe(exc)
+        settled = run.settled - {c.event_id for chunk, _ in run.faulty for c in chunk}
+        run.faulty = []
+        left = [c for c in commands if c.event_id not in settled]
+        await deps.holds.on_fault(run, reason, detail, left)
+    return run
+
+
+async def _write(
+    run: TenantRun,
+    upserts: list[ZohoUpsertCommand],
+    deletes: list[ZohoDeleteCommand],
+    deps: WriterDeps,
+) -> None:
+    try:
+        tenant = await load_tenant(deps.pool, keyring=deps.keyring, tenant_id=run.tenant_id)
+    except TenantNotFound as exc:
+        failure = Failure("TENANT_UNKNOWN", str(exc), retryable=False)
+        commands: list[WriteCommand] = [*upserts, *deletes]
+        for cmd in commands:
+            run.outputs += failed(cmd, failure, run.origins.get(cmd.event_id))
+        return
+    if not tenant.enabled:
+        await deps.holds.park_disabled(run, [*upserts, *deletes])
+        return
+    if upserts:
+        await write_tenant(run, tenant, upserts, deps)
+    if deletes:
+        await write_deletes(run, tenant, deletes, deps)
