@@ -62,12 +62,16 @@ class PathCase:
     row: dict[str, Any]  # the Sage row as planted (raw: stored unvalidated)
     expect: Letter | Arrives
     stamped: bool = True  # False: plant with the row's own (bad) update stamps
-    alone: bool = False  # planted where it can stop nothing else (see KNOWN_BUGS)
+    alone: bool = False  # planted where it can stop nothing else (a known product bug)
+    known_bug: str = ""  # why this case fails today; the test expects it to fail until fixed
 
     @property
     def source_key(self) -> str:
-        key = f"{self.row['ARDivisionNo']}-{self.row['CustomerNo']}"
-        return f"{key}:{self.row['ContactCode']}" if self.entity is Entity.CUSTOMER_CONTACT else key
+        """As the poller names it: Sage pads text columns with blanks, the agent strips them."""
+        key = f"{self.row['ARDivisionNo']}-{self.row['CustomerNo']}".rstrip()
+        if self.entity is Entity.CUSTOMER_CONTACT:
+            return f"{key}:{self.row['ContactCode'].rstrip()}"
+        return key
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,11 @@ def _mapper(name: str, entity: Entity, row: dict[str, Any], field: str, reason: 
 
 
 C, K = Entity.AR_CUSTOMER, Entity.CUSTOMER_CONTACT
+HIGH_SURROGATE = (
+    "sage-agent scan.text_value: a lone high surrogate (U+D800-U+DBFF) cannot be encoded with"
+    " surrogateescape; the agent answers 500 for the whole entity's change feed, so the"
+    " tenant's customers stop syncing (the row never becomes a dead letter)"
+)
 UTF8 = "not valid UTF-8"
 LONG = "Sage holds at most"
 DATE = "YYYYMMDD"
@@ -125,6 +134,7 @@ SAGE_ROW_CASES: list[PathCase] = [
         _cu("SUR2", CustomerName="A\ud800B"),
         Letter("sage-poller", "CustomerName", UTF8),
         alone=True,
+        known_bug=HIGH_SURROGATE,
     ),
     _poller("missing customer number", C, _cu(""), "CustomerNo", KEY),
     _poller(
@@ -370,8 +380,10 @@ SAGE_ROW_CASES: list[PathCase] = [
 
 KAFKA_CASES: list[KafkaCase] = [
     KafkaCase("unknown event type", 1, {"event_type": "sage.record.exploded"}, reason="event_type"),
-    KafkaCase("wrong schema version", 2, {"schema_version": 99}, reason="schema_version"),
-    KafkaCase("schema version past 64 bits", 3, {"schema_version": 2**70}, reason="schema_version"),
+    KafkaCase("wrong schema version", 2, {"schema_version": 99}, reason="schema version 99"),
+    KafkaCase(
+        "schema version past 64 bits", 3, {"schema_version": 2**70}, reason="schema version 1180"
+    ),
     KafkaCase("500-character tenant id", 4, {"tenant_id": "t" * 500}, reason="tenant_id"),
     KafkaCase("NUL in the tenant id", 5, {"tenant_id": "corpus\x00x"}, reason="tenant_id"),
     KafkaCase("500-character source key", 6, {"source_key": "0" * 500}, reason="source_key"),
@@ -386,7 +398,7 @@ KAFKA_CASES: list[KafkaCase] = [
         13,
         None,
         b'{"event_type": "sage.record.changed\xff"}',
-        reason="utf-8",
+        reason="invalid unicode",
     ),
 ]
 
@@ -464,7 +476,7 @@ def _letter_seen(case: PathCase, tenant: str, mine: Sequence[Mapping[str, Any]])
     problems = [
         what
         for what, ok in (
-            ("tenant/entity/key", named in message.replace("\x00", " ")),
+            ("tenant/entity/key", named in message),
             (f"field {want.field}", letter.get("field") == want.field and want.field in message),
             (f"reason {want.reason!r}", want.reason in message),
             (f"stage {want.stage}", letter.get("stage") == want.stage),

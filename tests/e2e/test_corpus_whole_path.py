@@ -15,6 +15,8 @@ from mlc_devtools.devstack import DevStack
 from chaos.corpus_path import KAFKA_CASES, SAGE_ROW_CASES
 from chaos.corpus_path_run import Tenants, run_whole_path
 
+KNOWN_BUGS = {c.name: c.known_bug for c in SAGE_ROW_CASES if c.known_bug}
+
 
 async def test_every_corpus_case_through_the_whole_path(
     services: DevStack, app_pool: asyncpg.Pool, keyring: KeyRing
@@ -27,6 +29,9 @@ async def test_every_corpus_case_through_the_whole_path(
     failed = [
         f"{r.name}: expected {r.expected!r}, observed {r.observed!r}"
         for r in results
-        if not r.passed
+        if not r.passed and r.name not in KNOWN_BUGS
     ]
     assert failed == [], "\n".join(failed)
+    # A known product bug still fails; once fixed, its case must lose its known_bug note.
+    fixed = [r.name for r in results if r.passed and r.name in KNOWN_BUGS]
+    assert fixed == [], f"fixed now, remove known_bug from: {fixed}"
