@@ -11,6 +11,7 @@ from chaos.corpus_path import (
     KAFKA_CASES,
     SAGE_ROW_CASES,
     Arrives,
+    KafkaCase,
     Letter,
     PathCase,
     judge_kafka,
@@ -29,7 +30,7 @@ GOOD_LETTER = {
 
 
 def test_at_least_80_distinct_cases_with_distinct_records() -> None:
-    cases = [*SAGE_ROW_CASES, *KAFKA_CASES]
+    cases: list[PathCase | KafkaCase] = [*SAGE_ROW_CASES, *KAFKA_CASES]
     assert len(cases) >= 80
     assert len({c.name for c in cases}) == len(cases)
     keys = [(c.entity, c.source_key) for c in SAGE_ROW_CASES]
