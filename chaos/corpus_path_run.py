@@ -23,18 +23,20 @@ from mlc_devtools.devstack import DevStack
 from chaos.corpus import CaseResult
 from chaos.corpus_path import (
     CUSTOMERS,
-    KAFKA_CASES,
     MODULES,
-    SAGE_ROW_CASES,
     TABLES,
     Letter,
-    expected_good,
     good_event,
-    good_rows,
     judge_kafka,
     judge_row,
-    kafka_good_keys,
     missing,
+)
+from chaos.corpus_path_cases import (
+    KAFKA_CASES,
+    SAGE_ROW_CASES,
+    expected_good,
+    good_rows,
+    kafka_good_keys,
 )
 from chaos.onboard import connect
 

@@ -33,7 +33,8 @@ from mlc_devtools.devstack import DevStack, StackConfig
 from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, connect_tenant
 from pydantic import SecretStr
 
-from chaos.corpus_path import SAGE_ROW_CASES, Letter
+from chaos.corpus_path import Letter
+from chaos.corpus_path_cases import SAGE_ROW_CASES
 from chaos.noisy_latency import LatencyProbe
 from chaos.noisy_verify import NoisyReport, TenantResult
 from chaos.runner import free_port, fresh_database
@@ -68,7 +69,15 @@ class NoisyOptions:
         if not quick:
             return cls(seed=seed, log_dir=log_dir)
         # The quick run scales the big table down (and says so in the table's notes).
-        return cls(quick=True, big_rows=5_000, quiet_s=60, noisy_s=90, seed=seed, log_dir=log_dir)
+        return cls(
+            quick=True,
+            big_rows=5_000,
+            quiet_s=60,
+            noisy_s=90,
+            settle_timeout_s=600,
+            seed=seed,
+            log_dir=log_dir,
+        )
 
 
 @dataclass
@@ -77,7 +86,6 @@ class NoisyTenant:
     company: str
     role: str
     versions: dict[int, int]  # customer number -> its latest version
-    poison_keys: set[str]
 
 
 async def run_noisy(opts: NoisyOptions, admin_url: str, bootstrap: str) -> NoisyReport:
@@ -102,8 +110,7 @@ async def run_noisy(opts: NoisyOptions, admin_url: str, bootstrap: str) -> Noisy
 
 def _tenants(run: str, healthy: int) -> list[NoisyTenant]:
     made = [
-        NoisyTenant(f"nn{i:02d}-{run}", f"H{i:02d}", "healthy", {}, set())
-        for i in range(1, healthy + 1)
+        NoisyTenant(f"nn{i:02d}-{run}", f"H{i:02d}", "healthy", {}) for i in range(1, healthy + 1)
     ]
     trouble = (
         ("poison", "NPO"),
@@ -111,9 +118,7 @@ def _tenants(run: str, healthy: int) -> list[NoisyTenant]:
         ("slow org", "NSL"),
         ("big table", "NBG"),
     )
-    made += [
-        NoisyTenant(f"nx{i}-{run}", co, role, {}, set()) for i, (role, co) in enumerate(trouble)
-    ]
+    made += [NoisyTenant(f"nx{i}-{run}", co, role, {}) for i, (role, co) in enumerate(trouble)]
     return made
 
 
@@ -221,7 +226,6 @@ async def _write_poison(sage: httpx.AsyncClient, t: NoisyTenant, row: dict[str, 
         headers={"content-type": "application/json"},
     )
     response.raise_for_status()
-    t.poison_keys.add(f"{row['ARDivisionNo']}-{row['CustomerNo']}")
 
 
 async def _drain(probe: LatencyProbe, limit_s: float = 120.0) -> None:
@@ -304,20 +308,32 @@ async def _reauthorise(
 async def _truth(
     sage: httpx.AsyncClient, zoho: httpx.AsyncClient, t: NoisyTenant
 ) -> tuple[dict[RecordKey, str], list[tuple[RecordKey, str]]]:
-    rows = (await sage.get(f"/_emulator/companies/{t.company}/tables/{CUSTOMERS}")).json()[
-        "records"
-    ]
-    expected = {}
-    for row in rows:
-        key = f"{row['ARDivisionNo']}-{row['CustomerNo']}"
-        if key not in t.poison_keys:
-            expected[RecordKey(t.tenant, "Accounts", key)] = str(row["CustomerName"])
+    """What Zoho should hold (each numbered record at the version last written; the big table
+    as Sage holds it, poison rows excepted), and what it holds."""
+    if t.versions:
+        expected = {
+            RecordKey(t.tenant, "Accounts", f"01-{customer_no(n)}"): customer_row(n, v)[
+                "CustomerName"
+            ]
+            for n, v in t.versions.items()
+        }
+    else:
+        response = await sage.get(f"/_emulator/companies/{t.company}/tables/{CUSTOMERS}")
+        response.raise_for_status()
+        expected = {
+            RecordKey(t.tenant, "Accounts", f"{r['ARDivisionNo']}-{r['CustomerNo']}"): str(
+                r["CustomerName"]
+            )
+            for r in response.json()["records"]
+        }
+    response = await zoho.get(f"/_emulator/orgs/{t.tenant}/records/Accounts")
+    response.raise_for_status()
     found = [
         (
             RecordKey(t.tenant, "Accounts", str(r.get("Sage_Customer_No"))),
-            str(r.get("Account_Name", "")),
+            str(r.get("Account_Name")),
         )
-        for r in (await zoho.get(f"/_emulator/orgs/{t.tenant}/records/Accounts")).json()["data"]
+        for r in response.json()["data"]
     ]
     return expected, found
 
@@ -327,15 +343,16 @@ async def _wait_converged(
 ) -> float | None:
     started = time.monotonic()
     while True:
-        behind = 0
+        lagging: dict[str, int] = {}
         for t in tenants:
             check = check_records(*await _truth(sage, zoho, t))
-            behind += check.expected - check.correct + len(check.duplicated)
-        if not behind:
+            if behind := check.expected - check.correct + len(check.duplicated):
+                lagging[t.role] = lagging.get(t.role, 0) + behind
+        if not lagging:
             return time.monotonic() - started
         if time.monotonic() - started > timeout_s:
             return None
-        log.info("waiting for %d records to match", behind)
+        log.info("records not yet matching, by tenant role: %s", lagging)
         await asyncio.sleep(5.0)
 
 

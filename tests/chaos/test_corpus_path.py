@@ -8,8 +8,6 @@ import base64
 from mlc_core.contracts import Entity
 
 from chaos.corpus_path import (
-    KAFKA_CASES,
-    SAGE_ROW_CASES,
     Arrives,
     KafkaCase,
     Letter,
@@ -17,6 +15,7 @@ from chaos.corpus_path import (
     judge_kafka,
     judge_row,
 )
+from chaos.corpus_path_cases import KAFKA_CASES, SAGE_ROW_CASES
 
 CASE = PathCase("bad city", Entity.AR_CUSTOMER, {"ARDivisionNo": "01", "CustomerNo": "C1"},
                 Letter("sage-poller", "City", "not valid UTF-8"))  # fmt: skip

@@ -12,7 +12,7 @@ import asyncpg
 from mlc_core.crypto import KeyRing
 from mlc_devtools.devstack import DevStack
 
-from chaos.corpus_path import KAFKA_CASES, SAGE_ROW_CASES
+from chaos.corpus_path_cases import KAFKA_CASES, SAGE_ROW_CASES
 from chaos.corpus_path_run import Tenants, run_whole_path
 
 KNOWN_BUGS = {c.name: c.known_bug for c in SAGE_ROW_CASES if c.known_bug}
