@@ -78,7 +78,9 @@ async def make_differences(
 ) -> None:
     """Two edits and one new customer fail to reach Zoho; one Zoho record has no Sage twin."""
     rows = (await sage.get(f"/_emulator/companies/{COMPANY}/ar_customers")).json()["records"]
-    await zoho.post("/_emulator/faults", json={"org": TENANT, "status": 503})
+    # Refused as a whole (400): failed for a person. A 5xx would only delay them, the writer
+    # retries those by itself.
+    await zoho.post("/_emulator/faults", json={"org": TENANT, "status": 400})
     try:
         edits: list[dict[str, Any]] = [
             {"ARDivisionNo": r["ARDivisionNo"], "CustomerNo": r["CustomerNo"], "City": "Oshkosh"}

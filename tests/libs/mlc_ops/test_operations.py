@@ -107,6 +107,23 @@ async def test_status_joins_each_services_view_of_a_tenant(
     assert found.zoho_holds[tenant_id].startswith("paused until ")
     assert found.as_json()["entities"][0]["tenant"] == tenant_id
 
+    # A fault's pause is over, its circuit still open: the reason and the error stay shown.
+    await app_pool.execute(
+        "UPDATE writer_tenant_state SET paused_until = now() - interval '1 second',"
+        " pause_reason = 'Zoho answered malformed', circuit_open = true,"
+        " pause_detail = 'ZohoError: Zoho write answered 200 without one result per record'"
+        " WHERE tenant_id = $1",
+        tenant_id,
+    )
+    found = await status.status(
+        pool=app_pool, keyring=keyring, http=None, kafka_bootstrap=kafka_bootstrap,
+        tenant_id=tenant_id,
+    )  # fmt: skip
+    assert found.zoho_holds[tenant_id] == (
+        "parked until a retry goes through: Zoho answered malformed:"
+        " ZohoError: Zoho write answered 200 without one result per record"
+    )
+
 
 async def test_the_writers_token_is_read_with_the_shared_context(
     app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str

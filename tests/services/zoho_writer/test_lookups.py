@@ -81,3 +81,27 @@ async def test_parents_missing_from_the_store_are_asked_of_zoho_at_once_and_once
     resolution = await Resolver({}, ask).resolve(children)  # type: ignore[arg-type]
     assert peak == 5 and sorted(asked) == [f"01-P{i}" for i in range(5)]
     assert len(resolution.ready) == 20 and not resolution.waiting
+
+
+async def test_a_lookup_path_that_does_not_fit_the_record_refuses_that_command_only() -> None:
+    async def ask(lookup: ZohoLookup) -> str | None:
+        return "z-1"
+
+    hostile = command(key="SO-1").model_copy(
+        update={
+            "record": {"Subject": "SO 1", "Ordered_Items": []},
+            "lookups": [
+                ZohoLookup(
+                    path="Ordered_Items.3.Product_Name",
+                    module="Products",
+                    external_field="Product_Code",
+                    external_value="P-1",
+                )
+            ],
+        }
+    )
+    fine = contact("C-1", "01-P1")
+    resolution = await Resolver({}, ask).resolve([hostile, fine])  # type: ignore[list-item]
+    assert [c.source_key for c, _ in resolution.refused] == ["SO-1"]
+    assert "IndexError" in resolution.refused[0][1]
+    assert [c.source_key for c in resolution.ready] == ["C-1"]

@@ -43,6 +43,7 @@ from mlc_core.tenants import (
 )
 from mlc_core.zoho.oauth import ACCOUNTS_SERVERS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from zoho_writer.admin import forget_tenant
 
 
 class TenantFileError(ValueError):
@@ -169,6 +170,8 @@ async def apply(
     for tenant, current in wanted:
         action = "unchanged" if _same(tenant, current) else "updated" if current else "created"
         if action != "unchanged" and not dry_run:
+            if current is None:  # a reused id starts clean (mlc_ops.tenants.add)
+                await forget_tenant(pool, tenant_id=tenant.tenant_id)
             await save_tenant(pool, keyring=keyring, tenant=tenant)
         report.append({"tenant": tenant.tenant_id, "action": action})
     if prune:

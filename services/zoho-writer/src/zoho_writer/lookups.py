@@ -42,6 +42,8 @@ class Resolution:
     ready: list[ZohoUpsertCommand] = field(default_factory=list)
     # command -> the first required parent it waits for, as "Module external_value"
     waiting: list[tuple[ZohoUpsertCommand, str]] = field(default_factory=list)
+    # command -> why its lookups cannot be applied (a dead letter: the mapping must change)
+    refused: list[tuple[ZohoUpsertCommand, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -66,7 +68,13 @@ class Resolver:
             self._asked[(lk.module, lk.external_value)] = answer
         result = Resolution()
         for cmd in commands:
-            resolved = await self._one(cmd)
+            try:
+                resolved = await self._one(cmd)
+            except (LookupError, TypeError, ValueError) as exc:
+                # A lookup path that does not fit the record (a line that is not there, a
+                # field that is not an object): this command's fault, not its tenant's.
+                result.refused.append((cmd, f"lookup path does not fit the record: {exc!r}"))
+                continue
             if isinstance(resolved, str):
                 result.waiting.append((cmd, resolved))
             else:

@@ -113,14 +113,18 @@ async def _write_waves(
     pending = todo
     for _ in range(WAVES):
         resolution = await resolver.resolve(pending)
+        _refused(run, resolution)
         if not resolution.ready:
-            break
+            await _wait_for_parents(run, resolution, deps)
+            return
         await _write_ready(run, tenant, resolution.ready, gate, deps)
         pending = [cmd for cmd, _ in resolution.waiting]
         if not pending or run.hold.held:
             break
     if pending:
-        await _wait_for_parents(run, await resolver.resolve(pending), deps)
+        resolution = await resolver.resolve(pending)
+        _refused(run, resolution)
+        await _wait_for_parents(run, resolution, deps)
 
 
 async def _write_ready(
@@ -214,6 +218,12 @@ def _failed(run: TenantRun, chunk: list[ZohoUpsertCommand], failure: Failure) ->
                   code=failure.code, retryable=failure.retryable),
     )  # fmt: skip
     for cmd in chunk:
+        run.outputs += failed(cmd, failure, run.origins.get(cmd.event_id))
+
+
+def _refused(run: TenantRun, resolution: Resolution) -> None:
+    for cmd, why in resolution.refused:
+        failure = Failure("LOOKUP_PATH_INVALID", why, retryable=False)
         run.outputs += failed(cmd, failure, run.origins.get(cmd.event_id))
 
 
