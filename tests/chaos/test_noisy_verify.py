@@ -3,6 +3,9 @@ shows."""
 
 from __future__ import annotations
 
+import httpx
+
+from chaos.noisy_latency import LatencyProbe
 from chaos.noisy_verify import NoisyReport, TenantResult, percentile, render
 
 
@@ -48,3 +51,30 @@ def test_lost_duplicated_stale_and_slow_tenants_fail_by_name() -> None:
         "1 failed-only replays run by hand",
     ]
     assert report.exit_code == 1 and "FAIL" in render(report)
+
+
+async def test_the_probe_settles_every_version_up_to_the_one_zoho_shows() -> None:
+    shown = {"v": 1}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        name = f"Chaos customer 000001 v{shown['v']}"
+        return httpx.Response(
+            200, json={"data": [{"Sage_Customer_No": "01-CH000001", "Account_Name": name}]}
+        )
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(answer), base_url="http://z"
+    ) as zoho:
+        probe = LatencyProbe(zoho, ["t1"])
+        probe.wrote("t1", "01-CH000001", 2)
+        probe.wrote("t1", "01-CH000001", 3)
+        probe.wrote("other", "01-CH000001", 2)  # not watched: ignored
+        await probe._look("t1")
+        assert probe.pending() == 2 and probe.samples["t1"] == []
+        shown["v"] = 2
+        await probe._look("t1")
+        assert probe.pending() == 1 and len(probe.samples["t1"]) == 1
+        shown["v"] = 4  # v3 overtaken before it was seen: settled with v4
+        await probe._look("t1")
+        taken = probe.take()
+        assert probe.pending() == 0 and len(taken["t1"]) == 2 and probe.samples["t1"] == []
