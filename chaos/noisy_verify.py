@@ -114,7 +114,8 @@ def render(report: NoisyReport) -> str:
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [report.title, ""]
     for row in [head, *rows]:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        lines.append("  ".join(cells).rstrip())
     lines += ["", f"failed-only replays run: {report.replays_by_hand}", *report.notes, ""]
     failures = report.failures
     lines.append("PASS" if not failures else "FAIL\n" + "\n".join(f"  - {f}" for f in failures))
