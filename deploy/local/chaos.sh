@@ -2,10 +2,12 @@
 # `make chaos`: the fault suite on its own Kafka broker and PostgreSQL cluster, started here and
 # removed afterwards (the suite restarts both mid-run, so it never shares them with anything).
 #
-#   deploy/local/chaos.sh [--quick] [--minutes N] [--seed S]     (or: make chaos CHAOS_ARGS=...)
+#   deploy/local/chaos.sh [--scenario all|bounce|noisy] [--quick] [--minutes N] [--seed S]
+#   (or: make chaos CHAOS_ARGS=...)
 #
-# The table at the end is the result; the exit status is non-zero when a record was lost,
-# duplicated, left stale, a failure never recovered, or the audit log has a gap.
+# The tables at the end are the result (the bounce suite's, then the noisy neighbour's); the exit
+# status is non-zero when a record was lost, duplicated, left stale, a failure never recovered,
+# the audit log has a gap, or a healthy tenant's latency broke its bound.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The suite restarts the broker on a busy machine; a slow JVM start is not a failure.

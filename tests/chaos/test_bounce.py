@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.timeout(1800)
 async def test_quick_bounce_loses_nothing(tmp_path_factory: pytest.TempPathFactory) -> None:
     options = replace(
-        parse_args(["--quick", "--seed", "11"]), log_dir=tmp_path_factory.mktemp("chaos")
+        parse_args(["--quick", "--seed", "11"])[1], log_dir=tmp_path_factory.mktemp("chaos")
     )
 
     report = await run(options)
