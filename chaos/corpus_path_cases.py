@@ -36,11 +36,6 @@ def _mapper(name: str, entity: Entity, row: dict[str, Any], field: str, reason: 
 
 
 C, K = Entity.AR_CUSTOMER, Entity.CUSTOMER_CONTACT
-HIGH_SURROGATE = (
-    "sage-agent scan.text_value: a lone high surrogate (U+D800-U+DBFF) cannot be encoded with"
-    " surrogateescape; the agent answers 500 for the whole entity's change feed, so the"
-    " tenant's customers stop syncing (the row never becomes a dead letter)"
-)
 UTF8 = "not valid UTF-8"
 LONG = "Sage holds at most"
 DATE = "YYYYMMDD"
@@ -57,7 +52,6 @@ SAGE_ROW_CASES: list[PathCase] = [
         _cu("SUR2", CustomerName="A\ud800B"),
         Letter("sage-poller", "CustomerName", UTF8),
         alone=True,
-        known_bug=HIGH_SURROGATE,
     ),
     _poller("missing customer number", C, _cu(""), "CustomerNo", KEY),
     _poller(

@@ -21,9 +21,20 @@ def text_value(raw: str) -> str | dict[str, str]:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        # Undecodable bytes in Sage's file: pass them on, marked, so the poller names the field.
-        return {"$undecodable_hex": value.encode("utf-8", "surrogateescape").hex()}
+        # Undecodable bytes in Sage's file (read with surrogateescape) or a lone UTF-16
+        # surrogate from COM: pass them on, marked, so the poller names the field.
+        return {"$undecodable_hex": _raw_bytes(value).hex()}
     return value
+
+
+def _raw_bytes(value: str) -> bytes:
+    """The bytes behind a text that is not valid Unicode: surrogateescape gives back the bytes
+    of Sage's file; a lone surrogate outside its range (U+D800-U+DBFF, from a broken UTF-16
+    string) has no byte of its own, so it is kept as its own code unit's UTF-8-style form."""
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
 
 
 def number_value(raw: str) -> float | str | dict[str, str]:
