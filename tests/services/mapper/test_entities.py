@@ -116,7 +116,7 @@ def test_sales_order_upserts_products_first_and_computes_totals() -> None:
     assert order.record["Sub_Total"] == 50.0 and order.record["Grand_Total"] == 54.5
     assert order.record["Tax"] == 2.5 and order.record["Adjustment"] == 7.0
     assert order.record["Status"] == "Open" and order.record["Sage_Order_Type"] == "Standard"
-    assert "Deal_Name" not in order.record
+    assert order.record["Deal_Name"] is None  # no deal in Sage: the link is cleared
 
 
 def test_order_status_codes_and_deal_link() -> None:
