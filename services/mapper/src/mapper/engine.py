@@ -55,6 +55,7 @@ class CompiledMapping:
     mapping: RecordMapping
     # (field, its Sage columns): sent as null when empty and any of the columns is in the row.
     clearable: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    fields: tuple[str, ...] = ()  # every Zoho field a record may carry, after the overrides
 
     def fill(self, row: Row, key: str, found: Prepared = NOTHING_PREPARED) -> dict[str, Any]:
         """The record's fields, in the steps' order, checked; then, in the mapping's order,
@@ -120,7 +121,9 @@ def compile_mapping(
             parts.append((_STEP, copy_step(module, p.name, earlier, source)))
     steps = tuple(_runs(module, parts))
     clearable = tuple(_clearable(planned))
-    return CompiledMapping(module, steps, sources, mandatory_fields(module), mapping, clearable)
+    names = tuple(p.name for p in planned)
+    mandatory = mandatory_fields(module)
+    return CompiledMapping(module, steps, sources, mandatory, mapping, clearable, names)
 
 
 def _clearable(planned: list[_Planned]) -> Iterator[tuple[str, tuple[str, ...]]]:

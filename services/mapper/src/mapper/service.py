@@ -36,7 +36,7 @@ from mapper.drafts import (
 from mapper.engine import CompiledMapping, compile_mapping
 from mapper.fields import RecordMapping
 from mapper.masters import MASTER_DATA
-from mapper.orders import DOCUMENTS
+from mapper.orders import DOCUMENTS, PRODUCT
 from mapper.profile import DEFAULT_MAP, TenantMap
 from mapper.reference import REFERENCE_DATA
 from mapper.values import MappingError
@@ -78,6 +78,16 @@ def compiled_mapping(entity: Entity, tenant_map: TenantMap) -> CompiledMapping:
         compiled = compile_mapping(mapping, overrides, tenant_map.codes)
         tenant_map.compiled[entity] = compiled
     return compiled
+
+
+def written_fields(entity: Entity, tenant_map: TenantMap = DEFAULT_MAP) -> dict[str, list[str]]:
+    """Zoho module -> the fields the entity's records write there with the tenant's map (its
+    own module's, then its products'): what the org must have, or Zoho drops the values."""
+    compiled = compiled_mapping(entity, tenant_map)
+    written = {compiled.module: list(compiled.fields)}
+    if compiled.module in ("Sales_Orders", "Invoices"):  # line items point at products
+        written["Products"] = sorted(PRODUCT.field_names())
+    return written
 
 
 def drafts_for(event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP) -> list[Draft]:
