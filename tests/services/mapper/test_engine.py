@@ -135,7 +135,7 @@ def shape(drafts: list[Draft], *, ordered: bool) -> list[tuple[Any, ...]]:
         record = {name: value for name, value in d.record.items() if value is not None}
         fields = list(record.items()) if ordered else record
         shapes.append((d.module, d.external_value, d.external_field, d.also_match, d.lookups))
-        shapes[-1] += (fields,)
+        shapes[-1] += (fields, d.warnings)
     return shapes
 
 

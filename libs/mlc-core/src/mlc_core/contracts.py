@@ -182,6 +182,11 @@ class ZohoUpsertCommand(RecordEvent):
         description="more unique fields Zoho checks, in order, after `external_field` (an AR"
         " invoice finds the record its open invoice created under Sage_Open_Invoice_Key)",
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the mapper left out of an otherwise good record, e.g. a deal id"
+        " that is not one; the writer carries them to the outcome",
+    )
 
 
 class ZohoDeleteCommand(RecordEvent):
@@ -230,6 +235,11 @@ class ZohoWriteOutcome(RecordEvent):
         default=None,
         description="what the writer rode out before this answer: 5xx or timeouts retried,"
         " an access token refused and refreshed, the org's api_domain moved",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="written, but not all of it: the command's warnings, and the writer's"
+        " own (a deal id Zoho does not have: the record is written without its deal)",
     )
 
 

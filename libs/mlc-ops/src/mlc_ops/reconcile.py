@@ -126,8 +126,14 @@ async def _compare_module(
     # returns is missing from the module, a setup problem reported once, not per record.
     known = {name for record in zoho.values() for name in record} or None
     report.missing_fields = sorted(mapped - known) if known else []
-    wanted = {k: {n: v for n, v in c.record.items() if n in mapped} for k, c in commands.items()}
+    wanted = {k: _compared(c, mapped) for k, c in commands.items()}
     report.findings = compare(report.entity, wanted, zoho, known)
+
+
+def _compared(command: ZohoUpsertCommand, mapped: set[str]) -> dict[str, object]:
+    """The fields to compare: a field a lookup fills (a deal link) is set by the writer."""
+    linked = {lookup.path for lookup in command.lookups}
+    return {n: v for n, v in command.record.items() if n in mapped and n not in linked}
 
 
 async def fix(

@@ -24,6 +24,7 @@ from mlc_core.tenants import Tenant
 from mlc_core.zoho.records import MAX_LIST_FIELDS, MAX_PAGE, list_records
 
 SAGE_PAGE = 5000
+BY_ZOHO_ID = "id"
 ZOHO_PAGE = MAX_PAGE
 
 Mapper = Callable[[SageRecordChanged], Sequence[tuple[str, Any]]]
@@ -106,9 +107,11 @@ def expected_records(
         if not produced:
             expected.refused.append(key)
             continue
-        # Parents come first (mapping.md): the row's own record is the last command.
-        *parents, expected.own[key] = produced
-        for parent in parents:
+        # Parents come first (mapping.md), then the row's own record; after it, updates of
+        # records Sage names by Zoho id (an invoice's deal), which are not reconciled.
+        own = max(i for i, c in enumerate(produced) if c.external_field != BY_ZOHO_ID)
+        expected.own[key] = produced[own]
+        for parent in produced[:own]:
             by_key = expected.related.setdefault(parent.module, {})
             by_key.setdefault(parent.external_value, (parent, key))
     return expected

@@ -127,8 +127,8 @@ async def _unwritable(
     written: dict[str, dict[str, None]] = {}
     for entity in entities:
         if tenant_map.enabled(entity):
-            for module, names in written_fields(entity, tenant_map).items():
-                written.setdefault(module, {}).update(dict.fromkeys(names))
+            for module, fields in written_fields(entity, tenant_map).items():
+                written.setdefault(module, {}).update(dict.fromkeys(fields))
     present = await api.modules()
     for module, names in written.items():
         if module not in present:

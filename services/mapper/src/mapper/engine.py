@@ -86,7 +86,11 @@ class CompiledMapping:
         draft.key_field = mapping.key_field
         if found.also_match:
             draft.also_match = found.also_match
-        return [*found.before, draft] if found.before else [draft]
+        if found.warnings:
+            draft.warnings = found.warnings
+        if found.before or found.after:
+            return [*found.before, draft, *found.after]
+        return [draft]
 
 
 @dataclass

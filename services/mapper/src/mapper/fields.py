@@ -33,6 +33,8 @@ class Prepared:
     before: list[Draft] = field(default_factory=list)
     links: list[ZohoLookup] = field(default_factory=list)
     also_match: list[str] = field(default_factory=list)
+    after: list[Draft] = field(default_factory=list)  # records updated after it (its deal)
+    warnings: list[str] = field(default_factory=list)
 
 
 NOTHING_PREPARED = Prepared()
