@@ -12,6 +12,7 @@ unchecked, as before (`mlc ping` reports the refused scope).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from mlc_core.contracts import ZohoUpsertCommand
 from mlc_core.logging import ctx
@@ -27,9 +28,12 @@ from zoho_writer.service import Failure, failed
 
 log = logging.getLogger(__name__)
 MISSING_FIELD = "FIELD_NOT_IN_ZOHO"
+RECHECK_S = 10.0
 
 
-async def known_fields(tenant: Tenant, module: str, deps: WriterDeps) -> Known:
+async def known_fields(
+    tenant: Tenant, module: str, deps: WriterDeps, max_age_s: float | None = None
+) -> Known:
     async def call(token: str, domain: str) -> list[metadata.FieldInfo]:
         return await metadata.fields(
             deps.http, api_domain=domain, access_token=token, module=module
@@ -45,7 +49,17 @@ async def known_fields(tenant: Tenant, module: str, deps: WriterDeps) -> Known:
             )
             return None
 
-    return await deps.org_fields.names(tenant.tenant_id, module, read)
+    return await deps.org_fields.names(tenant.tenant_id, module, read, max_age_s)
+
+
+async def _missing(tenant: Tenant, cmd: ZohoUpsertCommand, deps: WriterDeps) -> list[str]:
+    missing: list[str] = []
+    for max_age in (None, RECHECK_S):  # found missing: asked again unless just read
+        known = await known_fields(tenant, cmd.module, deps, max_age)
+        missing = [] if known is None else [n for n in written_names(cmd) if n not in known]
+        if not missing:
+            break
+    return missing
 
 
 async def with_known_fields(
@@ -54,20 +68,28 @@ async def with_known_fields(
     commands: list[ZohoUpsertCommand],
     deps: WriterDeps,
 ) -> list[ZohoUpsertCommand]:
-    """The commands whose every field the org has; each other one fails by itself, naming the
-    fields and the fix (it is a dead letter: replay it once the fields exist)."""
+    """The commands whose every field the org has. Each other one waits (deferred, naming
+    the fields and the fix: `mlc zoho setup` may be running right now) as a child waits for
+    its parent, then fails by itself (a dead letter: replay it once the fields exist)."""
     writable = []
+    policy = deps.policy
     for cmd in commands:
-        known = await known_fields(tenant, cmd.module, deps)
-        missing = [] if known is None else [n for n in written_names(cmd) if n not in known]
+        missing = await _missing(tenant, cmd, deps)
         if not missing:
             writable.append(cmd)
             continue
-        message = (
+        reason = (
             f"Zoho {cmd.module} has no field {', '.join(missing)}: Zoho would drop the value(s);"
             f" run `mlc zoho setup {tenant.tenant_id}` (fields added in the mapping file: add"
-            " them in Zoho), then `mlc replay` this record"
+            " them in Zoho)"
         )
-        failure = Failure(MISSING_FIELD, message, retryable=False, field=missing[0])
-        run.outputs += failed(cmd, failure, run.origins.get(cmd.event_id))
+        tries = run.attempts.get(cmd.event_id, 0)
+        if tries >= policy.parent_attempts:
+            failure = Failure(MISSING_FIELD, f"{reason}, then `mlc replay` this record", False)
+            run.outputs += failed(
+                cmd, replace(failure, field=missing[0]), run.origins.get(cmd.event_id)
+            )
+            continue
+        delay = min(policy.parent_retry_cap_seconds, policy.parent_retry_seconds * 2**tries)
+        await deps.holds.park(run, [cmd], reason=reason, delay=delay)
     return writable

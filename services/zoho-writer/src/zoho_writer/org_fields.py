@@ -19,11 +19,19 @@ class OrgFields:
     _known: dict[tuple[str, str], tuple[float, Known]] = field(default_factory=dict)
 
     async def names(
-        self, tenant_id: str, module: str, read: Callable[[], Awaitable[Known]]
+        self,
+        tenant_id: str,
+        module: str,
+        read: Callable[[], Awaitable[Known]],
+        max_age_s: float | None = None,
     ) -> Known:
+        """The module's field names, read again when older than `max_age_s` (default: the
+        cache's own): a field found missing is looked for again in a list of seconds ago,
+        so `mlc zoho setup` takes effect at once."""
         key = (tenant_id, module)
         cached = self._known.get(key)
-        if cached is not None and self.clock() - cached[0] < self.max_age_s:
+        age = self.max_age_s if max_age_s is None else max_age_s
+        if cached is not None and self.clock() - cached[0] < age:
             return cached[1]
         known = await read()
         self._known[key] = (self.clock(), known)
