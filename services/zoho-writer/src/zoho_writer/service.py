@@ -186,6 +186,8 @@ def _plain(cmd: WriteCommand, status: OutcomeStatus, detail: str, message: str) 
         status=status,
         error_message=message,
         retryable=status is OutcomeStatus.DEFERRED,
+        # what the mapper left out still shows when Zoho already had the rest
+        warnings=cmd.warnings if isinstance(cmd, ZohoUpsertCommand) else [],
     )
     return (Topics.ZOHO_OUTCOMES, outcome)
 
