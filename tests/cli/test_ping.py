@@ -101,6 +101,8 @@ async def test_healthy_tenant_passes_and_nothing_is_written(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     await make_tenant(emulators, app_pool, keyring, tenant_id)
+    await mlc("zoho", "setup", tenant_id)
+    capsys.readouterr()
     await mlc("ping", tenant_id)  # exit status 0: no SystemExit
     text = capsys.readouterr().out
     assert "all checks passed" in text
@@ -114,6 +116,7 @@ async def test_healthy_tenant_passes_and_nothing_is_written(
         "org and edition",
         "modules",
         "external key Accounts.Sage_Customer_No",
+        "mapped fields Accounts",
         "scopes",
     }
     assert expected <= {name for name, c in checks.items() if c["status"] == "ok"}
@@ -126,6 +129,25 @@ async def test_healthy_tenant_passes_and_nothing_is_written(
     async with httpx.AsyncClient(base_url=emulators.zoho_url) as zoho:
         accounts = (await zoho.get(f"/_emulator/orgs/{tenant_id}/records/Accounts")).json()
     assert accounts["data"] == []
+
+
+async def test_a_tenant_without_zoho_setup_fails_naming_the_fields_it_would_leave_empty(
+    emulators: StackConfig,
+    app_pool: asyncpg.Pool,
+    keyring: KeyRing,
+    tenant_id: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Zoho ignores fields it does not have: without `mlc zoho setup`, the Sage_* fields of
+    every Account would stay empty, so ping fails and names them and the fix."""
+    await make_tenant(emulators, app_pool, keyring, tenant_id)
+    checks = await ping_json(tenant_id, capsys)
+    assert list(failed(checks)) == ["mapped fields Accounts"]
+    check = checks["mapped fields Accounts"]
+    for name in ("Sage_Credit_Limit", "Sage_Status", "Sage_Aging_4"):
+        assert name in check["detail"]
+    assert "Account_Name" not in check["detail"]  # Zoho's own fields are there
+    assert f"mlc zoho setup {tenant_id}" in check["fix"]
 
 
 async def test_wrong_agent_token_and_client_secret_each_say_what_to_fix(

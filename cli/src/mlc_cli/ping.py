@@ -7,6 +7,7 @@ import argparse
 from dataclasses import asdict
 
 import httpx
+from mapper.admin import MapCache
 from mlc_ops.ping import Check, ping
 
 from mlc_cli.common import add_json_flag, database, emit, table, tenant_or_exit
@@ -34,8 +35,9 @@ def render(checks: list[Check]) -> str:
 async def ping_cmd(args: argparse.Namespace) -> None:
     async with database() as (pool, keyring):
         tenant = await tenant_or_exit(pool, keyring, args.tenant_id)
+        tenant_map = (await MapCache(pool=pool).maps_for({tenant.tenant_id}))[tenant.tenant_id]
     async with httpx.AsyncClient(timeout=args.timeout) as http:
-        checks = await ping(tenant=tenant, http=http)
+        checks = await ping(tenant=tenant, http=http, tenant_map=tenant_map)
     emit(
         args,
         {"tenant": tenant.tenant_id, "checks": [asdict(c) for c in checks]},

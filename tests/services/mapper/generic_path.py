@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from mapper import values as v
-from mapper.drafts import OPEN_INVOICE_FIELD, Draft, Options, lookup
+from mapper.drafts import OPEN_INVOICE_FIELD, Draft, Options, deal_lookup, lookup
 from mapper.limits import (
     DEFAULT_TEXT_LENGTH,
     FORMATS,
@@ -61,14 +61,24 @@ def _address(row: Row, prefix: str, sage: str) -> dict[str, Any]:
     }
 
 
-def _deal(row: Row, options: Options) -> dict[str, str] | None:
-    """The Zoho deal behind the document: its id, kept in CRMOpportunityID or a UDF."""
-    deal = v.text(row, options.deal_id_column)
-    if deal is None:
-        return None
-    if not deal.isdigit():
-        raise MappingError(options.deal_id_column, f"not a Zoho deal id (digits): {deal!r}")
-    return {"id": deal}
+def _deal(row: Row, options: Options) -> tuple[str | None, list[str]]:
+    """The Zoho deal behind the document (its id, in CRMOpportunityID or a UDF), or a warning:
+    the document is written without a deal it cannot name."""
+    column = options.deal_id_column
+    try:
+        deal = v.text(row, column)
+    except MappingError as error:
+        return None, [f"{column}: {str(error).split(': ', 1)[-1]}; written without its deal"]
+    if deal is not None and not deal.isdigit():
+        return None, [f"{column}: not a Zoho deal id (digits): {deal!r}; written without its deal"]
+    return deal, []
+
+
+def _with_deal(draft: Draft, row: Row, options: Options, path: str) -> str | None:
+    deal, draft.warnings = _deal(row, options)
+    if deal is not None:
+        draft.lookups.append(deal_lookup(path, deal))
+    return deal
 
 
 def _lines(row: Row) -> list[tuple[int, Row]]:
@@ -170,13 +180,13 @@ def sales_order(row: Row, key: str, options: Options) -> list[Draft]:
         **_address(row, "Shipping", "ShipTo"),
         **_totals(row, subtotal),
         "Ordered_Items": items,
-        "Deal_Name": _deal(row, options),
         "Sage_SO_No": key,
         "Sage_Order_Date": v.sage_date(row, "OrderDate"),
         "Sage_Order_Type": v.code(row, "OrderType", ORDER_TYPES),
     }
     links = [lookup("Account_Name", "Accounts", account), *item_links]
     order = Draft("Sales_Orders", key, v.compact(record), DOCUMENT_SOURCES, links)
+    _with_deal(order, row, options, "Deal_Name")
     return [*products, order]
 
 
@@ -204,7 +214,6 @@ def _invoice_fields(row: Row, account: str, options: Options) -> dict[str, Any]:
         "Purchase_Order": v.text(row, "CustomerPONo"),
         "Invoice_Date": v.sage_date(row, "InvoiceDate"),
         "Due_Date": v.sage_date(row, "InvoiceDueDate"),
-        "Deal_Name": _deal(row, options),
         "Sage_Invoice_Type": v.text(row, "InvoiceType"),
         "Sage_Balance": v.money(row, "Balance"),
     }
@@ -229,6 +238,11 @@ def ar_invoice(row: Row, key: str, options: Options) -> list[Draft]:
     drafts = _invoice(row, key, options, fields)
     if open_key is not None:
         drafts[-1].also_match = [OPEN_INVOICE_FIELD]
+    path = "Deal_Name" if options.invoice_module == "Invoices" else "Deal"
+    deal = _with_deal(drafts[-1], row, options, path)
+    if deal is not None:
+        stage = {"Stage": options.deal_stage, "Amount": drafts[-1].record["Grand_Total"]}
+        drafts.append(Draft("Deals", deal, stage, {}, key_field="id"))
     return drafts
 
 
@@ -240,6 +254,7 @@ def ar_open_invoice(row: Row, key: str, options: Options) -> list[Draft]:
     fields = {OPEN_INVOICE_FIELD: key, "Sage_Invoice_Status": status}
     drafts = _invoice(row, key, options, fields)
     drafts[-1].key_field = OPEN_INVOICE_FIELD
+    _with_deal(drafts[-1], row, options, "Deal_Name" if drafts[-1].module == "Invoices" else "Deal")
     return drafts
 
 
@@ -262,7 +277,6 @@ def _invoice(row: Row, key: str, options: Options, own: dict[str, Any]) -> list[
 def _custom_invoice(module: str, key: str, record: dict[str, Any], account: str) -> Draft:
     """Editions without Invoices: a custom module; no line items, same header fields."""
     fields = {"Name": record.pop("Subject"), **record}
-    fields["Deal"] = fields.pop("Deal_Name", None)
     links = [lookup("Account", "Accounts", account)]
     return Draft(module, key, v.compact(fields), {**INVOICE_SOURCES, "Name": "InvoiceNo"}, links)
 
@@ -444,7 +458,8 @@ def drafts_for(entity: Entity, tenant_map: TenantMap, row: Row, key: str) -> lis
     """What the generic path made of a document or reference row: code, then the tenant's
     map on the entity's own (last) record, then every record checked."""
     drafts = MAPPINGS[entity](row, key, tenant_map.options)
-    apply(tenant_map, entity, drafts[-1], row)
-    for draft in drafts:
+    own = [d for d in drafts if d.module != "Deals"]  # a deal update comes after the record
+    apply(tenant_map, entity, own[-1], row)
+    for draft in own:
         check_record(draft.module, draft.record, draft.sources)
     return drafts

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from mapper.profile import Settings, TenantMap
 from mapper.service import map_event, to_command, to_commands
-from mlc_core.contracts import DeadLetter, Entity, Topics, ZohoDeleteCommand, ZohoLookup
+from mlc_core.contracts import (
+    DeadLetter,
+    Entity,
+    Topics,
+    ZohoDeleteCommand,
+    ZohoLookup,
+    ZohoUpsertCommand,
+)
 
 from tests.services.mapper import rows
 from tests.services.mapper.rows import event
@@ -116,15 +123,59 @@ def test_sales_order_upserts_products_first_and_computes_totals() -> None:
     assert order.record["Sub_Total"] == 50.0 and order.record["Grand_Total"] == 54.5
     assert order.record["Tax"] == 2.5 and order.record["Adjustment"] == 7.0
     assert order.record["Status"] == "Open" and order.record["Sage_Order_Type"] == "Standard"
-    assert "Deal_Name" not in order.record
+    assert order.record["Deal_Name"] is None  # no deal in Sage: the link is cleared
+
+
+def _deal_links(cmd: ZohoUpsertCommand) -> list[tuple[str, str, str, bool]]:
+    return [
+        (lk.path, lk.external_field, lk.external_value, lk.required)
+        for lk in cmd.lookups
+        if lk.module == "Deals"
+    ]
 
 
 def test_order_status_codes_and_deal_link() -> None:
+    """The deal is a link by its Zoho id, not required: the writer reads the deal and leaves
+    the link out (with a warning) when Zoho has no such deal. An order moves no deal."""
     for code, name in (("N", "New"), ("O", "Open"), ("C", "Closed"), ("H", "On Hold")):
         record = rows.order_row(OrderStatus=code, CRMOpportunityID="5725767000000524157")
-        order = to_commands(event(Entity.SALES_ORDER, record))[-1]
-        assert order.record["Status"] == name
-        assert order.record["Deal_Name"] == {"id": "5725767000000524157"}
+        *_, order = to_commands(event(Entity.SALES_ORDER, record))
+        assert order.module == "Sales_Orders" and order.record["Status"] == name
+        assert _deal_links(order) == [("Deal_Name", "id", "5725767000000524157", False)]
+        assert order.record["Deal_Name"] is None and order.warnings == []
+
+
+def test_a_deal_id_that_is_not_one_is_a_warning_and_the_order_is_written() -> None:
+    for bad in ("OPP-1", "12 34", "deal\x00"):
+        produced = map_event(event(Entity.SALES_ORDER, rows.order_row(CRMOpportunityID=bad)))
+        assert all(topic == Topics.ZOHO_COMMANDS for topic, _ in produced)
+        order = produced[-1][1]
+        assert isinstance(order, ZohoUpsertCommand) and order.module == "Sales_Orders"
+        assert _deal_links(order) == []
+        [warning] = order.warnings
+        assert "CRMOpportunityID" in warning and "written without its deal" in warning
+
+
+def test_invoicing_moves_the_deal_to_the_tenants_stage_with_the_amount() -> None:
+    row = rows.invoice_row(CRMOpportunityID="5725767000000524157")
+    *_, invoice, deal = to_commands(event(Entity.AR_INVOICE, row))
+    assert _deal_links(invoice) == [("Deal_Name", "id", "5725767000000524157", False)]
+    assert (deal.module, deal.external_field, deal.external_value) == (
+        "Deals",
+        "id",
+        "5725767000000524157",
+    )
+    assert deal.record == {"Stage": "Closed Won", "Amount": invoice.record["Grand_Total"]}
+    own = to_command(event(Entity.AR_INVOICE, row))  # the invoice's own command
+    assert (own.module, own.external_value) == (invoice.module, invoice.external_value)
+    tenant_map = TenantMap(settings=Settings(deal_stage="Invoiced"))
+    staged = to_commands(event(Entity.AR_INVOICE, row), tenant_map)[-1]
+    assert staged.record["Stage"] == "Invoiced"
+    # an open invoice links its deal but does not move it: the history header does
+    open_row = rows.open_invoice_row(CRMOpportunityID="5725767000000524157")
+    assert [c.module for c in to_commands(event(Entity.AR_OPEN_INVOICE, open_row))][-1] == (
+        "Invoices"
+    )
 
 
 def test_order_totals_from_lines_when_header_has_no_amounts() -> None:
@@ -143,8 +194,6 @@ def test_bad_order_lines_name_the_line_and_column() -> None:
     assert no_item.field == "Lines[0].ItemCode"
     empty = _letter(Entity.SALES_ORDER, rows.order_row([]))
     assert empty.field == "Lines" and "Ordered_Items" in empty.error_message
-    bad_deal = _letter(Entity.SALES_ORDER, rows.order_row(CRMOpportunityID="OPP-1"))
-    assert bad_deal.field == "CRMOpportunityID"
 
 
 def test_comment_lines_are_not_products_and_errors_name_sage_line_positions() -> None:
@@ -158,7 +207,7 @@ def test_comment_lines_are_not_products_and_errors_name_sage_line_positions() ->
 
 
 def test_ar_invoice_without_lines_gets_a_summary_line_and_deal_link() -> None:
-    product, invoice = to_commands(event(Entity.AR_INVOICE, rows.invoice_row()))
+    product, invoice, _deal = to_commands(event(Entity.AR_INVOICE, rows.invoice_row()))
     assert product.module == "Products" and product.external_value == "SAGE-AR-INVOICE"
     assert invoice.module == "Invoices" and invoice.external_field == "Sage_Invoice_No"
     assert invoice.external_value == "0100234:000000"
@@ -166,13 +215,14 @@ def test_ar_invoice_without_lines_gets_a_summary_line_and_deal_link() -> None:
     assert record["Subject"] == "Invoice 0100234"
     assert record["Invoice_Date"] == "2026-11-01" and record["Due_Date"] == "2026-12-01"
     assert record["Sage_Balance"] == 111.0 and record["Grand_Total"] == 111.0
-    assert record["Deal_Name"] == {"id": "5725767000000524157"}
+    assert _deal_links(invoice) == [("Deal_Name", "id", "5725767000000524157", False)]
     assert record["Invoiced_Items"] == [
         {"Quantity": 1.0, "List_Price": 100.0, "Description": "Invoice total in Sage"}
     ]
     assert [lk.path for lk in invoice.lookups] == [
         "Account_Name",
         "Invoiced_Items.0.Product_Name",
+        "Deal_Name",
     ]
 
 

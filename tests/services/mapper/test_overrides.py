@@ -56,7 +56,8 @@ def test_map_settings_choose_deletes_and_the_deal_column() -> None:
     assert isinstance(cmd, ZohoDeleteCommand) and cmd.mode == "delete" and cmd.deactivate == {}
     record = rows.order_row(CRMOpportunityID="", UDF_ZOHO_DEAL="5725767000000000001")
     order = to_commands(event(Entity.SALES_ORDER, record), tenant_map)[-1]
-    assert order.record["Deal_Name"] == {"id": "5725767000000000001"}
+    [deal] = [lk for lk in order.lookups if lk.module == "Deals"]
+    assert (deal.path, deal.external_value) == ("Deal_Name", "5725767000000000001")
 
 
 def test_added_field_too_long_for_zoho_names_its_udf_column() -> None:
@@ -68,8 +69,9 @@ def test_added_field_too_long_for_zoho_names_its_udf_column() -> None:
 
 def test_invoices_to_custom_module_and_switched_off_entities() -> None:
     tenant_map = parse_map("settings:\n  invoice_module: Sage_Invoices\n  disabled: [ap_vendor]\n")
-    [cmd] = to_commands(event(Entity.AR_INVOICE, rows.invoice_row()), tenant_map)
+    [cmd, deal] = to_commands(event(Entity.AR_INVOICE, rows.invoice_row()), tenant_map)
     assert cmd.module == "Sage_Invoices" and cmd.record["Name"] == "Invoice 0100234"
+    assert deal.module == "Deals" and cmd.lookups[-1].path == "Deal"
     assert "Invoiced_Items" not in cmd.record and cmd.lookups[0].path == "Account"
     assert map_event(event(Entity.AP_VENDOR, rows.vendor_row()), tenant_map) == []
     [(_, deletion)] = map_event(rows.deleted(Entity.AR_INVOICE), tenant_map)
@@ -81,7 +83,7 @@ def test_open_invoices_follow_the_custom_invoice_module_too() -> None:
     [cmd] = to_commands(event(Entity.AR_OPEN_INVOICE, rows.open_invoice_row()), tenant_map)
     assert (cmd.module, cmd.external_field) == ("Sage_Invoices", "Sage_Open_Invoice_Key")
     assert cmd.record["Sage_Balance"] == 61.0 and "Invoiced_Items" not in cmd.record
-    [history] = to_commands(event(Entity.AR_INVOICE, rows.invoice_row()), tenant_map)
+    [history, _deal] = to_commands(event(Entity.AR_INVOICE, rows.invoice_row()), tenant_map)
     assert history.also_match == ["Sage_Open_Invoice_Key"]
     assert history.record["Sage_Open_Invoice_Key"] == cmd.external_value
     [(_, purged)] = map_event(rows.deleted(Entity.AR_OPEN_INVOICE), tenant_map)

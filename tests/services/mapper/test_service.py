@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from mapper.mapfile import parse_map
 from mapper.service import map_event, to_command
-from mlc_core.contracts import DeadLetter, Entity, Topics, ZohoUpsertCommand
+from mlc_core.contracts import DeadLetter, Entity, Topics, ZohoUpsertCommand, encode
 
 from tests.factories import raw_event
 
@@ -86,9 +87,38 @@ def test_command_is_caused_by_the_raw_event() -> None:
     assert to_command(raw).event_id == cmd.event_id  # redelivery -> same command
 
 
-def test_blank_fields_are_left_out() -> None:
-    cmd = to_command(raw_event(FaxNo="  ", URLAddress=None))
-    assert "Fax" not in cmd.record and "Website" not in cmd.record
+def test_blank_columns_are_sent_as_null_so_zoho_clears_them() -> None:
+    """A value cleared in Sage (blank or null column) is cleared in Zoho: Zoho keeps a field
+    it is not sent, so the field goes as null."""
+    cmd = to_command(raw_event(FaxNo="  ", URLAddress=None, TelephoneNo="", TelephoneExt=""))
+    assert cmd.record["Fax"] is None and cmd.record["Website"] is None
+    assert cmd.record["Phone"] is None
+    assert b'"Fax":null' in encode(cmd)  # in the command's bytes: the writer hashes those
+
+
+def test_a_column_the_row_does_not_hold_is_left_out() -> None:
+    """Only a column Sage sent blank clears: a column the row lacks (another table, an older
+    agent) says nothing about the value, so Zoho keeps it."""
+    event = raw_event()
+    del event.record["FaxNo"]
+    cmd = to_command(event)
+    assert "Fax" not in cmd.record
+
+
+def test_clearing_changes_the_command_so_the_writer_writes_it() -> None:
+    before = to_command(raw_event(FaxNo="555-1"))
+    after = to_command(raw_event(FaxNo=""))
+    assert before.record["Fax"] == "555-1" and after.record["Fax"] is None
+    assert before.record != after.record
+
+
+def test_blank_added_udf_is_sent_as_null() -> None:
+    tenant_map = parse_map(
+        "entities:\n  ar_customer:\n    fields: {Region: {column: UDF_REGION}}\n"
+    )
+    filled = to_command(raw_event(UDF_REGION="Midwest"), tenant_map)
+    cleared = to_command(raw_event(UDF_REGION=" "), tenant_map)
+    assert filled.record["Region"] == "Midwest" and cleared.record["Region"] is None
 
 
 def _letter(**record: object) -> DeadLetter:

@@ -105,3 +105,32 @@ async def test_a_lookup_path_that_does_not_fit_the_record_refuses_that_command_o
     assert [c.source_key for c, _ in resolution.refused] == ["SO-1"]
     assert "IndexError" in resolution.refused[0][1]
     assert [c.source_key for c in resolution.ready] == ["C-1"]
+
+
+async def test_a_deal_link_is_read_by_id_and_an_unknown_deal_is_a_warning() -> None:
+    """A link by Zoho id (a deal) is not required but is read (an id Zoho lacks would fail
+    the whole record): found, it is set; missing, the record goes without it, warned."""
+    asked: list[tuple[str, str]] = []
+
+    async def ask(lookup: ZohoLookup) -> str | None:
+        asked.append((lookup.external_field, lookup.external_value))
+        return lookup.external_value if lookup.external_value == "111" else None
+
+    def order(key: str, deal: str) -> object:
+        link = ZohoLookup(
+            path="Deal_Name", module="Deals", external_field="id", external_value=deal,
+            required=False,
+        )  # fmt: skip
+        cmd = command(key=key)
+        record = {**cmd.record, "Deal_Name": None}
+        return cmd.model_copy(
+            update={"module": "Sales_Orders", "lookups": [link], "record": record}
+        )
+
+    result = await Resolver({}, ask).resolve([order("S1", "111"), order("S2", "999")])  # type: ignore[list-item]
+    found, missing = result.ready
+    assert found.record["Deal_Name"] == {"id": "111"} and found.warnings == []
+    assert "Deal_Name" not in missing.record  # neither linked nor cleared
+    [warning] = missing.warnings
+    assert "999" in warning and "Deals" in warning
+    assert asked == [("id", "111"), ("id", "999")]

@@ -114,9 +114,9 @@ async def test_a_tenant_whose_secrets_no_key_opens_is_parked_in_batches_and_drai
 ) -> None:
     """Its master key was retired before its secrets were re-sealed: loading it fails."""
     ok, bad = await two_tenants(app_pool, keyring, zoho, tenant_id)
-    # The other tenant's commands wait in PostgreSQL (its org's edition look-up and first
-    # write answer 429), so the drain has both tenants to do.
-    await zoho.control("POST", "/_emulator/faults", org=ok, status=429, calls=2)
+    # The other tenant's commands wait in PostgreSQL (its org's edition look-up, its field
+    # list and first write answer 429), so the drain has both tenants to do.
+    await zoho.control("POST", "/_emulator/faults", org=ok, status=429, calls=3)
     await writer.handle(accounts(ok, 100) + accounts(bad, 100))
     assert await writer.deps.parking.count(ok) == 100
     retired = KeyRing.parse(generate_key_text("retired"))

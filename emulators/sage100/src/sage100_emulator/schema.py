@@ -194,6 +194,7 @@ SO_HEADER = TableSpec(
         _n("SalesTaxAmt"),
         _n("FreightAmt"),
         _n("DiscountAmt"),
+        _t("CRMOpportunityID", 20),  # sage100.md: SO headers carry the CRM ids (length: a choice)
         *AUDIT,
     ),
     {"SalesOrderNo": 7, "ARDivisionNo": 2},
@@ -237,6 +238,7 @@ AR_INVOICE_HISTORY = TableSpec(
         _n("NonTaxableSalesAmt"),
         _n("FreightAmt"),
         _n("SalesTaxAmt"),
+        _t("CRMOpportunityID", 20),  # copied from the order when invoiced
         *AUDIT,
     ),
     {"InvoiceNo": 7, "HeaderSeqNo": 6, "ARDivisionNo": 2},

@@ -20,6 +20,7 @@ CORE = ("Accounts", "Contacts")
 FIRST_EDITION = {
     "Accounts": "free",
     "Contacts": "free",
+    "Deals": "free",
     "Products": "standard",
     "Vendors": "professional",
     "Sales_Orders": "professional",
@@ -81,6 +82,9 @@ def _contacts() -> list[FieldDef]:
         _t("Phone", 30, DataType.PHONE),
         _t("Mobile", 30, DataType.PHONE),
         _t("Title", 100),
+        _t("Salutation", 120, DataType.PICKLIST),
+        _t("Other_Phone", 30, DataType.PHONE),
+        _t("Fax", 30),
         _lookup("Account_Name", "Accounts"),
         _lookup("Vendor_Name", "Vendors"),
         *_address("Mailing", "Zip"),
@@ -120,6 +124,19 @@ def _products() -> list[FieldDef]:
     ]
 
 
+def _deals() -> list[FieldDef]:
+    """Deals: Deal_Name and Stage are mandatory (§4.1 notes; no Pipeline in these orgs)."""
+    return [
+        FieldDef("Deal_Name", DataType.TEXT, 120, mandatory=True),
+        FieldDef("Stage", DataType.PICKLIST, 120, mandatory=True),
+        _n("Amount", DataType.CURRENCY),
+        FieldDef("Closing_Date", DataType.DATE, 10),
+        _lookup("Account_Name", "Accounts"),
+        _lookup("Contact_Name", "Contacts"),
+        _t("Description", 32000, DataType.TEXTAREA),
+    ]
+
+
 def _line_items(name: str) -> FieldDef:
     """Inventory line items (§4.2): each row needs an existing product and a quantity."""
     rows = (
@@ -137,6 +154,7 @@ def _inventory(items: str, extra: Iterable[FieldDef]) -> list[FieldDef]:
         FieldDef("Subject", DataType.TEXT, 250, mandatory=True),
         _lookup("Account_Name", "Accounts"),
         _lookup("Contact_Name", "Contacts"),
+        _lookup("Deal_Name", "Deals"),
         _t("Status", 120, DataType.PICKLIST),
         _t("Purchase_Order", 100),
         _t("Customer_No", 100),
@@ -169,6 +187,7 @@ def standard_modules() -> dict[str, ModuleDef]:
         _module("Contacts", "Contact", "Email", _contacts()),
         _module("Vendors", "Vendor", "Vendor_Name", _vendors()),
         _module("Products", "Product", "Product_Name", _products()),
+        _module("Deals", "Deal", "Deal_Name", _deals()),
         _module(
             "Sales_Orders",
             "Sales Order",

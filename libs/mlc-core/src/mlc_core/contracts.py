@@ -193,6 +193,11 @@ class ZohoUpsertCommand(RecordEvent):
         " first moves the Zoho record found under it to `external_value` (same record id, so"
         " everything attached to it stays), then upserts",
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the mapper left out of an otherwise good record, e.g. a deal id"
+        " that is not one; the writer carries them to the outcome",
+    )
 
 
 class ZohoDeleteCommand(RecordEvent):
@@ -241,6 +246,11 @@ class ZohoWriteOutcome(RecordEvent):
         default=None,
         description="what the writer rode out before this answer: 5xx or timeouts retried,"
         " an access token refused and refreshed, the org's api_domain moved",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="written, but not all of it: the command's warnings, and the writer's"
+        " own (a deal id Zoho does not have: the record is written without its deal)",
     )
 
 

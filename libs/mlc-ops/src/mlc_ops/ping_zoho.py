@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
+from mapper.admin import TenantMap, written_fields
 from mlc_core.entities.zoho import ZOHO_TARGETS
 from mlc_core.tenants import Tenant
 from mlc_core.zoho import metadata
@@ -41,6 +42,13 @@ class ZohoProbe:
     grant: TokenGrant
     scope_refused: list[str] = field(default_factory=list)
     credits_left: int | None = None
+    _fields: dict[str, list[metadata.FieldInfo]] = field(default_factory=dict)
+
+    async def fields(self, module: str) -> list[metadata.FieldInfo]:
+        """The module's fields, read once per ping."""
+        if module not in self._fields:
+            self._fields[module] = await metadata.fields(self.http, **self.auth, module=module)
+        return self._fields[module]
 
     @property
     def auth(self) -> dict[str, str]:
@@ -73,7 +81,9 @@ async def refresh(http: httpx.AsyncClient, tenant: Tenant) -> tuple[TokenGrant |
     return grant, ok("zoho", "token refresh", f"at {zoho.accounts_url} ({zoho.dc})")
 
 
-async def zoho_checks(http: httpx.AsyncClient, tenant: Tenant) -> list[Check]:
+async def zoho_checks(
+    http: httpx.AsyncClient, tenant: Tenant, tenant_map: TenantMap | None = None
+) -> list[Check]:
     grant, refreshed = await refresh(http, tenant)
     if grant is None:
         return [refreshed]
@@ -81,6 +91,7 @@ async def zoho_checks(http: httpx.AsyncClient, tenant: Tenant) -> list[Check]:
     checks = [refreshed, _api_domain(tenant, grant)]
     try:
         checks += [await _org(probe, tenant), *await _modules_and_keys(probe, tenant)]
+        checks += await mapped_field_checks(probe, tenant, tenant_map)
     except ZohoUnavailable as exc:
         url = grant.api_domain
         return [
@@ -143,7 +154,7 @@ def _modules_check(present: set[str], needed: list[str]) -> Check:
 async def _key_field(probe: ZohoProbe, tenant: Tenant, module: str, key: str) -> Check:
     name = f"external key {module}.{key}"
     try:
-        listed = await metadata.fields(probe.http, **probe.auth, module=module)
+        listed = await probe.fields(module)
     except (ZohoPermanentError, ZohoRateLimited) as exc:
         probe.refused("settings/fields", exc)
         fix = _fix(exc, tenant, "ZohoCRM.settings.fields.READ")
@@ -158,6 +169,45 @@ async def _key_field(probe: ZohoProbe, tenant: Tenant, module: str, key: str) ->
     if found.external_type is None:
         return fail("zoho", name, "field exists but is not external", f"{create} as External")
     return ok("zoho", name, f"present, external ({found.external_type})")
+
+
+async def mapped_field_checks(
+    probe: ZohoProbe, tenant: Tenant, tenant_map: TenantMap | None
+) -> list[Check]:
+    """Every field the tenant's mapping writes must exist in its module: Zoho ignores a field
+    it does not have, so a missing one would be left empty in every record, silently."""
+    try:
+        present = {m.api_name for m in await metadata.modules(probe.http, **probe.auth)}
+    except (ZohoPermanentError, ZohoRateLimited):
+        return []  # the modules check reports it
+    wanted: dict[str, dict[str, None]] = {}
+    for entity in tenant.config.entities:
+        if tenant_map is not None and not tenant_map.enabled(entity):
+            continue
+        for module, written in written_fields(entity, tenant_map or TenantMap()).items():
+            wanted.setdefault(module, {}).update(dict.fromkeys(written))
+    checks = []
+    for module, names in wanted.items():
+        if module not in present:
+            continue  # reported by the modules check
+        try:
+            have = {f.api_name for f in await probe.fields(module)}
+        except (ZohoPermanentError, ZohoRateLimited) as exc:
+            probe.refused("settings/fields", exc)
+            continue  # the key-field check reports the refusal
+        checks.append(_mapped_fields_check(tenant, module, [n for n in names if n not in have]))
+    return checks
+
+
+def _mapped_fields_check(tenant: Tenant, module: str, missing: list[str]) -> Check:
+    name = f"mapped fields {module}"
+    if not missing:
+        return ok("zoho", name, "every mapped field present")
+    fix = (
+        f"`mlc zoho setup {tenant.tenant_id}` creates them; fields added in the tenant's"
+        f" mapping file: add them in Zoho (Setup > Modules and Fields > {module})"
+    )
+    return fail("zoho", name, f"not in Zoho, would stay empty: {', '.join(missing)}", fix)
 
 
 def _fix(exc: ZohoError, tenant: Tenant, scope: str) -> str:

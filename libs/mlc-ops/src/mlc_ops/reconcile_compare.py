@@ -18,9 +18,11 @@ class Finding:
     status: str
     zoho_id: str | None = None
     fields: tuple[str, ...] = ()
+    cleared: tuple[str, ...] = ()  # of `fields`: empty in Sage, a value in Zoho
 
     def as_row(self) -> list[str]:
-        return [self.entity, self.key, self.status, self.zoho_id or "", " ".join(self.fields)]
+        named = (f"{f}(Sage empty)" if f in self.cleared else f for f in self.fields)
+        return [self.entity, self.key, self.status, self.zoho_id or "", " ".join(named)]
 
 
 @dataclass
@@ -29,6 +31,9 @@ class EntityReport:
     findings: list[Finding] = field(default_factory=list)
     unmappable: list[str] = field(default_factory=list)  # Sage keys the mapper refuses
     missing_fields: list[str] = field(default_factory=list)  # mapped, but not in the module
+    # Another module's records (entity "sales_order:Products"): record key -> the Sage key of
+    # a row that writes it, what `fix` re-publishes.
+    sources: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counted = Counter(f.status for f in self.findings)
@@ -81,5 +86,7 @@ def compare(
             findings.append(Finding(entity, key, ONLY_ZOHO, zoho_id))
             continue
         fields = differing_fields(expected[key], record, known)
-        findings.append(Finding(entity, key, DIFFERENT if fields else EQUAL, zoho_id, fields))
+        cleared = tuple(f for f in fields if _norm(expected[key].get(f)) is None)
+        status = DIFFERENT if fields else EQUAL
+        findings.append(Finding(entity, key, status, zoho_id, fields, cleared))
     return findings

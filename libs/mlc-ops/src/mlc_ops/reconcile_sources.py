@@ -13,6 +13,7 @@ Zoho: the list API (mlc_core.zoho.records.list_records), 200 records a call.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from mlc_core.tenants import Tenant
 from mlc_core.zoho.records import MAX_LIST_FIELDS, MAX_PAGE, list_records
 
 SAGE_PAGE = 5000
+BY_ZOHO_ID = "id"
 ZOHO_PAGE = MAX_PAGE
 
 Mapper = Callable[[SageRecordChanged], Sequence[tuple[str, Any]]]
@@ -64,6 +66,17 @@ async def _feed(client: SageAgentClient, *, company: str, entity: str) -> list[d
         cursor = page.next_cursor
 
 
+@dataclass
+class Expected:
+    """What the mapper makes of the current Sage rows: each row's own record (key -> its
+    command), the records it also upserts in other modules (an order's products: module ->
+    external value -> (command, the row's key)), and the keys it cannot map."""
+
+    own: dict[str, ZohoUpsertCommand] = field(default_factory=dict)
+    related: dict[str, dict[str, tuple[ZohoUpsertCommand, str]]] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+
+
 def expected_records(
     tenant: Tenant,
     entity: Entity,
@@ -72,10 +85,9 @@ def expected_records(
     key_of: KeyOf,
     version_of: VersionOf,
     mapper: Mapper,
-) -> tuple[dict[str, ZohoUpsertCommand], list[str]]:
-    """(key -> the command the mapper makes of the current Sage row, keys it cannot map)."""
-    commands: dict[str, ZohoUpsertCommand] = {}
-    refused: list[str] = []
+) -> Expected:
+    """The commands the mapper makes of every current Sage row."""
+    expected = Expected()
     for row in rows:
         try:
             key = key_of(row)
@@ -89,15 +101,20 @@ def expected_records(
                 record=row,
             )
         except ValueError:
-            refused.append(str(row.get("CustomerNo") or row))
+            expected.refused.append(str(row.get("CustomerNo") or row))
             continue
-        # the record's own upsert (a row may also produce commands for related records)
         produced = [e for _, e in mapper(event) if isinstance(e, ZohoUpsertCommand)]
-        if produced:
-            commands[key] = produced[0]
-        else:
-            refused.append(key)
-    return commands, refused
+        if not produced:
+            expected.refused.append(key)
+            continue
+        # Parents come first (mapping.md), then the row's own record; after it, updates of
+        # records Sage names by Zoho id (an invoice's deal), which are not reconciled.
+        own = max(i for i, c in enumerate(produced) if c.external_field != BY_ZOHO_ID)
+        expected.own[key] = produced[own]
+        for parent in produced[:own]:
+            by_key = expected.related.setdefault(parent.module, {})
+            by_key.setdefault(parent.external_value, (parent, key))
+    return expected
 
 
 async def zoho_records(

@@ -28,6 +28,7 @@ from mapper.admin import (
     parse_map,
     save_map,
     setup_plan,
+    written_fields,
 )
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
@@ -113,7 +114,32 @@ async def run_setup(
         if dry_run and module in the_plan.create_modules:
             continue
         await _fields(api, module, entities, out, dry_run=dry_run)
+    if not dry_run:
+        await _unwritable(api, wanted, tenant_map, out)
     return out
+
+
+async def _unwritable(
+    api: SettingsApi, entities: list[Entity], tenant_map: TenantMap, out: Outcome
+) -> None:
+    """Fields the tenant's mapping writes that the org still lacks (its own added fields,
+    ones Zoho refused to create): Zoho would drop their values, so each is a step to do."""
+    written: dict[str, dict[str, None]] = {}
+    for entity in entities:
+        if tenant_map.enabled(entity):
+            for module, fields in written_fields(entity, tenant_map).items():
+                written.setdefault(module, {}).update(dict.fromkeys(fields))
+    present = await api.modules()
+    for module, names in written.items():
+        if module not in present:
+            continue
+        have = await api.field_names(module)
+        for name in (n for n in names if n not in have):
+            out.manual.append(
+                f"{module}.{name} is mapped but not in Zoho (its values would stay empty):"
+                f" In Zoho CRM: Setup > Customization > Modules and Fields > {module} > add the"
+                f" field; its API name must be {name}"
+            )
 
 
 async def _fields(

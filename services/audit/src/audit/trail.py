@@ -106,6 +106,7 @@ def describe(event_type: str, payload: Mapping[str, Any], *, failing: bool) -> t
                 if payload.get("renumbered_from")
                 else ""
             )
+            + _warnings(payload)
         )
     if event_type == "zoho.delete.requested":
         return "command", f"delete {payload.get('module')} {payload.get('external_value')}"
@@ -118,6 +119,11 @@ def describe(event_type: str, payload: Mapping[str, Any], *, failing: bool) -> t
             f" - {payload.get('error_message')}"
         )
     return "event", event_type
+
+
+def _warnings(payload: Mapping[str, Any]) -> str:
+    warnings = payload.get("warnings") or []
+    return "".join(f"; warning: {w}" for w in warnings)
 
 
 def _describe_change(payload: Mapping[str, Any]) -> tuple[str, str]:
@@ -133,7 +139,10 @@ def _describe_outcome(payload: Mapping[str, Any], *, failing: bool) -> tuple[str
         ridden_out = payload.get("recovered_from")
         kind = "recovered" if failing or ridden_out else "written"
         summary = f"Zoho {payload.get('action')} ok, id {payload.get('zoho_id')}"
-        return kind, summary + (f", after {ridden_out}" if ridden_out else "")
+        if payload.get("warnings") and not payload.get("zoho_id"):
+            summary = f"Zoho {payload.get('module')} {payload.get('external_value')} not written"
+        summary += f", after {ridden_out}" if ridden_out else ""
+        return kind, summary + _warnings(payload)
     if status in ("skipped_stale", "skipped_unchanged"):
         return "skipped", f"no Zoho call ({status}): {payload.get('error_message') or ''}".strip()
     if status == "deferred":

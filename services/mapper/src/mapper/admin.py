@@ -7,7 +7,7 @@ from __future__ import annotations
 from mapper.drafts import EXTERNAL_FIELDS
 from mapper.mapfile import MapFileError, parse_map
 from mapper.profile import TenantMap
-from mapper.service import map_event
+from mapper.service import map_event, written_fields
 from mapper.store import MapCache, StoredMap, load_stored, remove_map, save_map
 from mapper.zoho_schema import (
     CUSTOM_MODULES,
@@ -35,4 +35,5 @@ __all__ = [
     "remove_map",
     "save_map",
     "setup_plan",
+    "written_fields",
 ]

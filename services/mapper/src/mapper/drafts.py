@@ -22,6 +22,7 @@ class Options:
 
     invoice_module: str = "Invoices"
     deal_id_column: str = "CRMOpportunityID"
+    deal_stage: str = "Closed Won"  # the stage an invoiced deal moves to
 
 
 @dataclass
@@ -36,10 +37,25 @@ class Draft:
     lookups: list[ZohoLookup] = field(default_factory=list)
     key_field: str | None = None  # upsert key other than the module's usual one
     also_match: list[str] = field(default_factory=list)  # more duplicate-check fields, in order
+    warnings: list[str] = field(default_factory=list)  # left out of an otherwise good record
 
     @property
     def external_field(self) -> str:
         return self.key_field or EXTERNAL_FIELDS[self.module]
+
+
+# A Deal is named by its Zoho id (Sage holds it, no external key): the writer updates it with
+# PUT by id, and resolves a link to it by reading it.
+DEAL_MODULE, ZOHO_ID = "Deals", "id"
+
+
+def deal_lookup(path: str, deal_id: str) -> ZohoLookup:
+    """A link to a Deal by its Zoho id; not required: a deal Zoho does not have leaves the
+    record without it (the writer reads the deal first and says so on the outcome)."""
+    return ZohoLookup(
+        path=path, module=DEAL_MODULE, external_field=ZOHO_ID, external_value=deal_id,
+        required=False,
+    )  # fmt: skip
 
 
 def lookup(path: str, module: str, key: str, *, required: bool = True) -> ZohoLookup:

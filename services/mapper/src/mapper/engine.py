@@ -53,12 +53,22 @@ class CompiledMapping:
     sources: dict[str, str]
     mandatory: tuple[str, ...]
     mapping: RecordMapping
+    # (field, its Sage columns): sent as null when empty and any of the columns is in the row.
+    clearable: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    fields: tuple[str, ...] = ()  # every Zoho field a record may carry, after the overrides
 
     def fill(self, row: Row, key: str, found: Prepared = NOTHING_PREPARED) -> dict[str, Any]:
-        """The record's fields, in the steps' order, checked; raises MappingError."""
+        """The record's fields, in the steps' order, checked; then, in the mapping's order,
+        null for each field whose Sage column(s) the row holds blank (raises MappingError)."""
         record: dict[str, Any] = {}
         for step in self.steps:
             step(row, key, found, record)
+        for name, columns in self.clearable:
+            if name not in record:
+                for column_name in columns:
+                    if column_name in row:
+                        record[name] = None
+                        break
         return record
 
     def drafts(self, row: Row, key: str) -> list[Draft]:
@@ -76,7 +86,11 @@ class CompiledMapping:
         draft.key_field = mapping.key_field
         if found.also_match:
             draft.also_match = found.also_match
-        return [*found.before, draft] if found.before else [draft]
+        if found.warnings:
+            draft.warnings = found.warnings
+        if found.before or found.after:
+            return [*found.before, draft, *found.after]
+        return [draft]
 
 
 @dataclass
@@ -110,7 +124,22 @@ def compile_mapping(
         else:
             parts.append((_STEP, copy_step(module, p.name, earlier, source)))
     steps = tuple(_runs(module, parts))
-    return CompiledMapping(module, steps, sources, mandatory_fields(module), mapping)
+    clearable = tuple(_clearable(planned))
+    names = tuple(p.name for p in planned)
+    mandatory = mandatory_fields(module)
+    return CompiledMapping(module, steps, sources, mandatory, mapping, clearable, names)
+
+
+def _clearable(planned: list[_Planned]) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Fields read from Sage columns: blank in Sage, they clear the value in Zoho. A constant,
+    a default, a key or a computed total always has a value; a field marked `clears=False`
+    keeps Zoho's."""
+    for p in planned:
+        field = p.field
+        if field.clears and not field.key and p.default is NO_DEFAULT:
+            columns = tuple(c for c in field.columns() if "[" not in c)
+            if columns:
+                yield p.name, columns
 
 
 # A compiled field: a step of its own, or one of a run of consecutive plain texts, amounts or

@@ -33,6 +33,8 @@ class Prepared:
     before: list[Draft] = field(default_factory=list)
     links: list[ZohoLookup] = field(default_factory=list)
     also_match: list[str] = field(default_factory=list)
+    after: list[Draft] = field(default_factory=list)  # records updated after it (its deal)
+    warnings: list[str] = field(default_factory=list)
 
 
 NOTHING_PREPARED = Prepared()
@@ -54,6 +56,15 @@ class Field:
     key: bool = False
     amount: bool = False
     text_value: bool = True  # False: the value is never text (numbers, flags, line items)
+    # Sent as null when its Sage column(s) are in the row but blank, so a value cleared in
+    # Sage is cleared in Zoho; False: an empty value is left out and Zoho keeps its own.
+    clears: bool = True
+
+    def columns(self) -> tuple[str, ...]:
+        """The Sage columns the value is read from (none: a key, a total, a constant)."""
+        if self.column is not None:
+            return (self.column,)
+        return () if self.source is None else tuple(self.source.split("+"))
 
 
 def text(name: str, column: str, *, required: bool = False) -> Field:

@@ -142,7 +142,14 @@ CONTACT = RecordMapping(
         *_address("Mailing", "Zip"),
         text("Description", "ContactNotes"),
         key("Sage_Contact_Key"),
-        computed("Sage_Is_Primary_Contact", PRIMARY_FLAG, _is_primary, text_value=False),
+        # An older agent sends no PrimaryContact: Zoho keeps what it has.
+        Field(
+            "Sage_Is_Primary_Contact",
+            PRIMARY_FLAG,
+            read=_is_primary,
+            text_value=False,
+            clears=False,
+        ),
     ),
     links=_account_link,
 )

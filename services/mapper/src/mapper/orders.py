@@ -18,7 +18,15 @@ from mlc_core.contracts import Entity, ZohoLookup
 from mlc_core.entities.sage import SAGE_TABLES
 
 from mapper import values as v
-from mapper.drafts import OPEN_INVOICE_FIELD, Draft, Options, lookup
+from mapper.drafts import (
+    DEAL_MODULE,
+    OPEN_INVOICE_FIELD,
+    ZOHO_ID,
+    Draft,
+    Options,
+    deal_lookup,
+    lookup,
+)
 from mapper.engine import compile_mapping
 from mapper.fields import (
     Field,
@@ -53,19 +61,47 @@ COMMENT_LINE = "4"  # ItemType 4: a comment line, no product
 SUMMARY_ITEM = "SAGE-AR-INVOICE"
 
 
-def _deal(row: Row, column: str) -> dict[str, str] | None:
-    """The Zoho deal behind the document: its id, kept in CRMOpportunityID or a UDF."""
-    deal = v.text(row, column)
-    if deal is None:
-        return None
-    if not deal.isdigit():
-        raise MappingError(column, f"not a Zoho deal id (digits): {deal!r}")
-    return {"id": deal}
+# What invoicing sets on the deal behind the invoice (mapping.md, "Deals").
+DEAL_UPDATE = ("Stage", "Amount")
+
+
+def _deal_id(row: Row, column: str) -> tuple[str | None, list[str]]:
+    """The Zoho deal behind the document, kept in CRMOpportunityID or a UDF: its id (digits),
+    or a warning; the document is written either way, without a deal it cannot name."""
+    try:
+        deal = v.text(row, column)
+    except MappingError as error:
+        return None, [f"{column}: {str(error).split(': ', 1)[-1]}; written without its deal"]
+    if deal is None or deal.isdigit():
+        return deal, []
+    return None, [f"{column}: not a Zoho deal id (digits): {deal!r}; written without its deal"]
 
 
 def _deal_field(name: str, options: Options) -> Field:
-    read = bound(_deal, options.deal_id_column)
-    return computed(name, options.deal_id_column, read, text_value=False)
+    """The link to the deal: set by the writer from the record's lookup; empty in Sage, it
+    is sent as null, so a deal id cleared in Sage unlinks the deal."""
+    return Field(name, options.deal_id_column, read=_no_value, text_value=False)
+
+
+def _no_value(row: Row) -> None:
+    return None
+
+
+def _with_deal(found: Prepared, row: Row, path: str, options: Options) -> str | None:
+    """Adds the deal link (not required: a deal Zoho does not have leaves the document
+    without it, with a warning) or the warning; returns the deal id."""
+    deal, warnings = _deal_id(row, options.deal_id_column)
+    found.warnings.extend(warnings)
+    if deal is not None:
+        found.links.append(deal_lookup(path, deal))
+    return deal
+
+
+def _deal_update(deal: str, amount: float, options: Options) -> Draft:
+    """Invoicing moves the deal to the tenant's stage (default Closed Won) with the amount."""
+    record = dict(zip(DEAL_UPDATE, (options.deal_stage, amount), strict=True))
+    sources = {"Stage": "settings.deal_stage", "Amount": "Grand_Total"}
+    return Draft(DEAL_MODULE, deal, record, sources, key_field=ZOHO_ID)
 
 
 def _lines(row: Row) -> list[tuple[int, Row]]:
@@ -170,13 +206,15 @@ def _header(
     return (account, *line_items(row, subform))
 
 
-def _prepare_order(row: Row, key: str) -> Prepared:
+def _prepare_order(row: Row, key: str, *, options: Options) -> Prepared:
     account, items, products, subtotal, item_links = _header(row, "Ordered_Items")
     if not items:
         raise MappingError(LINES_COLUMN, "no item lines; Zoho Sales_Orders require Ordered_Items")
     values = {"Customer_No": account, _SUBTOTAL: subtotal, "Ordered_Items": items}
     links = [lookup("Account_Name", "Accounts", account), *item_links]
-    return Prepared(values, products, links)
+    found = Prepared(values, products, links)
+    _with_deal(found, row, "Deal_Name", options)
+    return found
 
 
 _SUBTOTAL, _TOTALS = "line subtotal", "totals"
@@ -223,7 +261,8 @@ def sales_order(options: Options) -> RecordMapping:
         column("Sage_Order_Date", v.sage_date, "OrderDate"),
         computed("Sage_Order_Type", "OrderType", bound(v.code, "OrderType", ORDER_TYPES)),
     )
-    return RecordMapping("Sales_Orders", fields, links=_links, prepare=_prepare_order)
+    prepare = partial(_prepare_order, options=options)
+    return RecordMapping("Sales_Orders", fields, links=_links, prepare=prepare)
 
 
 def _links(row: Row, key: str, found: Prepared) -> list[ZohoLookup]:
@@ -248,7 +287,9 @@ def open_invoice_key(row: Row) -> str | None:
     return SAGE_TABLES[Entity.AR_OPEN_INVOICE].source_key(values)  # the poller's key for that row
 
 
-def _prepare_invoice(row: Row, key: str, *, history: bool, custom: bool) -> Prepared:
+def _prepare_invoice(
+    row: Row, key: str, *, history: bool, custom: bool, options: Options
+) -> Prepared:
     """An invoice's account, lines and totals; for a history header, the open invoice it
     stands for (matched after its own key, so an invoice in both tables is one record); for
     an open invoice, whether it is still owed."""
@@ -261,13 +302,18 @@ def _prepare_invoice(row: Row, key: str, *, history: bool, custom: bool) -> Prep
     values |= {"Customer_No": account, _TOTALS: _totals(row, subtotal)}
     also_match = [OPEN_INVOICE_FIELD] if open_key is not None else []
     if custom:
-        return Prepared(values, [], [lookup("Account", "Accounts", account)], also_match)
-    if not items:
-        items, products = _summary_line(values[_TOTALS]["Sub_Total"])
-        item_links = [lookup("Invoiced_Items.0.Product_Name", "Products", SUMMARY_ITEM)]
-    values["Invoiced_Items"] = items
-    links = [lookup("Account_Name", "Accounts", account), *item_links]
-    return Prepared(values, products, links, also_match)
+        found = Prepared(values, [], [lookup("Account", "Accounts", account)], also_match)
+    else:
+        if not items:
+            items, products = _summary_line(values[_TOTALS]["Sub_Total"])
+            item_links = [lookup("Invoiced_Items.0.Product_Name", "Products", SUMMARY_ITEM)]
+        values["Invoiced_Items"] = items
+        links = [lookup("Account_Name", "Accounts", account), *item_links]
+        found = Prepared(values, products, links, also_match)
+    deal = _with_deal(found, row, "Deal" if custom else "Deal_Name", options)
+    if deal is not None and history:
+        found.after.append(_deal_update(deal, values[_TOTALS]["Grand_Total"], options))
+    return found
 
 
 def _invoice_number(row: Row, key: str, found: Prepared) -> str:
@@ -308,7 +354,7 @@ def ar_invoice(options: Options, *, history: bool = True) -> RecordMapping:
         fields += (deal,)
     else:
         fields += (*address("Billing", "BillTo"), prepared("Invoiced_Items", LINES_COLUMN))
-    prepare = partial(_prepare_invoice, history=history, custom=custom)
+    prepare = partial(_prepare_invoice, history=history, custom=custom, options=options)
     key_field = None if history else OPEN_INVOICE_FIELD
     return RecordMapping(options.invoice_module, fields, _links, prepare, key_field)
 

@@ -77,6 +77,7 @@ class Settings(_Strict):
     deletes: Literal["deactivate", "delete"] = "deactivate"
     invoice_module: Literal["Invoices", "Sage_Invoices"] = "Invoices"
     deal_id_column: str = Field(default="CRMOpportunityID", pattern=r"^(CRMOpportunityID|UDF_\w+)$")
+    deal_stage: str = Field(default="Closed Won", min_length=1, max_length=120)
     disabled: list[Entity] = []
     # Written by `mlc zoho setup`: entities whose Zoho module the org does not have.
     unavailable: list[Entity] = []
@@ -98,7 +99,8 @@ class TenantMap(_Strict):
     # Read for every record: computed once per map (cached in the instance), not per call.
     @cached_property
     def options(self) -> Options:
-        return Options(self.settings.invoice_module, self.settings.deal_id_column)
+        settings = self.settings
+        return Options(settings.invoice_module, settings.deal_id_column, settings.deal_stage)
 
     @cached_property
     def switched_off(self) -> frozenset[Entity]:

@@ -26,6 +26,7 @@ from mlc_core.contracts import (
 from mlc_core.entities.zoho import ZOHO_TARGETS
 
 from mapper.drafts import (
+    DEAL_MODULE,
     DELETED_STATUS,
     EXTERNAL_FIELDS,
     OPEN_INVOICE_FIELD,
@@ -36,7 +37,7 @@ from mapper.drafts import (
 from mapper.engine import CompiledMapping, compile_mapping
 from mapper.fields import RecordMapping
 from mapper.masters import MASTER_DATA
-from mapper.orders import DOCUMENTS
+from mapper.orders import DEAL_UPDATE, DOCUMENTS, PRODUCT
 from mapper.profile import DEFAULT_MAP, TenantMap
 from mapper.reference import REFERENCE_DATA
 from mapper.values import MappingError
@@ -78,6 +79,18 @@ def compiled_mapping(entity: Entity, tenant_map: TenantMap) -> CompiledMapping:
         compiled = compile_mapping(mapping, overrides, tenant_map.codes)
         tenant_map.compiled[entity] = compiled
     return compiled
+
+
+def written_fields(entity: Entity, tenant_map: TenantMap = DEFAULT_MAP) -> dict[str, list[str]]:
+    """Zoho module -> the fields the entity's records write there with the tenant's map (its
+    own module's, then its products'): what the org must have, or Zoho drops the values."""
+    compiled = compiled_mapping(entity, tenant_map)
+    written = {compiled.module: list(compiled.fields)}
+    if compiled.module in ("Sales_Orders", "Invoices"):  # line items point at products
+        written["Products"] = sorted(PRODUCT.field_names())
+    if entity is Entity.AR_INVOICE:  # invoicing moves the deal behind it
+        written[DEAL_MODULE] = list(DEAL_UPDATE)
+    return written
 
 
 def drafts_for(event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP) -> list[Draft]:
@@ -143,6 +156,7 @@ def _command(event: SageRecordChanged, draft: Draft, prefix: str) -> ZohoUpsertC
             "also_match": draft.also_match,
             # Only the entity's own record moves to the new key.
             "renumbered_from": event.renumbered_from if _is_own_record(event, draft) else None,
+            "warnings": draft.warnings,
         }
     )
 
@@ -157,8 +171,8 @@ def to_commands(
 
 
 def to_command(event: SageRecordChanged, tenant_map: TenantMap = DEFAULT_MAP) -> ZohoUpsertCommand:
-    """The entity's own command (the last one; products for an order come before it)."""
-    return to_commands(event, tenant_map)[-1]
+    """The entity's own command (products for an order come before it, its deal after)."""
+    return next(c for c in reversed(to_commands(event, tenant_map)) if c.module != DEAL_MODULE)
 
 
 def mapping_failure(event: SageRecordChanged | SageRecordDeleted, error: Exception) -> DeadLetter:

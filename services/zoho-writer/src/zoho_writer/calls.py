@@ -19,7 +19,7 @@ from mlc_core.zoho.errors import (
     ZohoTokenInvalid,
     ZohoUnavailable,
 )
-from mlc_core.zoho.records import WriteReply, upsert
+from mlc_core.zoho.records import WriteReply, update_by_id, upsert
 
 from zoho_writer.deps import WriterDeps
 from zoho_writer.hold_policy import Held, hold_for
@@ -117,6 +117,15 @@ async def attempt_chunk(
     notes: list[str] | None = None,
 ) -> WriteReply | Answer:
     async def call(token: str, domain: str) -> WriteReply:
+        if chunk[0].external_field == "id":  # Sage names the record by its Zoho id (a deal)
+            return await update_by_id(
+                deps.http,
+                api_domain=domain,
+                access_token=token,
+                module=chunk[0].module,
+                records=[{"id": c.external_value, **c.record} for c in chunk],
+                trigger=chunk[0].trigger,
+            )
         return await upsert(
             deps.http,
             api_domain=domain,

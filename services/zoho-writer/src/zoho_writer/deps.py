@@ -12,6 +12,7 @@ from mlc_core.kafka import Backoff, Publisher
 
 from zoho_writer.hold import TenantHolds
 from zoho_writer.limiter import TenantLimiter
+from zoho_writer.org_fields import OrgFields
 from zoho_writer.parking import ParkingStore
 from zoho_writer.store import WriterStore
 from zoho_writer.tenant_state import TenantState
@@ -59,3 +60,4 @@ class WriterDeps:
     publisher: Publisher
     retry: RetryPolicy
     policy: WritePolicy
+    org_fields: OrgFields = field(default_factory=OrgFields)  # each module's fields, cached

@@ -18,6 +18,7 @@ from typing import Any
 from mlc_core.contracts import ZohoLookup, ZohoUpsertCommand
 
 ParentKey = tuple[str, str]  # (module, external value)
+BY_ZOHO_ID = "id"  # a link Sage holds as the Zoho id itself (a deal), not as a Sage key
 # Asks Zoho for a parent's id; None when Zoho has no such record.
 AskZoho = Callable[[ZohoLookup], Awaitable[str | None]]
 
@@ -35,6 +36,13 @@ def set_path(record: dict[str, Any], path: str, zoho_id: str | None) -> dict[str
     else:
         node[leaf] = {"id": zoho_id}
     return result
+
+
+def _not_in_zoho(lookup: ZohoLookup) -> str:
+    return (
+        f"{lookup.path}: Zoho has no {lookup.module} record with id {lookup.external_value};"
+        " written without it"
+    )
 
 
 @dataclass
@@ -82,21 +90,26 @@ class Resolver:
         return result
 
     async def _one(self, cmd: ZohoUpsertCommand) -> ZohoUpsertCommand | str:
-        record = cmd.record
+        record, warnings = cmd.record, cmd.warnings
         for lookup in cmd.lookups:
             zoho_id = await self._id_of(lookup)
             if zoho_id is None and lookup.required:
                 return f"{lookup.module} {lookup.external_field}={lookup.external_value}"
+            if zoho_id is None and lookup.external_field == BY_ZOHO_ID:
+                warnings = [*warnings, _not_in_zoho(lookup)]
             record = set_path(record, lookup.path, zoho_id)
-        return cmd.model_copy(update={"record": record}) if cmd.lookups else cmd
+        if not cmd.lookups:
+            return cmd
+        return cmd.model_copy(update={"record": record, "warnings": warnings})
 
     async def _id_of(self, lookup: ZohoLookup) -> str | None:
         key = (lookup.module, lookup.external_value)
         if key in self.known:
             return self.known[key]
-        if not lookup.required:
+        if not lookup.required and lookup.external_field != BY_ZOHO_ID:
             # Optional links cost no extra call (1 credit each): filled once the writer has
-            # written the parent, e.g. on the record's next change.
+            # written the parent, e.g. on the record's next change. A link by Zoho id (a
+            # deal) is read once: an id Zoho lacks would fail the whole record.
             return None
         if key not in self._asked:
             self._asked[key] = await self.ask_zoho(lookup)

@@ -146,8 +146,34 @@ def success(
         source_version=cmd.source_version,
         status=OutcomeStatus.SUCCEEDED,
         zoho_id=result.zoho_id,
-        action="update" if result.action == "update" else "insert",
+        action="update" if result.action == "update" or _by_id(cmd) else "insert",
         recovered_from=recovered_from,
+        warnings=cmd.warnings,
+    )
+
+
+def _by_id(cmd: ZohoUpsertCommand) -> bool:
+    """An update of a record Sage names by its Zoho id (a deal), not an upsert."""
+    return cmd.external_field == "id"
+
+
+def not_updated(cmd: ZohoUpsertCommand, result: RecordResult) -> ZohoWriteOutcome:
+    """A record named by a Zoho id that Zoho refused (no such deal): the Sage record itself
+    was written, so this is a warning on its outcome, not a failure or a dead letter."""
+    warning = (
+        f"tenant {cmd.tenant_id}, {cmd.entity} {cmd.source_key}: {cmd.module}"
+        f" {cmd.external_value} not updated, Zoho said {result.code}: {result.message}"
+    )
+    return ZohoWriteOutcome(
+        event_id=_outcome_id(cmd, "not-updated", result.code),
+        **caused_by(cmd),
+        module=cmd.module,
+        external_value=cmd.external_value,
+        source_version=cmd.source_version,
+        status=OutcomeStatus.SUCCEEDED,
+        error_code=result.code,
+        error_field=result.field,
+        warnings=[*cmd.warnings, warning],
     )
 
 
@@ -173,6 +199,8 @@ def _plain(cmd: WriteCommand, status: OutcomeStatus, detail: str, message: str) 
         status=status,
         error_message=message,
         retryable=status is OutcomeStatus.DEFERRED,
+        # what the mapper left out still shows when Zoho already had the rest
+        warnings=cmd.warnings if isinstance(cmd, ZohoUpsertCommand) else [],
     )
     return (Topics.ZOHO_OUTCOMES, outcome)
 
@@ -250,6 +278,8 @@ def outcomes_for(
     for cmd, result in zip(commands, results, strict=True):
         if result.ok:
             produced.append((Topics.ZOHO_OUTCOMES, success(cmd, result, recovered_from)))
+        elif _by_id(cmd):
+            produced.append((Topics.ZOHO_OUTCOMES, not_updated(cmd, result)))
         else:
             failure = Failure(result.code or "UNKNOWN", result.message or "", False, result.field)
             produced.extend(failed(cmd, failure, (origins or {}).get(cmd.event_id)))

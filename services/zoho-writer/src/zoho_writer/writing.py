@@ -19,6 +19,7 @@ from mlc_core.zoho.records import WriteReply, find_by_external, org_edition
 
 from zoho_writer.calls import Answer, Blocked, attempt_chunk, with_token
 from zoho_writer.deps import WriterDeps
+from zoho_writer.field_check import with_known_fields
 from zoho_writer.hold_policy import Held
 from zoho_writer.limiter import known_edition
 from zoho_writer.lookups import Resolution, Resolver
@@ -53,6 +54,8 @@ async def write_tenant(
         await deps.holds.park_held(run, todo)
         return
     todo = await move_renumbered(run, tenant, todo, deps)
+    if todo:
+        todo = await with_known_fields(run, tenant, todo, deps)
     if todo:
         await _write_waves(run, tenant, todo, deps)
 

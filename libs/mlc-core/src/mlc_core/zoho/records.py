@@ -113,6 +113,30 @@ async def upsert(
     return WriteReply(results, credits_remaining(response))
 
 
+async def update_by_id(
+    http: httpx.AsyncClient,
+    *,
+    api_domain: str,
+    access_token: str,
+    module: str,
+    records: list[dict[str, Any]],
+    trigger: list[str] | None = None,
+) -> WriteReply:
+    """PUT /{module}: update existing records, each naming its Zoho `id` (zoho-crm.md §3.1);
+    an id Zoho does not have is a per-record INVALID_DATA."""
+    if not 0 < len(records) <= MAX_RECORDS_PER_CALL:
+        raise ValueError(f"update takes 1..{MAX_RECORDS_PER_CALL} records, got {len(records)}")
+    body: dict[str, Any] = {"data": records}
+    if trigger is not None:
+        body["trigger"] = trigger
+    url = crm_url(api_domain, module)
+    response = await send(
+        http, "PUT", url, json=body, headers=auth_headers(access_token), api_domain=api_domain
+    )
+    results = parse_write_response(response, expected=len(records))
+    return WriteReply(results, credits_remaining(response))
+
+
 async def find_by_external(
     http: httpx.AsyncClient,
     *,
@@ -143,8 +167,11 @@ async def get_by_external(
     external_field: str,
     value: str,
 ) -> dict[str, Any] | None:
-    """The record whose external field holds `value` (GET with X-EXTERNAL), or None (204)."""
-    headers = auth_headers(access_token) | {"X-EXTERNAL": f"{module}.{external_field}"}
+    """The record whose external field holds `value` (GET with X-EXTERNAL), or None (204);
+    `external_field` "id": the record with that Zoho id (a plain GET)."""
+    headers = auth_headers(access_token)
+    if external_field != "id":
+        headers |= {"X-EXTERNAL": f"{module}.{external_field}"}
     url = record_url(api_domain, module, value)
     response = await send(http, "GET", url, headers=headers, api_domain=api_domain)
     if response.status_code == 204:
