@@ -1,5 +1,5 @@
 """The whole-path corpus's cases (judged by chaos/corpus_path.py): bad Sage rows from the
-reference's field lengths, formats and dates (shared/reference/sage100.md), hostile text and
+reference's field lengths, formats and dates (docs/reference/sage100.md), hostile text and
 keys, and hostile messages on mlc.sage.changes."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The files (/work/shared/reference/zoho-crm-oas-v8, or $MLC_ZOHO_OAS_DIR) are loa
 unmodified; OpenAPI 3.0's `nullable` is translated to JSON Schema, and their
 cross-file `$ref`s resolve to the sibling files.  Where the spec contradicts what
 Zoho's docs and live captures show, the spec is widened, and only there
-(zoho-crm.md gives the sources):
+(docs/reference/zoho-crm.md gives the sources):
 
 - `duplicate_field` is null on an upsert insert (CRM-UPS7 example), and Info's
   page tokens are null when there is no next page (CRM-GET7 example);

@@ -1,7 +1,7 @@
 """Every BOI method and property the stand-in answers, with its documented signature.
 
-One table, written from ../shared/reference/sage100.md §2 ("Business Object Interface"), each
-row citing the line it follows ("§2 L164" = line 164 of sage100.md). Both ways into the
+One table, written from docs/reference/sage100.md §2 ("Business Object Interface"), each
+row citing the line it follows ("§2 L164" = line 164 of that file). Both ways into the
 stand-in go through `invoke` / `read`: the in-process COM stand-in (`sage100_emulator.com`,
 the `win32com.client.Dispatch` fake of the agent's tests) and the out-of-process /_pvx face
 (`pvx_api`, the dev stack's agent). So a call that does not match Sage's documented contract
@@ -54,7 +54,7 @@ class Param:
 class Signature:
     params: tuple[Param, ...]
     returns: type  # of the return value: int ("n" prefix), str ("s"), BoiBase ("o"/objects)
-    source: str  # where in sage100.md, or why it is unconfirmed
+    source: str  # where in docs/reference/sage100.md, or why it is unconfirmed
 
     @property
     def byref(self) -> tuple[int, ...]:

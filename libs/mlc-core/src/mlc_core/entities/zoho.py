@@ -41,8 +41,8 @@ class ZohoField:
 
 @dataclass(frozen=True)
 class ZohoModule:
-    """A Zoho module we write: its upsert key (an org-wide external text field, zoho-crm.md
-    §4.3) and the custom fields the default mappings need in it."""
+    """A Zoho module we write: its upsert key (an org-wide external text field,
+    docs/reference/zoho-crm.md §4.3) and the custom fields the default mappings need in it."""
 
     api_name: str
     upsert_key: str
