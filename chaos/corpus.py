@@ -481,7 +481,7 @@ SOAP_CASES = [
         200,
         GOOD_CUSTOMER.replace(b"http://schemas.xmlsoap.org/soap/envelope/", b"urn:not-soap"),
     ),
-    # Sage's service namespace is unconfirmed (docs/reference/sage100.md §1), so the client reads elements by
+    # Sage's service namespace is unconfirmed (sage100.md §1), so the client reads elements by
     # local name (zeep strict=False): an answer in another service namespace is still read.
     soap_case(
         "other service namespace",

@@ -139,7 +139,7 @@ def test_keys_find_and_set_key(state: SageState, locks: LockPolicy) -> None:
         assert contact.nSetKeyValue(column + "$", row[column]) == 1
     assert contact.nSetKey() == 1 and contact.nGetValue("ContactName$", "")[1] == row["ContactName"]
     with pytest.raises(ComCallError, match="nFind"):
-        contact.nFind()  # docs/reference/sage100.md §2 documents nFind(key) only
+        contact.nFind()  # sage100.md §2 documents nFind(key) only
     assert contact.nSetKeyValue("ContactName$", "x") == 0
     assert contact.nFind("01NOSUCH") == 0 and "not on file" in contact.sLastErrorMsg
     assert oss.nSetModule("A/R") == 1 and oss.nSetProgram(oss.nLookupTask("AR_Customer_ui")) == 1

@@ -282,7 +282,7 @@ def _custom_invoice(module: str, key: str, record: dict[str, Any], account: str)
 
 
 GL_STATUS = {"A": "Active", "I": "Inactive", "D": "Deleted"}
-# Default GL_AccountType codes (docs/reference/sage100.md §3, GL_Account).
+# Default GL_AccountType codes (sage100.md §3, GL_Account).
 GL_ACCOUNT_TYPES = {
     "01": "Cash",
     "02": "Net AR",

@@ -1,4 +1,4 @@
-"""Sage rows of every entity (columns per docs/reference/sage100.md §3 and docs/sage-entities.md), as events."""
+"""Sage rows of every entity (columns per sage100.md §3 and docs/sage-entities.md), as events."""
 
 from __future__ import annotations
 

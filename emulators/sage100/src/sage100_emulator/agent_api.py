@@ -96,7 +96,7 @@ class AgentApi:
 
         Besides records/next_cursor the body carries `server_time`, the
         server's own clock (date, decimal hours, zone), so a poller can keep
-        watermarks in server time when the clocks disagree (docs/reference/sage100.md §4.4).
+        watermarks in server time when the clocks disagree (sage100.md §4.4).
         """
         since, limit, after = _parse_since(request), _parse_limit(request), _parse_cursor(request)
         company = request.path_params["company"]

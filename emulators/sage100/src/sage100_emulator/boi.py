@@ -1,6 +1,6 @@
 """Business Object Interface stand-in: the ProvideX COM surface over the emulator's tables.
 
-Names and conventions follow docs/reference/sage100.md §2: `ProvideX.Script` -> `SY_Session` (nSetUser,
+Names and conventions follow sage100.md §2: `ProvideX.Script` -> `SY_Session` (nSetUser,
 nSetCompany, nSetDate, nSetModule, nSetProgram(nLookupTask(...))), then `*_svc` / `*_bus`
 objects with nSetKeyValue/nSetKey/nFind/nMoveFirst/nMoveNext/nEOF/nGetValue, column names with
 `$` on string columns, return codes 0 (error, see sLastErrorMsg), 1 (ok / exists), 2 (new
@@ -52,7 +52,7 @@ OBJECTS: dict[str, ObjectSpec] = {
         "SO_SalesOrderHeader", "SO_SalesOrder_ui", "SO_SalesOrderDetail"
     ),
     "AR_InvoiceHistoryInquiry_svc": ObjectSpec("AR_InvoiceHistoryHeader"),
-    # docs/reference/sage100.md §2 calls this name proposed, not confirmed; the table name is confirmed.
+    # sage100.md §2 calls this name proposed, not confirmed; the table name is confirmed.
     "AR_OpenInvoice_svc": ObjectSpec("AR_OpenInvoice"),
 }
 TASKS = {spec.task: index for index, spec in enumerate(OBJECTS.values(), start=100) if spec.task}

@@ -1,6 +1,6 @@
 """Every BOI method and property the stand-in answers, with its documented signature.
 
-One table, written from docs/reference/sage100.md §2 ("Business Object Interface"), each
+One table, written from sage100.md §2 ("Business Object Interface"), each
 row citing the line it follows ("§2 L164" = line 164 of that file). Both ways into the
 stand-in go through `invoke` / `read`: the in-process COM stand-in (`sage100_emulator.com`,
 the `win32com.client.Dispatch` fake of the agent's tests) and the out-of-process /_pvx face

@@ -1,11 +1,11 @@
 """The emulated Sage server's clock.
 
 Sage stamps records with the server's local wall-clock time and stores no zone
-(docs/reference/sage100.md §4 item 4), so the emulator keeps its own clock in a configurable
+(sage100.md §4 item 4), so the emulator keeps its own clock in a configurable
 IANA zone.  DST fall-back therefore repeats an hour of stamps, as on a real server.
 
 Dates are "YYYYMMDD" strings; times are decimal hours since midnight with five
-decimals, e.g. "14.50278" (docs/reference/sage100.md §3).  The integer part is not padded
+decimals, e.g. "14.50278" (sage100.md §3).  The integer part is not padded
 ("9.25000"), so comparing TimeUpdated as text is as unsafe as on the real system.
 """
 

@@ -1,4 +1,4 @@
-"""AR_Customer column dictionary and value normalisation (docs/reference/sage100.md §3).
+"""AR_Customer column dictionary and value normalisation (sage100.md §3).
 
 Lengths follow the wider UtahGooner DDL where it differs from FLOR Rel 6.00.
 String columns hold strings (blank = ""), numeric columns hold numbers.
@@ -110,7 +110,7 @@ def normalize_customer_no(raw: object) -> str:
     """CustomerNo: numeric-only numbers are zero-padded to 7 digits ("12" -> "0000012").
 
     Longer numeric numbers and alphanumeric numbers are kept exactly as entered.
-    Whether Sage upper-cases customer numbers is unconfirmed (docs/reference/sage100.md §3), so
+    Whether Sage upper-cases customer numbers is unconfirmed (sage100.md §3), so
     the emulator does not: tests can plant odd keys such as "bad key" to check
     that the poller rejects them.
     """

@@ -1,4 +1,4 @@
-"""Column dictionaries of the Sage 100 tables besides AR_Customer (docs/reference/sage100.md §3).
+"""Column dictionaries of the Sage 100 tables besides AR_Customer (sage100.md §3).
 
 Lengths follow the reference (the wider UtahGooner DDL where it differs from FLOR). Columns the
 reference does not name are left out rather than invented, except where noted "unconfirmed".
@@ -194,7 +194,9 @@ SO_HEADER = TableSpec(
         _n("SalesTaxAmt"),
         _n("FreightAmt"),
         _n("DiscountAmt"),
-        _t("CRMOpportunityID", 20),  # docs/reference/sage100.md: SO headers carry the CRM ids (length: a choice)
+        _t(
+            "CRMOpportunityID", 20
+        ),  # docs/reference/sage100.md: SO headers carry the CRM ids (length: a choice)
         *AUDIT,
     ),
     {"SalesOrderNo": 7, "ARDivisionNo": 2},
@@ -244,7 +246,7 @@ AR_INVOICE_HISTORY = TableSpec(
     {"InvoiceNo": 7, "HeaderSeqNo": 6, "ARDivisionNo": 2},
 )
 
-# docs/reference/sage100.md §3: PK ARDivisionNo+CustomerNo+InvoiceNo+InvoiceType and the columns it lists
+# sage100.md §3: PK ARDivisionNo+CustomerNo+InvoiceNo+InvoiceType and the columns it lists
 # (UtahGooner DDL). A paid invoice keeps its row at Balance 0 until the period-end purge.
 AR_OPEN_INVOICE = TableSpec(
     "AR_OpenInvoice",

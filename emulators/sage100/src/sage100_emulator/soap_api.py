@@ -216,7 +216,7 @@ class SoapApi:
     def _next_number(self, company: str, table: str, column: str) -> str:
         rows = self._state.company(company).table(table).rows()
         used = max((int(str(r[column])) for r in rows if str(r[column]).isdigit()), default=0)
-        # The counter advances on every call, even if nothing is created (docs/reference/sage100.md §1).
+        # The counter advances on every call, even if nothing is created (sage100.md §1).
         number = max(used, self._next_numbers.get((company, table), 0)) + 1
         self._next_numbers[(company, table)] = number
         return f"{number:07d}"

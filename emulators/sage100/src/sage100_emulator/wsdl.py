@@ -1,6 +1,6 @@
 """WSDL of the eBusiness Web Services face (document/literal wrapped), built from the schema.
 
-The real service's target namespace and URL path are unconfirmed (docs/reference/sage100.md §1); this uses
+The real service's target namespace and URL path are unconfirmed (sage100.md §1); this uses
 NAMESPACE below. Element names are Sage's: `logon` {Username, Password} and `companyCode` in
 every call, `arDivisionNo`/`customerNo`/`contactCode`/`salesOrderNo` parts, `<Op>Result`
 wrappers, `MasFault` {ErrorCode, ErrorMessage} faults. Date columns are xs:dateTime (blank =

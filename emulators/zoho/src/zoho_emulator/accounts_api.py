@@ -1,4 +1,4 @@
-"""Accounts server face: {base}/accounts/{dc}/oauth/v2/... (docs/reference/zoho-crm.md §1)."""
+"""Accounts server face: {base}/accounts/{dc}/oauth/v2/... (zoho-crm.md §1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The standard modules an org starts with, and which edition has which.
 
-Mandatory fields are Zoho's system-mandatory ones (docs/reference/zoho-crm.md §4.1); lengths are
+Mandatory fields are Zoho's system-mandatory ones (zoho-crm.md §4.1); lengths are
 Zoho's defaults for those fields as the field metadata API reports them (single
 line 255 unless Zoho sets less; the reference gives none, so they are our reading).
 Which edition has which module is not in the reference (Vendors: unconfirmed;

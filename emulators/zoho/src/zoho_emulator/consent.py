@@ -1,4 +1,4 @@
-"""The consent page of each accounts server: GET {accounts}/oauth/v2/auth (docs/reference/zoho-crm.md §1.1,
+"""The consent page of each accounts server: GET {accounts}/oauth/v2/auth (zoho-crm.md §1.1,
 §1.2). GET shows what the client asks for and lets the user pick the org (the emulator has no
 logins: the user is "an administrator of the chosen org"); POST approves or denies.
 

@@ -1,4 +1,4 @@
-"""CRM records face: {base}/api/{dc}/crm/v8/{module}... (docs/reference/zoho-crm.md §2, §3)."""
+"""CRM records face: {base}/api/{dc}/crm/v8/{module}... (zoho-crm.md §2, §3)."""
 
 from __future__ import annotations
 

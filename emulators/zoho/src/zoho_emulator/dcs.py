@@ -2,7 +2,7 @@
 
 The accounts server of DC `d` is `{base}/accounts/{d}` and its API domain is
 `{base}/api/{d}`, where `{base}` is the scheme, host and port the request came
-in on (docs/reference/zoho-crm.md §1.1 lists the real hosts).
+in on (zoho-crm.md §1.1 lists the real hosts).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from zoho_emulator.clock import Clock
 
 # A 200 with a body that fits no documented shape. Zoho has answered an insert with an empty
-# body and no error (docs/reference/zoho-crm.md §6.1, SCHM-22); the others are the same failure seen by a
+# body and no error (zoho-crm.md §6.1, SCHM-22); the others are the same failure seen by a
 # client at another moment: no per-record results, or a body cut off mid-JSON.
 ANSWERS = {
     "empty": "",

@@ -40,7 +40,7 @@ async def read_json_object(request: Request) -> JsonObject:
 async def oauth_params(request: Request) -> dict[str, str]:
     """Token endpoint parameters from the query string, a form body or Basic auth.
 
-    docs/reference/zoho-crm.md §1.2: Zoho's docs use the query string, the SDK a form body,
+    zoho-crm.md §1.2: Zoho's docs use the query string, the SDK a form body,
     and client credentials may come in a Basic auth header.
     """
     params = dict(request.query_params)

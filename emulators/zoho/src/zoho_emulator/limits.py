@@ -1,4 +1,4 @@
-"""API limits of one org (docs/reference/zoho-crm.md §5, §7 "Limits").
+"""API limits of one org (zoho-crm.md §5, §7 "Limits").
 
 - Concurrency: simultaneous in-flight calls per app per org, by edition (Free 5 …
   Ultimate 25); over it, 429 at once (Zoho does not queue).

@@ -1,5 +1,5 @@
 """GET /crm/v8/{module}: list with fields, paging (page, then page_token past the first 2000
-records), sorting, If-Modified-Since (docs/reference/zoho-crm.md §3.2)."""
+records), sorting, If-Modified-Since (zoho-crm.md §3.2)."""
 
 from __future__ import annotations
 

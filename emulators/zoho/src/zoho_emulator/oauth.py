@@ -1,6 +1,6 @@
 """Zoho Accounts OAuth state: clients, grant codes, refresh and access tokens.
 
-Reproduces docs/reference/zoho-crm.md §1.4/§1.5/§7: errors as bodies (the HTTP layer sends them
+Reproduces zoho-crm.md §1.4/§1.5/§7: errors as bodies (the HTTP layer sends them
 with status 200), single-use grant codes, tokens bound to one DC, at most 15
 live access tokens per refresh token (the 16th evicts the oldest), at most 10
 refreshes per refresh token per 10 minutes, revoke cascading to access tokens.
@@ -180,7 +180,7 @@ class OAuthServer:
         )
         self._refresh_tokens[refresh.token] = refresh
         access = self._mint_access(refresh)
-        # Without access_type=offline Zoho issues no refresh token (docs/reference/zoho-crm.md §6.1, 2).
+        # Without access_type=offline Zoho issues no refresh token (zoho-crm.md §6.1, 2).
         kept = refresh.token if grant.offline else None
         return IssuedTokens(access.token, self.token_ttl, refresh.api_dc, kept)
 

@@ -1,4 +1,4 @@
-"""page_token paging past the first 2000 records (docs/reference/zoho-crm.md §3.2).
+"""page_token paging past the first 2000 records (zoho-crm.md §3.2).
 
 `page` reaches only the first 2000 records; `info.next_page_token` continues from there. A
 token is bound to the request's parameters (TOKEN_BOUND_DATA_MISMATCH), lasts 24 h

@@ -1,4 +1,4 @@
-"""GET /crm/v8/{module}/search (docs/reference/zoho-crm.md §3.3).
+"""GET /crm/v8/{module}/search (zoho-crm.md §3.3).
 
 One form per call, precedence criteria > email > phone > word.  Criteria hold at
 most 10 conditions joined by `and`/`or`, evaluated left to right (nesting beyond

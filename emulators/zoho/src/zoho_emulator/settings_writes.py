@@ -1,4 +1,4 @@
-"""Creating custom modules and fields (docs/reference/zoho-crm.md §4.3: CRM-CM7, CRM-CF7, Kaizen #64).
+"""Creating custom modules and fields (zoho-crm.md §4.3: CRM-CM7, CRM-CF7, Kaizen #64).
 
 API names come from the label: letters, digits and underscores, starting with a
 letter, no double or trailing underscore, at most 50 characters.  External

@@ -1,4 +1,4 @@
-"""Per-record validation and the per-record error bodies (docs/reference/zoho-crm.md §3.1, §4)."""
+"""Per-record validation and the per-record error bodies (zoho-crm.md §3.1, §4)."""
 
 from __future__ import annotations
 

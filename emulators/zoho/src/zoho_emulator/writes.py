@@ -1,4 +1,4 @@
-"""Insert and upsert of record batches (docs/reference/zoho-crm.md §3.1, §7 "Writes")."""
+"""Insert and upsert of record batches (zoho-crm.md §3.1, §7 "Writes")."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def duplicate_check_order(module: ModuleDef, requested: object) -> list[str]:
     """Fields an upsert matches on, in order.
 
     With `duplicate_check_fields` that list is used as given (omitting the
-    system field ignores it).  Without it, docs/reference/zoho-crm.md §3.1 (CRM-UPS7, Kaizen
+    system field ignores it).  Without it, zoho-crm.md §3.1 (CRM-UPS7, Kaizen
     #56) says the system duplicate-check field comes first, then the
     user-defined unique fields; external fields count as unique (CRM-UPSEXT7).
     """

@@ -27,7 +27,7 @@ _PATTERNS = [
     re.compile(r"(\"(?:refresh|access)_token\"\s*:\s*)\"[^\"]*\"", re.IGNORECASE),
     re.compile(r"(://[^:/@\s]+:)[^@\s]+(@)"),
 ]
-# Access tokens live an hour (docs/reference/zoho-crm.md §1.5); a masked value is kept a while
+# Access tokens live an hour (zoho-crm.md §1.5); a masked value is kept a while
 # longer so a late log line about it is still masked, then forgotten so a week-long run does not
 # scan a list that grew with every refresh.
 ACCESS_TOKEN_TTL_S = 3600 + 600

@@ -104,7 +104,7 @@ async def _compare_module(
     whole_module: bool,
 ) -> None:
     sample = next(iter(commands.values()))
-    # Line items come back only from a single record's GET (docs/reference/zoho-crm.md §3.2): the list
+    # Line items come back only from a single record's GET (zoho-crm.md §3.2): the list
     # compares the header fields.
     mapped = {n for c in commands.values() for n, v in c.record.items() if not isinstance(v, list)}
     zoho = await zoho_records(

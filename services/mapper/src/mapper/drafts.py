@@ -9,7 +9,7 @@ from mlc_core.contracts import ZohoLookup
 from mlc_core.entities.zoho import OPEN_INVOICE_FIELD as OPEN_INVOICE_FIELD
 from mlc_core.entities.zoho import ZOHO_MODULES
 
-# The upsert key (an org-wide external text field, docs/reference/zoho-crm.md §4.3) of each module we write.
+# The upsert key (an org-wide external text field, zoho-crm.md §4.3) of each module we write.
 EXTERNAL_FIELDS: dict[str, str] = {name: m.upsert_key for name, m in ZOHO_MODULES.items()}
 # Set on a record whose Sage source is gone, when the tenant deactivates rather than deletes.
 STATUS_FIELD = "Sage_Status"

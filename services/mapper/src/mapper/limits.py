@@ -1,4 +1,4 @@
-"""What Zoho accepts per module: mandatory fields and text lengths (docs/reference/zoho-crm.md §3.1, §4).
+"""What Zoho accepts per module: mandatory fields and text lengths (zoho-crm.md §3.1, §4).
 
 Zoho answers INVALID_DATA for a value longer than the field's maximum and MANDATORY_NOT_FOUND
 for a missing mandatory field. Checking here turns those into mapping failures that name the

@@ -1,6 +1,6 @@
 """Documents with lines: sales orders -> Sales_Orders, AR invoices (history and open) -> Invoices.
 
-Zoho line items point at Products records (docs/reference/zoho-crm.md §4.2), so every distinct item code
+Zoho line items point at Products records (zoho-crm.md §4.2), so every distinct item code
 becomes a Products upsert placed before the document; the writer resolves the links and waits
 for a product that is not there yet. Sage stores no document total, so totals are computed.
 

@@ -20,7 +20,7 @@ from mapper.limits import MANDATORY
 from mapper.values import Row
 
 # Zoho API names: letters, digits, underscores, starting with a letter, no double or trailing
-# underscore (docs/reference/zoho-crm.md §4.3).
+# underscore (zoho-crm.md §4.3).
 ZOHO_NAME = r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*$"
 SAGE_COLUMN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 Scalar = str | int | float | bool

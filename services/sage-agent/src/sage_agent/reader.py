@@ -142,7 +142,7 @@ def _raw_rows(
 
 def _result_set(boi: Boi, obj: Any, desc: str, filter_expr: str, begin: str, end: str) -> list[str]:
     """nGetResultSets(descExpr, keyExpr, byref results, byref keys, filterExpr, begin, end)
-    (docs/reference/sage100.md §2): both by-reference lists passed as placeholders, returned after retval."""
+    (sage100.md §2): both by-reference lists passed as placeholders, returned after retval."""
     _, results, _keys = check(boi, obj, "nGetResultSets", desc, "", "", "", filter_expr, begin, end)
     return list(results)
 
@@ -200,7 +200,7 @@ def _fetch(boi: Boi, session: Any, target: BoiEntity, key: dict[str, str]) -> Re
 
 
 # AR_CustomerContact has no flag of its own: the customer's default contact is
-# AR_Customer.ContactCode (docs/reference/sage100.md §3). The agent joins it in, Sage flag style.
+# AR_Customer.ContactCode (sage100.md §3). The agent joins it in, Sage flag style.
 PRIMARY_FLAG = "PrimaryContact"
 CustomerCodes = dict[tuple[str, str], str]
 
@@ -245,14 +245,14 @@ def _primary_code_of(boi: Boi, session: Any, division: str, customer: str) -> st
             _find_by_key_values(boi, obj)
         except BoiNotFound:
             return None  # an orphaned contact: it cannot be anyone's default
-        # nGetValue("Field$", byref v) (docs/reference/sage100.md §2): the value comes back after retval.
+        # nGetValue("Field$", byref v) (sage100.md §2): the value comes back after retval.
         return str(check(boi, obj, "nGetValue", "ContactCode$", "")[1]).rstrip()
     finally:
         boi.release(obj)
 
 
 def _find_by_key_values(boi: Boi, obj: Any) -> None:
-    """nSetKey() after nSetKeyValue per key column (docs/reference/sage100.md §2). On a _bus object 2 means
+    """nSetKey() after nSetKeyValue per key column (sage100.md §2). On a _bus object 2 means
     "new record": for a read that is a key not on file."""
     if check(boi, obj, "nSetKey") == 2:
         raise BoiNotFound("nSetKey: record not on file")

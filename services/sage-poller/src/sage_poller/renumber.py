@@ -1,7 +1,7 @@
 """Telling a renumbered record from a delete plus a new record (docs/sage.md, "Renumbering").
 
 Sage keeps no surrogate key: its renumbering utility moves a record to a new key, and the
-agent then sees the old key gone and a new one appear (docs/reference/sage100.md §4 item 6). Two places
+agent then sees the old key gone and a new one appear (sage100.md §4 item 6). Two places
 pair them, both on content alone (stamps aside, so it holds whether or not the utility
 stamps the record):
 

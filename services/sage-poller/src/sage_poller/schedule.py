@@ -4,7 +4,7 @@ Defaults follow the issue: AR customers, contacts (with customers), AR invoices,
 and sales orders every 15 minutes, vendors hourly, GL daily. Key reconciliation (deletes,
 renumbering, stamp-less imports) is a full key scan, so it runs hourly by default. It also
 catches open-invoice balances moved by cash-receipt postings, should a posting leave the stamps
-alone (docs/reference/sage100.md §4 calls that unconfirmed for balances). A tenant's own cadences
+alone (sage100.md §4 calls that unconfirmed for balances). A tenant's own cadences
 (TenantConfig.cadences) come first, then MLC_POLL_INTERVALS, then these defaults (each
 SageTable's default_cadence).
 """

@@ -7,7 +7,7 @@ key columns follow, joined by ":". Examples: "01-ABF", "01-ABF:JSMITH", "0000000
 "0100234:000000". ":" never appears inside a valid key value, so a key parses back unambiguously.
 docs/sage-entities.md documents each entity's key and columns.
 
-Columns (docs/reference/sage100.md §3, the wider DDL lengths where they differ): `Name:N` is a text column Sage
+Columns (sage100.md §3, the wider DDL lengths where they differ): `Name:N` is a text column Sage
 holds at most N characters of; a bare name is a column the connector reads without a length
 check. The agent's additions (`Lines`, `CustomerContactCode`, `PrimaryContact`) are listed with
 the table they are added to; the audit columns every table has are in AUDIT_COLUMNS.

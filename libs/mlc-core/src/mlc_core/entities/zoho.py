@@ -42,7 +42,7 @@ class ZohoField:
 @dataclass(frozen=True)
 class ZohoModule:
     """A Zoho module we write: its upsert key (an org-wide external text field,
-    docs/reference/zoho-crm.md §4.3) and the custom fields the default mappings need in it."""
+    zoho-crm.md §4.3) and the custom fields the default mappings need in it."""
 
     api_name: str
     upsert_key: str

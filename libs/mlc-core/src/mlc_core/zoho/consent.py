@@ -1,4 +1,4 @@
-"""Authorizing the connector in a customer's Zoho org (docs/reference/zoho-crm.md §1.1, §1.2, §6.1).
+"""Authorizing the connector in a customer's Zoho org (zoho-crm.md §1.1, §1.2, §6.1).
 
 `authorization_url` asks for offline access with consent, so Zoho issues a refresh token.
 After consent Zoho redirects with `?code=…&location=eu&accounts-server=https://accounts.zoho.eu`;

@@ -1,4 +1,4 @@
-"""Which hosts may receive a tenant's Zoho secrets (docs/reference/zoho-crm.md §1.1).
+"""Which hosts may receive a tenant's Zoho secrets (zoho-crm.md §1.1).
 
 The client secret and refresh token go to the accounts server; every access token goes to the
 `api_domain` a token response names. Both must be Zoho's own data-centre hosts, over HTTPS, or

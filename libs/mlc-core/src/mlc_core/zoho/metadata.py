@@ -1,4 +1,4 @@
-"""Zoho CRM org and metadata API v8 (docs/reference/zoho-crm.md §4.3): the org and its edition, the modules
+"""Zoho CRM org and metadata API v8 (zoho-crm.md §4.3): the org and its edition, the modules
 and fields there are, and creating custom modules and fields. Whole-request failures raise the
 error tree of `mlc_core.zoho.errors`; a refused item of a create call is that item's result."""
 

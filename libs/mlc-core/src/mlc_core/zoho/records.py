@@ -122,7 +122,7 @@ async def update_by_id(
     records: list[dict[str, Any]],
     trigger: list[str] | None = None,
 ) -> WriteReply:
-    """PUT /{module}: update existing records, each naming its Zoho `id` (docs/reference/zoho-crm.md §3.1);
+    """PUT /{module}: update existing records, each naming its Zoho `id` (zoho-crm.md §3.1);
     an id Zoho does not have is a per-record INVALID_DATA."""
     if not 0 < len(records) <= MAX_RECORDS_PER_CALL:
         raise ValueError(f"update takes 1..{MAX_RECORDS_PER_CALL} records, got {len(records)}")
