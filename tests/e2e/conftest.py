@@ -13,8 +13,11 @@ import asyncpg
 import httpx
 import pytest
 from mlc_core.crypto import KeyRing
+from mlc_core.tenants import load_tenant
+from mlc_core.zoho.records import upsert
 from mlc_devtools.devstack import DevStack, StackConfig
 from mlc_devtools.emulated import connect_tenant
+from zoho_writer.admin import TokenProvider
 
 from tests.e2e.otlp_receiver import OtlpReceiver, otlp_env
 
@@ -163,3 +166,29 @@ async def onboard(
             stack=stack,
             within=within,
         )
+
+
+async def hand_edit(
+    pool: asyncpg.Pool,
+    keyring: KeyRing,
+    zoho: httpx.AsyncClient,
+    tenant_id: str,
+    record: dict[str, Any],
+    module: str = "Accounts",
+    match: str = "Sage_Customer_No",
+) -> str:
+    """Write `record` into Zoho as a person would (not through the connector); its id."""
+    tenant = await load_tenant(pool, keyring=keyring, tenant_id=tenant_id)
+    token = await TokenProvider(pool=pool, keyring=keyring, http=zoho).token(tenant)
+    reply = await upsert(
+        zoho,
+        api_domain=token.api_domain,
+        access_token=token.value,
+        module=module,
+        records=[record],
+        duplicate_check_fields=[match],
+        trigger=[],
+    )
+    [result] = reply.results
+    assert result.ok and result.zoho_id, result
+    return result.zoho_id

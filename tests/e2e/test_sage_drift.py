@@ -15,7 +15,7 @@ from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_devtools.devstack import DevStack
 
-from tests.e2e.conftest import eventually, key_of, zoho_accounts, zoho_records
+from tests.e2e.conftest import eventually, hand_edit, key_of, zoho_accounts, zoho_records
 from tests.e2e.test_mapping_setup import zoho_tenant
 
 SSN = "TaxpayerIDSocialSecurityNo"
@@ -80,6 +80,20 @@ async def test_a_renumbered_customer_keeps_its_account_and_contacts(
         for c in await zoho_records(zoho, tenant_id, "Contacts")
         if c["Sage_Contact_Key"].startswith(old + ":")
     }
+    # Sales' opportunity on the Account (a person made it in Zoho): it must stay attached.
+    deal_id = await hand_edit(
+        app_pool,
+        keyring,
+        zoho,
+        tenant_id,
+        {
+            "Deal_Name": f"Renewal {old}",
+            "Stage": "Qualification",
+            "Account_Name": {"id": account_id},
+        },
+        module="Deals",
+        match="Deal_Name",
+    )
     moved = await sage.post(
         f"/_emulator/companies/{company}/tables/AR_Customer/renumber",
         json={
@@ -116,8 +130,8 @@ async def test_a_renumbered_customer_keeps_its_account_and_contacts(
         contact = renamed[old_key.replace(old, new, 1)]
         assert contact["id"] == contact_id  # the same Contact, still on the same Account
         assert contact["Account_Name"]["id"] == account_id
-    # Deals and Notes stay attached the same way (the Account record is kept); the emulator
-    # has neither module yet.
+    [deal] = [d for d in await zoho_records(zoho, tenant_id, "Deals") if d["id"] == deal_id]
+    assert deal["Account_Name"]["id"] == account_id  # the deal is still on the same Account
 
     async def trail() -> list[tuple[str, dict[str, Any]]]:
         rows = await app_pool.fetch(

@@ -15,13 +15,10 @@ from mapper.admin import save_map
 from mlc_cli.zoho_setup import setup
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
-from mlc_core.tenants import load_tenant
-from mlc_core.zoho.records import upsert
 from mlc_devtools.devstack import DevStack
 from mlc_ops.reconcile import reconcile
-from zoho_writer.admin import TokenProvider
 
-from tests.e2e.conftest import audit_rows, eventually, zoho_records
+from tests.e2e.conftest import audit_rows, eventually, hand_edit, zoho_records
 from tests.e2e.test_mapping_setup import zoho_tenant
 
 # A code table on a mapped field: the cleared field still clears through it (a UDF clears the
@@ -148,32 +145,6 @@ async def accounts(zoho: httpx.AsyncClient, org: str) -> dict[str, dict[str, Any
 
 async def contacts_in_zoho(zoho: httpx.AsyncClient, org: str) -> dict[str, dict[str, Any]]:
     return by(await zoho_records(zoho, org, "Contacts"), "Sage_Contact_Key")
-
-
-async def hand_edit(
-    pool: asyncpg.Pool,
-    keyring: KeyRing,
-    zoho: httpx.AsyncClient,
-    tenant_id: str,
-    record: dict[str, Any],
-    module: str = "Accounts",
-    match: str = "Sage_Customer_No",
-) -> str:
-    """Write `record` into Zoho as a person would (not through the connector); its id."""
-    tenant = await load_tenant(pool, keyring=keyring, tenant_id=tenant_id)
-    token = await TokenProvider(pool=pool, keyring=keyring, http=zoho).token(tenant)
-    reply = await upsert(
-        zoho,
-        api_domain=token.api_domain,
-        access_token=token.value,
-        module=module,
-        records=[record],
-        duplicate_check_fields=[match],
-        trigger=[],
-    )
-    [result] = reply.results
-    assert result.ok and result.zoho_id, result
-    return result.zoho_id
 
 
 async def outcomes(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
