@@ -50,12 +50,13 @@ class WriterSettings(CommonSettings):
     writer_share_deadline_seconds: float = 120.0
     # A tenant's share of a consumed batch: the consumer fetches again only once every
     # tenant's share is done, so this is what one tenant costs the others' next changes.
-    # 6 s is one or two calls of 100 records at Zoho's usual speed (a few seconds each): a
-    # healthy tenant's share of a batch mostly ends within it, and healthy tenants' latency
-    # (a poll interval plus a few seconds) at most doubles. Past it, a tenant with an answered
-    # call is busy: the rest of its share is parked for the drain, with no pause; one without
-    # is too slow: paused, circuit open, later batches park it without calling Zoho.
-    writer_batch_wait_seconds: float = 6.0
+    # 3 s keeps healthy tenants' change latency (a quiet 2-4 s) within twice itself when a
+    # batch meets a slow org (measured: docs/chaos.md, noisy neighbour; 6 s broke it). It is
+    # about one call of 100 records at Zoho's usual speed, and cheap to pass: a tenant with an
+    # answered call is busy, not slow; the rest of its share goes to the drain (every 2 s)
+    # with no pause. One without an answer is paused as too slow, circuit open, and later
+    # batches park it without calling Zoho.
+    writer_batch_wait_seconds: float = 3.0
     # Token refreshes per tenant per 10 minutes, all replicas together (Zoho allows 10).
     writer_refresh_budget: int = REFRESH_BUDGET
 
