@@ -38,6 +38,7 @@ class WritePolicy:
     # Bounds on one Zoho call and on a tenant's share of a batch (WriterSettings says why).
     call_timeout_seconds: float = 30.0
     share_deadline_seconds: float = 120.0
+    batch_wait_seconds: float = 3.0
     # A missing parent is usually a few seconds behind (another partition): retry soon, then
     # less often, at most every 10 minutes; after `parent_attempts` the child fails.
     parent_retry_cap_seconds: float = 600.0

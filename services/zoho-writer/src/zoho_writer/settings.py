@@ -42,14 +42,21 @@ class WriterSettings(CommonSettings):
     # seconds; 30 s is far past a slow moment yet lets a hanging org cost little. A timeout is
     # a 5xx-like blip: retried quickly, then the tenant is paused (HoldReason.ZOHO_UNAVAILABLE).
     zoho_timeout_seconds: float = 30.0
-    # A tenant's share of one consumed batch (or of a drain pass), all calls and retries: past
-    # it the tenant is paused as too slow and its unwritten commands parked. The consumer
-    # fetches again only when every partition's batch is done, so this is also how long one
-    # slow org can delay the others, once (its circuit then stays open until the drain
-    # writes it again). A full 5,000-record poll on a Free org (5 calls at a time) is 10
-    # rounds of calls: 120 s allows 12 s each, and stays well under the consumer's
-    # max.poll.interval.ms (900 s, mlc_core.kafka) even with the publish and commit after it.
+    # A tenant's share of a drain pass, all calls and retries: past it the tenant is paused
+    # as too slow and its unwritten commands parked again. The drain runs tenants on their own
+    # and holds no partition, so this only bounds one tenant's slot: a full drain pass (1,000
+    # commands) on a Free org (5 calls at a time) is 2 rounds of calls; 120 s allows a slow
+    # moment without pausing a tenant that is only slow-ish.
     writer_share_deadline_seconds: float = 120.0
+    # A tenant's share of a consumed batch: the consumer fetches again only once every
+    # tenant's share is done, so this is what one tenant costs the others' next changes.
+    # 3 s keeps healthy tenants' change latency (a quiet 2-4 s) within twice itself when a
+    # batch meets a slow org (measured: docs/chaos.md, noisy neighbour; 6 s broke it). It is
+    # about one call of 100 records at Zoho's usual speed, and cheap to pass: a tenant with an
+    # answered call is busy, not slow; the rest of its share goes to the drain (every 2 s)
+    # with no pause. One without an answer is paused as too slow, circuit open, and later
+    # batches park it without calling Zoho.
+    writer_batch_wait_seconds: float = 3.0
     # Token refreshes per tenant per 10 minutes, all replicas together (Zoho allows 10).
     writer_refresh_budget: int = REFRESH_BUDGET
 
@@ -62,6 +69,7 @@ class WriterSettings(CommonSettings):
             default_edition=self.writer_default_edition,
             call_timeout_seconds=self.zoho_timeout_seconds,
             share_deadline_seconds=self.writer_share_deadline_seconds,
+            batch_wait_seconds=self.writer_batch_wait_seconds,
         )
 
     def hold_policy(self) -> HoldPolicy:

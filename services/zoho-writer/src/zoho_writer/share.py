@@ -1,7 +1,15 @@
 """One tenant's share of a consumed batch or of a drain pass, and what its failure costs.
 
 The share is the tenant's upserts, then its deletes (a record deleted in the same batch ends
-deleted), within the share deadline. An error escaping it costs that tenant only
+deleted), within a bound: the short batch wait for a consumed batch (the consumer fetches again
+only once every tenant's share is done, so this is what one tenant can cost the others), the
+longer share deadline for a drain pass (tenants on their own, never holding a partition).
+Past the batch wait, a tenant that made progress (a call answered) is only busy: the rest of its
+share is parked and continued by the drain, with no pause. One with no answer at all is slow:
+paused as `Zoho too slow`, its circuit open, so later batches park it without calling Zoho.
+Calls in flight are cancelled; upserts match on the external key, so one that Zoho still
+applied is written again by the drain with the same content (idempotent, no duplicate).
+An error escaping the share costs that tenant only
 (`hold_policy.fault_for`): it is paused with the reason, its circuit opened, and its commands
 without an outcome parked; the rest of the batch is written and the partition's offsets are
 committed. Only PostgreSQL or Kafka trouble escapes (the batch is retried from its offsets).
@@ -35,7 +43,10 @@ async def write_share(
 ) -> TenantRun:
     run = TenantRun(tenant_id, origins, attempts or {}, from_parking)
     commands: list[WriteCommand] = [*upserts, *deletes]
-    deadline = deps.policy.share_deadline_seconds
+    policy = deps.policy
+    deadline = policy.share_deadline_seconds
+    if not from_parking:
+        deadline = min(deadline, policy.batch_wait_seconds)
     bound = asyncio.timeout(deadline)
     try:
         async with bound:
@@ -46,12 +57,24 @@ async def write_share(
         reason = HoldReason.ZOHO_SLOW if slow else fault_for(exc)
         if reason is None:
             raise  # PostgreSQL or Kafka: nothing can be made durable, the batch is retried
+        left = _left(run, commands)
+        if slow and run.wrote and not from_parking:
+            await deps.holds.park(run, left, reason=_continued(deadline), delay=0)
+            return run
         detail = f"its share of a batch took over {deadline:g} s" if slow else describe(exc)
-        settled = run.settled - {c.event_id for chunk, _ in run.faulty for c in chunk}
-        run.faulty = []
-        left = [c for c in commands if c.event_id not in settled]
         await deps.holds.on_fault(run, reason, detail, left)
     return run
+
+
+def _left(run: TenantRun, commands: list[WriteCommand]) -> list[WriteCommand]:
+    """Commands of the share without an outcome (calls that failed retryably included)."""
+    settled = run.settled - {c.event_id for chunk, _ in run.faulty for c in chunk}
+    run.faulty = []
+    return [c for c in commands if c.event_id not in settled]
+
+
+def _continued(wait: float) -> str:
+    return f"continued by the drain (the tenant's share of a batch passed {wait:g} s)"
 
 
 async def _write(
