@@ -25,7 +25,7 @@ from mlc_core.db import migrate
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
 from mlc_core.zoho.oauth import TokenGrant, exchange_grant_code
 from mlc_devtools.devstack import SERVICES, DevStack, StackConfig
-from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, EMULATOR_HOSTS
 from pydantic import SecretStr
 
 COMPANY = "BEN"
@@ -147,6 +147,7 @@ async def new_zoho_org(zoho: httpx.AsyncClient, org_id: str) -> ZohoOrg:
         client_id=DEMO_CLIENT_ID,
         client_secret=DEMO_CLIENT_SECRET,
         code=code["code"],
+        hosts=EMULATOR_HOSTS,
     )
     return ZohoOrg(org_id, code["accounts_server"], grant)
 

@@ -30,7 +30,7 @@ from mlc_core.db import create_pool
 from mlc_core.tenants import Tenant, TenantSecrets, load_tenant, save_tenant
 from mlc_core.zoho.oauth import exchange_grant_code
 from mlc_devtools.devstack import DevStack, StackConfig
-from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, connect_tenant
+from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, EMULATOR_HOSTS, connect_tenant
 from pydantic import SecretStr
 
 from chaos.corpus_path import Letter
@@ -295,6 +295,7 @@ async def _reauthorise(
             client_id=DEMO_CLIENT_ID,
             client_secret=DEMO_CLIENT_SECRET,
             code=minted["code"],
+            hosts=EMULATOR_HOSTS,
         )
     assert grant.refresh_token is not None
     secrets = TenantSecrets(

@@ -12,6 +12,7 @@ import httpx
 from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import SageConfig, Tenant, TenantConfig, TenantSecrets, ZohoConfig, add_tenant
+from mlc_core.zoho.hosts import ZohoHosts
 from mlc_core.zoho.oauth import exchange_grant_code
 from pydantic import SecretStr
 
@@ -19,6 +20,10 @@ from mlc_devtools.devstack import StackConfig
 
 DEMO_CLIENT_ID = "1000.MLCDEMOCLIENT"
 DEMO_CLIENT_SECRET = "demo-client-secret-7f3a"  # noqa: S105 - emulator-only credential
+
+# The emulators listen on loopback: the dev tools' own grant exchanges allow that host (the
+# services get it from MLC_ZOHO_ALLOWED_HOSTS, which the dev stack sets).
+EMULATOR_HOSTS = ZohoHosts(allowed_hosts="127.0.0.1")
 
 
 async def connect_tenant(
@@ -52,6 +57,7 @@ async def connect_tenant(
             client_id=DEMO_CLIENT_ID,
             client_secret=DEMO_CLIENT_SECRET,
             code=minted["code"],
+            hosts=EMULATOR_HOSTS,
         )
     assert grant.refresh_token is not None
     tenant = Tenant(
