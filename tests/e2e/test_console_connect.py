@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from tests.e2e.conftest import eventually, zoho_accounts
 from tests.e2e.console_support import browser, console, signed_in
-from tests.e2e.replay_support import mlc_json
+from tests.e2e.replay_support import amlc, mlc_json
 
 __all__ = ["browser", "console"]  # fixtures
 TENANT = "console-connect"
@@ -145,6 +145,9 @@ async def test_onboarding_checklist_gates_the_first_write(
     await asyncio.sleep(3)  # the services are running: a disabled tenant is not polled
     assert await zoho_accounts(zoho, ONBOARD) == []
 
+    # The operator follows the checklist: Zoho setup (the fields the mapping writes), then the
+    # agent token through Connect Sage; only the first sync is left.
+    await amlc(console, "zoho", "setup", ONBOARD)
     await page.click("a:has-text('Connect Sage')")
     await page.fill("input[name=agent_token]", console.config.sage_agent_token)
     await page.click("button:has-text('Test and save')")

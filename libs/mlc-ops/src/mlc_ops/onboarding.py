@@ -28,7 +28,9 @@ from mlc_ops.errors import Refused
 from mlc_ops.ping import Check, ping
 from mlc_ops.sync import request_sync
 
-SETUP_CHECKS = ("modules", "external key")
+# What `mlc zoho setup` makes true: the modules, their upsert keys and every field the mapping
+# writes (ping names each check so).
+SETUP_CHECKS = ("modules", "external key", "mapped fields")
 CONNECT_CHECKS = ("agent reachable", "agent token", "token refresh")
 
 
