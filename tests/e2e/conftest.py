@@ -120,6 +120,13 @@ async def zoho_records(zoho: httpx.AsyncClient, org: str, module: str) -> list[d
     return list(body["data"] if isinstance(body, dict) else body)
 
 
+async def sage_table(sage: httpx.AsyncClient, company: str, name: str) -> list[dict[str, Any]]:
+    """A Sage emulator table's rows, as the emulator's control API lists them."""
+    response = await sage.get(f"/_emulator/companies/{company}/tables/{name}")
+    response.raise_for_status()
+    return list(response.json()["records"])
+
+
 async def zoho_accounts(zoho: httpx.AsyncClient, org: str) -> list[dict[str, Any]]:
     return await zoho_records(zoho, org, "Accounts")
 

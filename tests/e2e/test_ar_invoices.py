@@ -17,16 +17,11 @@ from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_devtools.devstack import DevStack
 
-from tests.e2e.conftest import eventually, zoho_records
+from tests.e2e.conftest import eventually, sage_table, zoho_records
 from tests.e2e.test_mapping_setup import zoho_tenant
 
 COMPANY = "INV"
 FIRST = [Entity.AR_CUSTOMER, Entity.AR_OPEN_INVOICE]
-
-
-async def table(sage: httpx.AsyncClient, name: str) -> list[dict[str, Any]]:
-    response = await sage.get(f"/_emulator/companies/{COMPANY}/tables/{name}")
-    return list(response.json()["records"])
 
 
 async def zoho_invoices(zoho: httpx.AsyncClient, org: str) -> list[dict[str, Any]]:
@@ -46,8 +41,8 @@ async def test_open_and_history_invoices_are_one_zoho_invoice_each(
     zoho: httpx.AsyncClient,
 ) -> None:
     await sage.post(f"/_emulator/companies/{COMPANY}/generate", json={"customers": 40, "seed": 3})
-    history = await table(sage, "AR_InvoiceHistoryHeader")
-    opened = await table(sage, "AR_OpenInvoice")
+    history = await sage_table(sage, COMPANY, "AR_InvoiceHistoryHeader")
+    opened = await sage_table(sage, COMPANY, "AR_OpenInvoice")
     only_open = [r for r in opened if r["InvoiceType"] == "FC"]
     assert only_open and len(opened) > len(only_open)  # both kinds are in the company
     # Open invoices first: history must then find the records they created, not add its own.

@@ -15,16 +15,17 @@ from mlc_core.contracts import Entity
 from mlc_core.crypto import KeyRing
 from mlc_devtools.devstack import DevStack
 
-from tests.e2e.conftest import eventually, hand_edit, key_of, zoho_accounts, zoho_records
+from tests.e2e.conftest import (
+    eventually,
+    hand_edit,
+    key_of,
+    sage_table,
+    zoho_accounts,
+    zoho_records,
+)
 from tests.e2e.test_mapping_setup import zoho_tenant
 
 SSN = "TaxpayerIDSocialSecurityNo"
-
-
-async def table(sage: httpx.AsyncClient, company: str, name: str) -> list[dict[str, Any]]:
-    response = await sage.get(f"/_emulator/companies/{company}/tables/{name}")
-    response.raise_for_status()
-    return list(response.json()["records"])
 
 
 async def connected(
@@ -52,8 +53,8 @@ async def test_a_renumbered_customer_keeps_its_account_and_contacts(
 ) -> None:
     company = "RNB"
     await sage.post(f"/_emulator/companies/{company}/generate", json={"customers": 12, "seed": 4})
-    customers = await table(sage, company, "AR_Customer")
-    contacts = await table(sage, company, "AR_CustomerContact")
+    customers = await sage_table(sage, company, "AR_Customer")
+    contacts = await sage_table(sage, company, "AR_CustomerContact")
     await connected(
         services,
         app_pool,
@@ -168,7 +169,7 @@ async def test_an_edit_after_sage_s_clock_went_back_an_hour_reaches_zoho(
 ) -> None:
     company = "CLK"
     await sage.post(f"/_emulator/companies/{company}/generate", json={"customers": 8, "seed": 6})
-    customers = await table(sage, company, "AR_Customer")
+    customers = await sage_table(sage, company, "AR_Customer")
     await connected(services, app_pool, keyring, tenant_id, company, [Entity.AR_CUSTOMER])
     await eventually(
         lambda: zoho_accounts(zoho, tenant_id),
@@ -216,7 +217,7 @@ async def test_invoice_history_older_than_the_window_stays_out_while_open_invoic
 ) -> None:
     company = "IWN"
     await sage.post(f"/_emulator/companies/{company}/generate", json={"customers": 10, "seed": 8})
-    customer = (await table(sage, company, "AR_Customer"))[0]
+    customer = (await sage_table(sage, company, "AR_Customer"))[0]
     owner = {c: customer[c] for c in ("ARDivisionNo", "CustomerNo")}
     old = {"InvoiceDate": "20230105", "TaxableSalesAmt": 120.0, "HeaderSeqNo": "000000"}
     planted = {
@@ -235,8 +236,8 @@ async def test_invoice_history_older_than_the_window_stays_out_while_open_invoic
             f"/_emulator/companies/{company}/tables/{name}", json={"records": records}
         )
         assert written.status_code == 200, written.text
-    history = await table(sage, company, "AR_InvoiceHistoryHeader")
-    opened = await table(sage, company, "AR_OpenInvoice")
+    history = await sage_table(sage, company, "AR_InvoiceHistoryHeader")
+    opened = await sage_table(sage, company, "AR_OpenInvoice")
     entities = [Entity.AR_CUSTOMER, Entity.AR_OPEN_INVOICE, Entity.AR_INVOICE]
     await connected(services, app_pool, keyring, tenant_id, company, entities)
     recent = {f"{r['InvoiceNo']}:{r['HeaderSeqNo']}" for r in history} - {"0900001:000000"}
@@ -280,7 +281,7 @@ async def test_the_vendor_tax_id_reaches_the_audit_log_only_when_the_map_asks(
 ) -> None:
     company = "PII"
     await sage.post(f"/_emulator/companies/{company}/generate", json={"customers": 20, "seed": 2})
-    vendors = await table(sage, company, "AP_Vendor")
+    vendors = await sage_table(sage, company, "AP_Vendor")
     assert vendors and all(v[SSN] for v in vendors)
     await connected(services, app_pool, keyring, tenant_id, company, [Entity.AP_VENDOR])
 

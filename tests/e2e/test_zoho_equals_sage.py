@@ -18,17 +18,12 @@ from mlc_core.crypto import KeyRing
 from mlc_devtools.devstack import DevStack
 from mlc_ops.reconcile import reconcile
 
-from tests.e2e.conftest import audit_rows, eventually, hand_edit, zoho_records
+from tests.e2e.conftest import audit_rows, eventually, hand_edit, sage_table, zoho_records
 from tests.e2e.test_mapping_setup import zoho_tenant
 
 # A code table on a mapped field: the cleared field still clears through it (a UDF clears the
 # same way, tests/services/mapper/test_service.py: the Sage emulator's BOI lists no UDF columns).
 CODES_MAP = "codes:\n  faxes: {X: Y}\nentities:\n  ar_customer:\n    codes: {Fax: faxes}\n"
-
-
-async def table(sage: httpx.AsyncClient, company: str, name: str) -> list[dict[str, Any]]:
-    response = await sage.get(f"/_emulator/companies/{company}/tables/{name}")
-    return list(response.json()["records"])
 
 
 async def put_rows(
@@ -58,7 +53,7 @@ async def test_values_cleared_in_sage_are_cleared_in_zoho_and_reconcile_sees_wha
 ) -> None:
     company = "CLR"
     await sage.post(f"/_emulator/companies/{company}/generate", json={"customers": 6, "seed": 5})
-    customers = await table(sage, company, "AR_Customer")
+    customers = await sage_table(sage, company, "AR_Customer")
     victim = customers[0]
     key = customer_key(victim)
     filled = {
@@ -74,7 +69,9 @@ async def test_values_cleared_in_sage_are_cleared_in_zoho_and_reconcile_sees_wha
     await save_map(app_pool, tenant_id, CODES_MAP)
     async with httpx.AsyncClient(timeout=60) as http:
         await setup(app_pool, keyring, tenant_id, http=http)
-    contacts = [c for c in await table(sage, company, "AR_CustomerContact") if c["EmailAddress"]]
+    contacts = [
+        c for c in await sage_table(sage, company, "AR_CustomerContact") if c["EmailAddress"]
+    ]
     contact = contacts[0]
     contact_key = f"{customer_key(contact)}:{contact['ContactCode']}"
 
@@ -210,8 +207,8 @@ async def test_orders_reconcile_equal_and_an_invoiced_deal_moves_to_closed_won(
 ) -> None:
     company = "DLS"
     await sage.post(f"/_emulator/companies/{company}/generate", json={"customers": 12, "seed": 9})
-    orders = await table(sage, company, "SO_SalesOrderHeader")
-    history = await table(sage, company, "AR_InvoiceHistoryHeader")
+    orders = await sage_table(sage, company, "SO_SalesOrderHeader")
+    history = await sage_table(sage, company, "AR_InvoiceHistoryHeader")
     assert orders and len(history) >= 3
     entities = [Entity.AR_CUSTOMER, Entity.SALES_ORDER, Entity.AR_INVOICE]
     await zoho_tenant(
