@@ -2,7 +2,8 @@
 
 The real TenantLoop under the real Supervisor, on the real PostgreSQL and Kafka, polling the
 emulator through the agent over HTTP. Every connection of the poller's pool is killed by
-PostgreSQL (`pg_terminate_backend`, what a failover or restart does to clients) while Sage
+PostgreSQL (`pg_terminate_backend`, what a failover or restart does to clients) and new ones
+are refused for a while (its login role barred: a restart still in progress) while Sage
 answers every read with a record lock: the pass crashes and is restarted, the locked polls are
 parked with their reason in the entity's status and retried with growing backoff, and once
 the locks clear every entity is polled with nobody stepping in.
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import asyncpg
 import httpx
@@ -30,20 +33,47 @@ from sage_poller.schedule import SchedulePolicy
 from sage_poller.store import PollerStore
 from sage_poller.sync import SyncStore
 
+from tests.infra import ADMIN_URL, with_database
 from tests.services.sage_agent.servers import SageSide
 from tests.services.sage_poller.sage_harness import add_sage_tenant
 
 
+@dataclass(frozen=True)
+class PollerPool:
+    """The poller's own pool, as the service builds it, under a login role of its own (a
+    member of the application role), so PostgreSQL can refuse it alone."""
+
+    pool: asyncpg.Pool
+    role: str
+    admin: asyncpg.Connection
+
+    async def blip(self) -> int:
+        """Bar new logins, then drop every connection: whether or not asyncpg has noticed the
+        drop, the pool's next query fails (a dead connection, or a refused new one)."""
+        await self.admin.execute(f"ALTER ROLE {self.role} NOLOGIN")
+        killed: int = await self.admin.fetchval(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE usename = $1",
+            self.role,
+        )
+        return killed
+
+    async def back(self) -> None:
+        await self.admin.execute(f"ALTER ROLE {self.role} LOGIN")
+
+
 @pytest.fixture
-async def poller_pool(app_dsn: str) -> AsyncIterator[tuple[asyncpg.Pool, list[int]]]:
-    """The poller's own pool, as the service builds it, and its connections' backend pids."""
-    pool = await create_pool(app_dsn, min_size=3, max_size=3)
-    held = [await pool.acquire() for _ in range(3)]
-    pids = [await conn.fetchval("SELECT pg_backend_pid()") for conn in held]
-    for conn in held:
-        await pool.release(conn)
-    yield pool, pids
-    await pool.close()
+async def poller_pool(database: str) -> AsyncIterator[PollerPool]:
+    role = f"mlc_blip_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(with_database(ADMIN_URL, database))
+    await admin.execute(f"CREATE ROLE {role} LOGIN IN ROLE mlc_app")
+    pool = await create_pool(with_database(ADMIN_URL, database, user=role), min_size=3, max_size=3)
+    try:
+        yield PollerPool(pool, role, admin)
+    finally:
+        pool.terminate()
+        await admin.execute(f"DROP ROLE {role}")
+        await admin.close()
 
 
 async def statuses(pool: asyncpg.Pool, tenant_id: str) -> dict[str, asyncpg.Record]:
@@ -63,12 +93,12 @@ async def until(check: object, within: float, what: str) -> None:
 @pytest.mark.parametrize("side", [{"lock_attempts": 1}], indirect=True)
 async def test_the_loop_outlives_a_postgresql_blip_and_retries_locked_polls_itself(
     side: SageSide,
-    poller_pool: tuple[asyncpg.Pool, list[int]],
+    poller_pool: PollerPool,
     app_pool: asyncpg.Pool,
     keyring: KeyRing,
     publisher: Publisher,
 ) -> None:
-    pool, pids = poller_pool
+    pool = poller_pool.pool
     tenant = await add_sage_tenant(app_pool, keyring, side)
     tenant_id = tenant.tenant_id
     with side.control() as control:
@@ -89,15 +119,18 @@ async def test_the_loop_outlives_a_postgresql_blip_and_retries_locked_polls_itse
         loop = TenantLoop(tenant_id, deps=deps, policy=policy, idle_cap=0.5)
         stop = asyncio.Event()
         loops = Supervisor(stop=stop, backoff=RestartBackoff(base=0.2, cap=0.5))
-        # The blip: PostgreSQL drops every connection the poller's pool holds.
-        killed = await app_pool.fetchval(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM unnest($1::int[]) pid",
-            pids,
-        )
-        assert killed == len(pids)
+        # The blip: PostgreSQL drops every connection the poller's pool holds, and refuses
+        # new ones until `back()`.
+        assert await poller_pool.blip() == 3
         loops.start("poll:" + tenant_id, loop.iteration, labels={"tenant": tenant_id})
         health = loops.health["poll:" + tenant_id]
         try:
+
+            async def restarted() -> bool:
+                return health.restarts >= 2  # crashed, restarted, crashed again: not given up
+
+            await until(restarted, 60, "the supervisor restarting the crashed pass")
+            await poller_pool.back()
 
             async def parked() -> bool:
                 found = await statuses(app_pool, tenant_id)
@@ -105,7 +138,6 @@ async def test_the_loop_outlives_a_postgresql_blip_and_retries_locked_polls_itse
                 return row is not None and row["consecutive_failures"] >= 2
 
             await until(parked, 90, "locked polls parked with their reason, retried")
-            assert health.restarts >= 1  # the blip crashed a pass; the supervisor restarted it
             row = (await statuses(app_pool, tenant_id))[Entity.AR_CUSTOMER]
             assert "record/file busy" in row["last_error"]  # the reason, for `mlc status`
             # Retried by itself long before the next regular poll (an hour away here).

@@ -13,6 +13,7 @@ import pytest
 from mlc_core.contracts import Envelope, OutcomeStatus
 from mlc_core.crypto import KeyRing
 from zoho_writer.admin import zoho_holds
+from zoho_writer.deps import RetryPolicy
 
 from tests.factories import command
 from tests.services.zoho_writer.live import (
@@ -78,6 +79,25 @@ async def test_a_slow_org_costs_the_others_one_batch_wait_then_nothing(
     records = await zoho.records(slow)
     assert len(records) == 300 and {r["Fax"] for r in records} == {V2}
     assert not writer.publisher.outcomes(slow, OutcomeStatus.FAILED)
+
+
+async def test_an_org_failing_its_calls_past_the_wait_is_paused_as_down_not_slow(
+    writer: Writer, zoho: Emulator, app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str
+) -> None:
+    """Zoho answering 503 (slowly) while the quick retries run past the batch wait: the share
+    is cut at the wait, and the pause names the 503, which is what an operator must act on."""
+    down = await new_tenant(app_pool, keyring, zoho, tenant_id)
+    await zoho.control("POST", "/_emulator/faults", org=down, status=503, latency_ms=400)
+    retrying = dataclasses.replace(writer.deps, retry=RetryPolicy(attempts=4))
+    bounded = waiting(Writer(retrying, writer.publisher), wait=0.6)
+    await bounded.handle(accounts(down, 5))
+    [hold] = await zoho_holds(app_pool, tenant_id=down)
+    assert hold.pause_reason == "Zoho unavailable (5xx, timeouts)" and hold.circuit_open
+    assert "503" in (hold.pause_detail or "") and "0.6 s" in (hold.pause_detail or "")
+    deferred = writer.publisher.outcomes(down, OutcomeStatus.DEFERRED)
+    assert len(deferred) == 5
+    assert all("Zoho unavailable" in (d.error_message or "") for d in deferred)
+    assert await writer.deps.parking.count(down) == 5
 
 
 async def test_a_busy_org_is_not_paused_and_the_drain_continues_it_in_order(

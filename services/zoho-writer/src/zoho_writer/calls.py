@@ -71,10 +71,17 @@ Answer = Failure | Held | Blocked
 
 
 async def attempt(
-    tenant: Tenant, deps: WriterDeps, call: Call[T], notes: list[str] | None = None
+    tenant: Tenant,
+    deps: WriterDeps,
+    call: Call[T],
+    notes: list[str] | None = None,
+    *,
+    seen: list[ZohoError] | None = None,
 ) -> T | Answer:
     """`call` with the shared token and a few jittered retries on 5xx and timeouts; what time or
-    a person fixes (429, throttle, revoked access, missing module) comes back as a value."""
+    a person fixes (429, throttle, revoked access, missing module) comes back as a value.
+    Each retryable error goes to `seen` as it happens: a share cut by its deadline while these
+    retries run is paused for that error (Zoho down), not as merely slow."""
     last = Failure("UNATTEMPTED", "no attempt made", retryable=True)
     for attempt_no in range(deps.retry.attempts):
         try:
@@ -84,6 +91,8 @@ async def attempt(
             if not isinstance(answer, Failure) or not answer.retryable:
                 return answer
             last = answer
+            if seen is not None:
+                seen.append(exc)
             if notes is not None:
                 notes.append(f"attempt {attempt_no + 1}: {last.code} ({exc.status or 'no answer'})")
             log.warning(
@@ -115,6 +124,8 @@ async def attempt_chunk(
     chunk: list[ZohoUpsertCommand],
     deps: WriterDeps,
     notes: list[str] | None = None,
+    *,
+    seen: list[ZohoError] | None = None,
 ) -> WriteReply | Answer:
     async def call(token: str, domain: str) -> WriteReply:
         if chunk[0].external_field == "id":  # Sage names the record by its Zoho id (a deal)
@@ -136,4 +147,4 @@ async def attempt_chunk(
             trigger=chunk[0].trigger,
         )
 
-    return await attempt(tenant, deps, call, notes)
+    return await attempt(tenant, deps, call, notes, seen=seen)

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from mlc_core.contracts import ZohoWriteOutcome
+from mlc_core.zoho.errors import ZohoError
 
 from zoho_writer.hold_policy import HoldReason
 from zoho_writer.service import Failure, Origin, Output, WriteCommand
@@ -60,6 +61,8 @@ class TenantRun:
     # share went through: a fault of the whole org, or of a few records (TenantHolds decides).
     faulty: list[tuple[list[WriteCommand], Failure]] = field(default_factory=list)
     wrote: bool = False
+    # Every retryable Zoho error met by this share's calls, as it happened (calls.attempt).
+    retry_errors: list[ZohoError] = field(default_factory=list)
 
     @property
     def settled(self) -> set[uuid.UUID]:

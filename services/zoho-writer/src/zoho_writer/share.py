@@ -54,16 +54,31 @@ async def write_share(
         await deps.holds.settle_faults(run)
     except Exception as exc:
         slow = bound.expired()
-        reason = HoldReason.ZOHO_SLOW if slow else fault_for(exc)
+        reason = _slow_reason(run) if slow else fault_for(exc)
         if reason is None:
             raise  # PostgreSQL or Kafka: nothing can be made durable, the batch is retried
         left = _left(run, commands)
         if slow and run.wrote and not from_parking:
             await deps.holds.park(run, left, reason=_continued(deadline), delay=0)
             return run
-        detail = f"its share of a batch took over {deadline:g} s" if slow else describe(exc)
+        detail = _slow_detail(run, deadline) if slow else describe(exc)
         await deps.holds.on_fault(run, reason, detail, left)
     return run
+
+
+def _slow_reason(run: TenantRun) -> HoldReason:
+    """A share cut while its calls were being retried after Zoho failed them is paused for that
+    failure (what an operator must look at is Zoho being down, not its speed)."""
+    if run.retry_errors:
+        return fault_for(run.retry_errors[-1]) or HoldReason.ZOHO_SLOW
+    return HoldReason.ZOHO_SLOW
+
+
+def _slow_detail(run: TenantRun, deadline: float) -> str:
+    cut = f"its share of a batch took over {deadline:g} s"
+    if run.retry_errors:
+        return f"{describe(run.retry_errors[-1])} (still retrying when {cut})"
+    return cut
 
 
 def _left(run: TenantRun, commands: list[WriteCommand]) -> list[WriteCommand]:

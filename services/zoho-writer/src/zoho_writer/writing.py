@@ -163,7 +163,9 @@ async def _write_chunk(
     answer: WriteReply | Answer | None = None
     async with gate:
         if not run.hold.held:  # else a sibling chunk held the tenant while this one queued
-            answer = await attempt_chunk(tenant, match_fields, chunk, deps, notes)
+            answer = await attempt_chunk(
+                tenant, match_fields, chunk, deps, notes, seen=run.retry_errors
+            )
     if answer is None:
         await deps.holds.park_held(run, chunk)
     elif isinstance(answer, WriteReply):
