@@ -29,6 +29,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import BaseModel
 
 CORRELATION_HEADER = "mlc-correlation-id"
@@ -37,6 +38,7 @@ _record_spans: contextvars.ContextVar[dict[str, trace.Span] | None] = contextvar
     "mlc_record_spans", default=None
 )
 _tracer = trace.get_tracer("mlc_core.kafka")
+_W3C = TraceContextTextMapPropagator()  # only `traceparent`, whatever OTEL_PROPAGATORS says
 _meter = metrics.get_meter("mlc_core")
 RECORDS = _meter.create_counter(
     "mlc.records", unit="{record}", description="records per stage: polled, mapped, written, …"
@@ -230,6 +232,13 @@ def _headers_of(record: Any) -> dict[str, str]:
         for key, value in (getattr(record, "headers", None) or ())
         if isinstance(value, bytes)
     }
+
+
+def trace_id_of(record: Any) -> str | None:
+    """The W3C trace id (32 hex digits) a consumed record's `traceparent` header carries; None
+    when it has none or one the W3C rules refuse (the audit log stores it beside the event)."""
+    context = trace.get_current_span(_W3C.extract(_headers_of(record))).get_span_context()
+    return trace.format_trace_id(context.trace_id) if context.is_valid else None
 
 
 def _consume_span(record: Any, group: str) -> tuple[trace.Span, str | None]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from mlc_core.kafka import Record
 from mlc_core.malformed import decode_checked
+from mlc_core.telemetry import trace_id_of
 
 UNDECODABLE_NAMESPACE = uuid.UUID("5c3e9d1a-0f6b-4f7a-8c2d-9e1b7a6c4d33")
 
@@ -30,6 +31,8 @@ class AuditRow:
     partition: int
     offset: int
     payload: dict[str, Any]
+    # the delivery's W3C trace (metadata, outside the hash chain); None without a valid header
+    trace_id: str | None = None
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (
@@ -46,6 +49,7 @@ class AuditRow:
             self.partition,
             self.offset,
             self.payload,
+            self.trace_id,
         )
 
 
@@ -69,6 +73,7 @@ def to_row(record: Record) -> AuditRow:
         partition=record.partition,
         offset=record.offset,
         payload=payload,
+        trace_id=trace_id_of(record),
     )
 
 
@@ -126,4 +131,5 @@ def _undecodable(record: Record, error: ValueError) -> AuditRow:
                 "value_b64": base64.b64encode(record.value or b"").decode(),
             }
         ),
+        trace_id=trace_id_of(record),
     )

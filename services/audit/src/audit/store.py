@@ -24,11 +24,12 @@ if TYPE_CHECKING:
     from mlc_core.db import Connection
 
 # Registers the ids, links the new events into their tenants' hash chains and inserts them
-# (migration 0009_audit_chain); returns the ids new to the log.
+# (migration 0009_audit_chain; the delivery's trace id beside, 0013); returns the ids new to
+# the log.
 APPEND = (
     "SELECT e FROM audit_append($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[],"
     " $6::text[], $7::uuid[], $8::uuid[], $9::timestamptz[], $10::text[], $11::int[],"
-    " $12::bigint[], $13::jsonb[]) AS e"
+    " $12::bigint[], $13::jsonb[], $14::text[]) AS e"
 )
 PROJECT = (
     "INSERT INTO audit_records AS r (tenant_id, entity, source_key, module, zoho_id,"

@@ -28,6 +28,7 @@ class TrailEntry:
     topic: str
     partition: int
     offset: int
+    trace_id: str | None = None  # the W3C trace the event was delivered in (None before 0013)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +41,7 @@ class TrailEntry:
             "summary": self.summary,
             "replay": self.replay,
             "kafka": f"{self.topic}/{self.partition}@{self.offset}",
+            "trace_id": self.trace_id,
         }
 
 
@@ -86,6 +88,7 @@ def _entry(row: Mapping[str, Any], kind: str, summary: str, replay: bool) -> Tra
         topic=row["topic"],
         partition=row["kafka_partition"],
         offset=row["kafka_offset"],
+        trace_id=row.get("trace_id"),
     )
 
 
