@@ -56,7 +56,19 @@ def test_secrets_never_reach_a_page() -> None:
 
 
 def test_trace_link() -> None:
-    assert views.trace_link(None, "c") is None
-    assert (
-        views.trace_link("http://j/search?id={correlation_id}", "a b") == "http://j/search?id=a%20b"
-    )
+    assert views.trace_link([None], "{correlation_id}", "c") is None
+    search = "http://j/search?id={correlation_id}"
+    assert views.trace_link([search], "{correlation_id}", "a b") == "http://j/search?id=a%20b"
+    assert views.trace_link([search], "{trace_id}", "ab") is None
+
+
+def test_trace_links_each_id_to_the_setting_that_holds_its_placeholder() -> None:
+    trace, search = "http://j/trace/{trace_id}", "http://j/search?c={correlation_id}"
+    links = views.TraceLinks(trace_ui_url=trace, trace_search_url=search)
+    assert links.trace("4bf9") == "http://j/trace/4bf9" and links.links_traces
+    assert links.search("c1") == "http://j/search?c=c1"
+    # MLC_TRACE_UI_URL as it was (a correlation search) still links correlation ids.
+    legacy = views.TraceLinks(trace_ui_url=search, trace_search_url=None)
+    assert legacy.search("c1") == "http://j/search?c=c1"
+    assert legacy.trace("4bf9") is None and not legacy.links_traces
+    assert views.TraceLinks(None, None).search("c1") is None

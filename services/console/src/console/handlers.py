@@ -199,6 +199,8 @@ async def record_page(request: Request, session: auth.Session) -> Response:
     context: dict[str, Any] = {
         "q": {"tenant": tenant_id, "entity": entity, "key": key, "zoho_id": zoho_id}
     }
+    links = views.TraceLinks(c.settings.trace_ui_url, c.settings.trace_search_url)
+    context["trace_links"] = links
     if tenant_id and (zoho_id or (entity and key)):
         try:
             found = await console_views.record_detail(
@@ -212,10 +214,7 @@ async def record_page(request: Request, session: auth.Session) -> Response:
             context["error"] = str(exc)
         else:
             context["detail"] = found
-            context["traces"] = [
-                (cid, views.trace_link(c.settings.trace_ui_url, cid))
-                for cid in found.correlation_ids
-            ]
+            context["traces"] = [(cid, links.search(cid)) for cid in found.correlation_ids]
     tenant_ids = [t.tenant_id for t in await tenants.list_all(pool=c.pool, keyring=c.keyring)]
     return render(
         request,

@@ -16,7 +16,11 @@ class ConsoleSettings(CommonSettings):
     # Signs session cookies; when unset, one is derived from the master keys (HKDF), so every
     # replica agrees and rotating the keys ends all sessions.
     console_session_secret: SecretStr | None = None
-    # A trace search in your trace UI, with {correlation_id} where the record change's id goes;
-    # e.g. Jaeger: http://jaeger:16686/search?service=mlc-audit&tags={{"mlc.correlation_id":"{correlation_id}"}}
+    # One trace in your trace UI, with {trace_id} where an event's W3C trace id goes; e.g.
+    # Jaeger: http://jaeger:16686/trace/{trace_id}. (A template with {correlation_id} only, as
+    # this setting once held, still links the correlation ids.)
     trace_ui_url: str | None = None
+    # A trace search, with {correlation_id} where a record change's id goes; e.g. Jaeger:
+    # http://jaeger:16686/search?service=audit&tags={"mlc.correlation_id":"{correlation_id}"}
+    trace_search_url: str | None = None
     console_refresh_seconds: int = 5

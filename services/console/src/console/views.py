@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -141,10 +142,34 @@ def _state(health: TenantHealth) -> tuple[str, str]:
     return "ok", "healthy"
 
 
-def trace_link(template: str | None, correlation_id: str) -> str | None:
-    if not template:
-        return None
-    return template.replace("{correlation_id}", quote(correlation_id, safe=""))
+@dataclass(frozen=True)
+class TraceLinks:
+    """Where the Record page links an event's trace id (MLC_TRACE_UI_URL) and a record change's
+    correlation id (MLC_TRACE_SEARCH_URL); each is looked for in both settings by placeholder,
+    so a MLC_TRACE_UI_URL that holds a correlation search keeps linking correlation ids."""
+
+    trace_ui_url: str | None
+    trace_search_url: str | None
+
+    def trace(self, trace_id: str) -> str | None:
+        return trace_link((self.trace_ui_url, self.trace_search_url), "{trace_id}", trace_id)
+
+    def search(self, correlation_id: str) -> str | None:
+        urls = (self.trace_search_url, self.trace_ui_url)
+        return trace_link(urls, "{correlation_id}", correlation_id)
+
+    @property
+    def links_traces(self) -> bool:
+        return self.trace("0" * 32) is not None
+
+
+def trace_link(templates: Sequence[str | None], placeholder: str, value: str) -> str | None:
+    """The first template holding `placeholder` ("{trace_id}": one trace; "{correlation_id}":
+    a search for a record change's spans) with the value in it; None when none holds it."""
+    for template in templates:
+        if template and placeholder in template:
+            return template.replace(placeholder, quote(value, safe=""))
+    return None
 
 
 def pretty(payload: dict[str, Any]) -> str:
