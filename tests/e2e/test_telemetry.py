@@ -13,6 +13,7 @@ import httpx
 import pytest
 from mlc_core.crypto import KeyRing
 from mlc_devtools.devstack import DevStack
+from mlc_ops.audit import trail
 
 from tests.e2e.conftest import eventually, onboard, zoho_accounts
 from tests.e2e.otlp_receiver import OtlpReceiver, Point, Span
@@ -61,7 +62,11 @@ def complete_trace(spans: list[Span], key: str) -> tuple[str, list[Span]] | None
 
 
 async def test_one_record_change_is_one_trace_across_all_four_services(
-    traced: DevStack, sage: httpx.AsyncClient, zoho: httpx.AsyncClient, otlp: OtlpReceiver
+    traced: DevStack,
+    sage: httpx.AsyncClient,
+    zoho: httpx.AsyncClient,
+    otlp: OtlpReceiver,
+    app_pool: asyncpg.Pool,
 ) -> None:
     accounts = await eventually(
         lambda: zoho_accounts(zoho, TENANT),
@@ -101,6 +106,20 @@ async def test_one_record_change_is_one_trace_across_all_four_services(
     # One trace per record change: other keys' changes are not in it.
     keys = {s.attributes["mlc.source_key"] for s in in_trace if "mlc.source_key" in s.attributes}
     assert keys == {key}
+
+    # The audit log keeps the trace id each event was delivered in: the change's poll, command
+    # and Zoho answer carry the very trace the services exported (what the console links to).
+    async def steps_in_trace() -> set[str]:
+        found = await trail(pool=app_pool, tenant_id=TENANT, entity="ar_customer", key=key)
+        return {e.kind for e in found.entries if e.trace_id == trace_id}
+
+    steps = await eventually(
+        steps_in_trace,
+        lambda k: {"poll", "command"} <= k and bool(k & {"written", "skipped"}),
+        what="the change's audit events in its trace",
+        stack=traced,
+    )
+    assert "write failed" not in steps
 
 
 def points(received: list[Point], metric: str, **attributes: Any) -> list[Point]:
