@@ -9,6 +9,9 @@ import pytest
 from audit.service import to_row
 from audit.trail import build_trail
 from mlc_core.contracts import encode
+from mlc_core.telemetry import trace_id_of
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from tests.factories import raw_event
 
@@ -55,6 +58,44 @@ def test_no_or_a_malformed_traceparent_stores_none(header: bytes | None) -> None
     row = to_row(Delivered(encode(event), headers))
     assert row.trace_id is None
     assert row.event_id == event.event_id  # the event itself is stored as ever
+
+
+HEADERS = [
+    TRACEPARENT,
+    f" {TRACEPARENT}\t",
+    f"{TRACEPARENT}\n",
+    f"{TRACEPARENT}\n-x",
+    f"{TRACEPARENT}-future",  # version 00 allows nothing after the flags
+    f"01-{TRACE}-00f067aa0ba902b7-01-future",  # a later version may append fields
+    f"ff-{TRACE}-00f067aa0ba902b7-01",
+    f"00-{TRACE}-00f067aa0ba902b7-1",
+    f"00-{TRACE}-00f067aa0ba902b7-zz",
+    f"00-{'0' * 32}-00f067aa0ba902b7-01",
+    f"00-{TRACE}-{'0' * 16}-01",
+    f"00-{TRACE.upper()}-00f067aa0ba902b7-01",
+    f"x00-{TRACE}-00f067aa0ba902b7-01",
+    "",
+    "\ufffd",
+]
+
+
+@pytest.mark.parametrize("header", HEADERS)
+def test_the_trace_id_is_what_opentelemetrys_propagator_reads(header: str) -> None:
+    """The services' consumer spans join the trace OpenTelemetry's W3C propagator reads from the
+    same header; the audit must store that trace, and no other."""
+    context = TraceContextTextMapPropagator().extract({"traceparent": header})
+    span = trace.get_current_span(context).get_span_context()
+    expected = trace.format_trace_id(span.trace_id) if span.is_valid else None
+    assert trace_id_of(Delivered(None, [("traceparent", header.encode())])) == expected
+
+
+def test_the_last_traceparent_header_counts_as_for_the_consumer_span() -> None:
+    other = "0af7651916cd43dd8448eb211c80319c"
+    headers = [
+        ("traceparent", TRACEPARENT.encode()),
+        ("traceparent", f"00-{other}-b7ad6b7169203331-01".encode()),
+    ]
+    assert trace_id_of(Delivered(None, headers)) == other
 
 
 def test_an_undecodable_message_keeps_its_trace_id_too() -> None:
