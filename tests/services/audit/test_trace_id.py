@@ -31,6 +31,10 @@ class Delivered:
     offset: int = 0
 
 
+def traceparent_header(trace_id: str) -> list[tuple[str, bytes]]:
+    return [("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode())]
+
+
 def test_the_traceparent_headers_trace_id_is_kept() -> None:
     headers = [("traceparent", TRACEPARENT.encode()), ("mlc-correlation-id", b"c")]
     row = to_row(Delivered(encode(raw_event()), headers))

@@ -15,22 +15,22 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import NewTopic
 from audit.handlers import handle_batch
-from audit.store import verify_chains
+from audit.service import to_row
+from audit.store import store_rows, verify_chains
 from mlc_core.contracts import encode
+from mlc_core.db import create_pool
 from mlc_core.kafka import Backoff, consume_forever, create_admin, create_consumer, create_producer
 from mlc_ops.audit import trail
 from mlc_ops.replay_events import replayed
 
 from tests.factories import raw_event
+from tests.infra import ADMIN_URL, with_database
+from tests.services.audit.test_trace_id import Delivered, traceparent_header
 
 pytestmark = pytest.mark.integration  # the real Kafka and PostgreSQL
 
 FIRST, AGAIN, REPLAY = (uuid.uuid4().hex for _ in range(3))
 Message = tuple[bytes, list[tuple[str, bytes]]]
-
-
-def traceparent(trace_id: str) -> list[tuple[str, bytes]]:
-    return [("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode())]
 
 
 async def new_topic(bootstrap: str) -> str:
@@ -89,7 +89,7 @@ async def test_each_delivery_stores_its_trace_id_or_none(
     traced, bare, malformed = (raw_event(tenant=tenant_id, CustomerNo=n) for n in "ABC")
     broken = [("traceparent", b"00-not-a-trace-01"), ("mlc-correlation-id", b"x")]
     messages = [
-        (encode(traced), traceparent(FIRST)),
+        (encode(traced), traceparent_header(FIRST)),
         (encode(bare), []),
         (encode(malformed), broken),
     ]
@@ -106,14 +106,17 @@ async def test_the_first_delivery_wins_and_a_replay_has_its_own_trace(
 ) -> None:
     event = raw_event(tenant=tenant_id, CustomerNo="RPL")
     topic = await new_topic(kafka_bootstrap)
-    await deliver(kafka_bootstrap, topic, [(encode(event), traceparent(FIRST))], app_pool)
+    await deliver(kafka_bootstrap, topic, [(encode(event), traceparent_header(FIRST))], app_pool)
     _, replay = replayed(
         event.event_id,
         event.model_dump(mode="json"),
         replay_id=uuid.uuid4(),
         reason="test",
     )
-    again = [(encode(event), traceparent(AGAIN)), (encode(replay), traceparent(REPLAY))]
+    again = [
+        (encode(event), traceparent_header(AGAIN)),
+        (encode(replay), traceparent_header(REPLAY)),
+    ]
     await deliver(kafka_bootstrap, topic, again, app_pool)
 
     assert await stored_trace(app_pool, event.event_id) == FIRST  # the redelivery changed nothing
@@ -125,3 +128,24 @@ async def test_the_first_delivery_wins_and_a_replay_has_its_own_trace(
     assert shown == [("poll", FIRST), ("replay", REPLAY)]
     checks, _, _ = await verify_chains(app_pool, tenant=tenant_id)
     assert checks[0].intact and checks[0].checked == 2
+
+
+async def test_the_audit_role_stores_trace_ids_and_nobody_rewrites_them(
+    database: str, tenant_id: str
+) -> None:
+    """Through the service's own role (migration 0008's grants, 0013's audit_append)."""
+    event = raw_event(tenant=tenant_id, CustomerNo="ROLE")
+    row = to_row(Delivered(encode(event), traceparent_header(FIRST)))
+    audit = await create_pool(with_database(ADMIN_URL, database, "mlc_audit"))
+    operator = await asyncpg.connect(with_database(ADMIN_URL, database, "mlc_operator"))
+    try:
+        assert await store_rows(audit, [row]) == 1
+        read = "SELECT trace_id FROM audit_events WHERE event_id = $1"
+        assert await operator.fetchval(read, event.event_id) == FIRST
+        rewrite = "UPDATE audit_events SET trace_id = $2 WHERE event_id = $1"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await audit.execute(rewrite, event.event_id, AGAIN)
+        assert await operator.fetchval(read, event.event_id) == FIRST
+    finally:
+        await operator.close()
+        await audit.close()
