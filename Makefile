@@ -15,6 +15,9 @@ demo: setup  ## start Kafka, PostgreSQL, emulators and the four services; watch 
 test: setup  ## lint, type-check, then all tests on real Kafka and PostgreSQL
 	@deploy/local/test.sh
 
+test-slow: setup  ## the slow tier: 2-minute outage, Jaeger traces, bench smoke, every browser test
+	@MLC_TEST_MARKERS="slow or browser" deploy/local/test.sh
+
 chaos: setup  ## fault suite: kills, restarts, Zoho/Sage faults; then checks (CHAOS_ARGS=--quick)
 	@deploy/local/chaos.sh $(CHAOS_ARGS)
 
@@ -35,4 +38,4 @@ up:  ## start Kafka and PostgreSQL only
 down:  ## stop Kafka and PostgreSQL and remove their data
 	@deploy/local/down.sh --purge
 
-.PHONY: help setup demo test chaos bench bench-console lint up down
+.PHONY: help setup demo test test-slow chaos bench bench-console lint up down

@@ -20,5 +20,7 @@ export MLC_DATABASE_ADMIN_URL="postgresql://mlc_admin@127.0.0.1:${MLC_PG_PORT:-5
 # tests/integration/test_kafka_secure.py starts its own SASL_SSL broker on this port and the next two.
 export MLC_KAFKA_SECURE_PORT="${MLC_KAFKA_SECURE_PORT:-19094}"
 
-echo "== tests"
-"$venv/pytest" -m "not slow" "$@"
+# `make test` runs every tier but the slow one; `make test-slow` runs the slow tier and the whole
+# browser set (MLC_TEST_MARKERS="slow or browser").
+echo "== tests (${MLC_TEST_MARKERS:-not slow})"
+"$venv/pytest" -m "${MLC_TEST_MARKERS:-not slow}" "$@"

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from mlc_core.crypto import KeyRing
 from mlc_devtools.devstack import DevStack
 from playwright.async_api import BrowserContext, Page
@@ -20,6 +21,7 @@ from tests.e2e.conftest import eventually, key_of, onboard
 from tests.e2e.console_support import browser, console, signed_in
 from tests.e2e.replay_support import mlc_json
 
+pytestmark = pytest.mark.browser
 __all__ = ["browser", "console"]  # fixtures
 TENANT, COMPANY, CUSTOMERS = "console-co", "CON", 12
 
@@ -141,6 +143,7 @@ async def test_failed_record_trail_and_replay(
     assert actions[0]["outcome"].startswith("re-sent")
 
 
+@pytest.mark.slow  # the full browser set only: tests/services/console/test_auth.py covers CSRF
 async def test_a_post_without_the_csrf_token_is_refused(
     loading: DevStack, browser: BrowserContext
 ) -> None:
@@ -172,3 +175,49 @@ async def edit_customers(sage: httpx.AsyncClient, count: int) -> list[str]:
     )
     assert stored.status_code == 200, stored.text
     return [key_of(r) for r in stored.json()["records"]]
+
+
+# axe-core's two highest impacts: what keeps a keyboard or screen-reader user from a task.
+BLOCKING = {"critical", "serious"}
+
+
+async def audit(page: Page, url: str) -> list[str]:
+    """axe-core's serious or critical violations on the page at `url`, one line each."""
+    await page.goto(url)
+    await page.wait_for_load_state("networkidle")
+    found = (await Axe().run(page)).response["violations"]
+    return [
+        f"{url}: {v['id']} ({v['impact']}) at {[n['target'] for n in v['nodes']][:3]}"
+        for v in found
+        if v["impact"] in BLOCKING
+    ]
+
+
+@pytest.mark.timeout(300)
+async def test_every_page_passes_an_accessibility_audit(
+    loading: DevStack, browser: BrowserContext, sage: httpx.AsyncClient
+) -> None:
+    """Every page the console serves, signed out and in, audited by axe-core (WCAG 2.x A/AA
+    rules and best practices) in Chromium: no serious or critical violation."""
+    base = loading.config.console_url
+    page = await browser.new_page()
+    problems = await audit(page, f"{base}/signin")
+    await signed_in(page, loading)
+    rows = (await sage.get(f"/_emulator/companies/{COMPANY}/ar_customers")).json()["records"]
+    record = f"/records?tenant={TENANT}&entity=ar_customer&key={key_of(rows[0])}"
+    for path in (
+        "/",
+        f"/tenants/{TENANT}",
+        "/records",
+        record,
+        f"/tenants/{TENANT}/connect-zoho",
+        f"/tenants/{TENANT}/connect-sage",
+        f"/tenants/{TENANT}/onboard",
+        "/operators",
+    ):
+        problems += await audit(page, base + path)
+    assert problems == []
+    # The audit does find what it exists for: a button with no name, an image with no text.
+    await page.set_content('<html lang="en"><body><main><button></button><img src="x.png">')
+    control = (await Axe().run(page)).response["violations"]
+    assert {"button-name", "image-alt"} <= {v["id"] for v in control}

@@ -24,6 +24,7 @@ from tests.e2e.conftest import eventually, zoho_accounts
 from tests.e2e.console_support import browser, console, signed_in
 from tests.e2e.replay_support import amlc, mlc_json
 
+pytestmark = pytest.mark.browser
 __all__ = ["browser", "console"]  # fixtures
 TENANT = "console-connect"
 
