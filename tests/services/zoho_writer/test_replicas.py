@@ -119,7 +119,7 @@ async def test_join_waits_until_the_others_have_made_room() -> None:
     replicas = WriterReplicas(store=store, limiter=limiter, timing=FAST, replica_id="r")
     beat = await replicas.join(asyncio.Event())
     assert beat == Beat(2, 2) and limiter.replicas == 2
-    assert store.reported == [0, 2, 2]  # nothing in flight: settled to each count it saw
+    assert store.reported == [1, 2, 2]  # nothing in flight: settled to each count it knew
 
 
 async def test_join_gives_up_waiting_on_a_replica_that_never_settles() -> None:
@@ -144,8 +144,7 @@ async def test_a_replica_reports_a_larger_count_only_once_its_extra_calls_ended(
     assert gate.size == 5 and store.reported[-1] == 1  # 10 in flight: still settled for 1
     for _ in range(5):
         gate.release()
-    await replicas.beat()
-    await replicas.beat()
+    await replicas.beat()  # the calls beyond the share ended: said at the very next beat
     assert store.reported[-1] == 2
 
 

@@ -91,16 +91,21 @@ class WriterReplicas:
         self._settled_for = 0
 
     async def beat(self) -> Beat:
+        self._note_settled()  # calls may have ended since the last beat
         live, others = await self._store.beat(
             self.replica_id,
             settled_for=self._settled_for,
             live_for_seconds=self.timing.live_for_seconds,
         )
         self._limiter.set_replicas(live)
-        if self._limiter.settled():
-            self._settled_for = live
-        # else calls in flight still fit the earlier, smaller count: reported at a later beat
+        self._note_settled()
         return Beat(live, others)
+
+    def _note_settled(self) -> None:
+        # While calls in flight exceed a shrunk share, they still fit only the earlier, smaller
+        # count: that is what this replica reports until they end.
+        if self._limiter.settled():
+            self._settled_for = self._limiter.replicas
 
     async def join(self, stop: asyncio.Event) -> Beat:
         """Count this replica in; returns once the others have made room for it (or the wait
