@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench import scale_out
 from bench.figures import human_duration
 
 SECTIONS = (
@@ -18,6 +19,7 @@ SECTIONS = (
     "idle_repoll",
     "change_latency",
     "peak_rss_mib",
+    "scale_out",
     "naive",
 )
 
@@ -180,6 +182,8 @@ def render_markdown(results: dict[str, Any]) -> str:
             ("service", "peak RSS"),
             [(name, _num(mib, " MiB")) for name, mib in results["peak_rss_mib"].items()],
         ),
+        "",
+        *scale_out.render(results.get("scale_out")),
         "",
         "## Naive reference sync (one Zoho call per record, sequential)",
         *render_naive(results["naive"]),

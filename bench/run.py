@@ -8,8 +8,9 @@ Runs the Sage emulator, the agent, the Zoho emulator and the four services as se
 on real Kafka and a throwaway PostgreSQL database, seeds one company (50,000 customers with two
 contacts each at scale 1.0) and measures: the initial load at Zoho latency 0 and at 300 ms
 (Enterprise limits) against Zoho's ceiling, calls and credits per 1,000 changed customers and for
-an idle re-poll, change latency at a 1 s poll interval, each service's peak RSS, and a naive
-sequential one-call-per-record sync of a sample. Writes results.json, results.md and
+an idle re-poll, change latency at a 1 s poll interval, each service's peak RSS, the initial load
+with 1, 2 and 4 replicas of mapper and writer (bench/scale_out.py), and a naive sequential
+one-call-per-record sync of a sample. Writes results.json, results.md and
 throughput.png to --out (docs/bench). See docs/benchmark.md.
 """
 
@@ -35,6 +36,7 @@ from mlc_devtools.devstack import DevStack
 
 from bench import machine, report
 from bench.naive_sync import naive_figures
+from bench.scale_out import scale_out
 from bench.scenarios import (
     Load,
     calls_per_change,
@@ -140,7 +142,9 @@ async def measure(bench: Bench, plan: Plan, rss: PeakRss) -> dict[str, Any]:
     )
     await set_enabled(bench.pool, SLOW, enabled=False)
     peaks = rss.stop()
-    print(f"  p50 {latency.get('p50_s')} s p99 {latency.get('p99_s')} s; naive sync")
+    print(f"  p50 {latency.get('p50_s')} s p99 {latency.get('p99_s')} s; scale-out")
+    scaled = await scale_out(bench, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout)
+    print("  naive sync")
     naive = await naive_figures(
         bench,
         plan.load,
@@ -155,6 +159,7 @@ async def measure(bench: Bench, plan: Plan, rss: PeakRss) -> dict[str, Any]:
         "idle_repoll": idle,
         "change_latency": latency,
         "peak_rss_mib": peaks,
+        "scale_out": scaled,
         "naive": naive,
     }
 

@@ -99,3 +99,19 @@ def test_change_latency_memory_and_the_naive_sample(results: tuple[dict[str, Any
     assert naive["calls"] == naive["sample_records"] > 0 and naive["failed"] == 0
     assert naive["calls_per_1000"] == 1000.0
     assert naive["extrapolated"] and naive["full_load_seconds"] > naive["measured_seconds"]
+
+
+def test_scale_out_loads_whole_with_each_replica_count_and_no_429(
+    results: tuple[dict[str, Any], Path],
+) -> None:
+    body, out = results
+    runs = body["scale_out"]["runs"]
+    assert [run["replicas"] for run in runs.values()] == [1, 2, 4]
+    for run in runs.values():
+        assert run["complete"] and run["records_written"] == body["run"]["load"]["records"]
+        assert run["zoho_429"] == 0  # the writers shared the org's concurrency
+        assert math.isclose(
+            run["records_per_s_per_replica"] * run["replicas"], run["records_per_s"], abs_tol=1
+        )
+        assert 0 < run["ratio_to_ceiling"] <= run["ratio_to_usable_ceiling"] <= 1
+    assert "## Scale-out: 1, 2 and 4 replicas" in (out / "results.md").read_text()

@@ -25,6 +25,7 @@ from bench.figures import (
 )
 from bench.report import missing_sections, render_markdown
 from bench.run import auto_notes, make_plan
+from bench.scale_out import per_replica
 from bench.scenarios import Load, changed_customer, load_figures
 
 pytestmark = pytest.mark.unit
@@ -203,6 +204,21 @@ def sample_results() -> dict[str, Any]:
             "latencies_s": [1.0, 1.8, 3.3],
         },
         "peak_rss_mib": {"mlc-sage-poller": 80.0, "mlc-mapper": 70.0},
+        "scale_out": {
+            "latency_ms": 300,
+            "runs": {
+                "4": per_replica(
+                    run
+                    | {
+                        "latency_ms": 300,
+                        "records_per_s": 2000.0,
+                        "ratio_to_ceiling": 0.6,
+                        "zoho_max_in_flight": 8,
+                    },
+                    4,
+                )
+            },
+        },
         "naive": {
             "latency_ms": 300,
             "sample_records": 600,
@@ -240,6 +256,7 @@ def test_markdown_has_every_section_and_says_what_was_extrapolated() -> None:
         "re-poll, nothing changed (3 polls, 4.2 s) | 0 | 0 | 0 |",
         "p50 1.80 s, p99 3.10 s",
         "| mlc-mapper | 70.0 MiB |",
+        "| 4 | 150,000/150,000 | 600.0 s | 2,000.0 | 500.0 | 60.0% | 75.0% | 8 | 0 |",
         "**Extrapolated, not measured:**",
         "about 13.9 h (3.00 records/s)",
         "full read of every table (560.0 s,",

@@ -56,7 +56,7 @@ async def test_known_parents_resolve_without_asking_zoho_and_missing_ones_wait()
 
 def test_org_concurrency_is_the_edition_capped_by_sub_concurrency_per_replica() -> None:
     assert [slots(e, 1) for e in ("free", "standard", "enterprise", "ultimate")] == [5, 10, 10, 10]
-    assert slots("enterprise", 4) == 2 and slots("free", 8) == 1
+    assert slots("enterprise", 4) == 2 and slots("free", 8) == 1  # never none: see slots()
     assert known_edition("Zoho One") == "enterprise" and known_edition("bogus") is None
     limiter = TenantLimiter(replicas=1)
     assert limiter.gate("t", "free") is limiter.gate("t", "free")

@@ -12,6 +12,7 @@ import asyncpg
 from mlc_core.crypto import KeyRing
 from mlc_core.zoho.oauth import access_token_context
 
+from zoho_writer.replicas import ReplicaTiming
 from zoho_writer.tokens import TokenProvider
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "cached_token",
     "forget_tenant",
     "forget_token",
+    "live_replicas",
     "recent_credits",
     "zoho_holds",
 ]
@@ -139,3 +141,12 @@ async def forget_token(pool: asyncpg.Pool, *, tenant_id: str) -> None:
     """Drop the cached access token (it belongs to a grant just replaced): the writer mints a
     new one from the tenant's refresh token on its next call."""
     await pool.execute("DELETE FROM zoho_tokens WHERE tenant_id = $1", tenant_id)
+
+
+async def live_replicas(pool: asyncpg.Pool) -> int:
+    """How many writer replicas share each org's Zoho concurrency now (zoho_writer/replicas.py)."""
+    live: int = await pool.fetchval(
+        "SELECT count(*) FROM writer_replicas WHERE seen_at > now() - make_interval(secs => $1)",
+        ReplicaTiming().live_for_seconds,
+    )
+    return live

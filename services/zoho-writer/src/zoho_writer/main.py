@@ -24,8 +24,9 @@ from zoho_writer.handlers import DRAIN_TENANTS_AT_ONCE, drain_once, handle_batch
 from zoho_writer.hold import TenantHolds
 from zoho_writer.limiter import TenantLimiter
 from zoho_writer.parking import ParkingStore
+from zoho_writer.replicas import WriterReplicas
 from zoho_writer.settings import WriterSettings
-from zoho_writer.store import WriterStore
+from zoho_writer.store import ReplicaStore, WriterStore
 from zoho_writer.tenant_state import TenantState
 from zoho_writer.tokens import TokenProvider
 
@@ -71,7 +72,7 @@ async def serve(
         state=state,
         parking=parking,
         holds=TenantHolds(state=state, parking=parking, policy=settings.hold_policy()),
-        limiter=TenantLimiter(replicas=settings.writer_replicas),
+        limiter=TenantLimiter(),
         publisher=Publisher(producer),
         retry=settings.retry_policy(),
         policy=settings.policy(),
@@ -82,6 +83,9 @@ async def serve(
         await drain_once(deps)
         return settings.writer_drain_interval_seconds
 
+    replicas = WriterReplicas(store=ReplicaStore(pool), limiter=deps.limiter)
+    await replicas.join(stop)  # before any Zoho call: the others make room for this one
+    beating = asyncio.create_task(replicas.keep_beating(stop))
     drain_health = LoopHealth("drain")
     if liveness is not None:  # /healthz fails while the drain shows no progress
         stall = liveness.stall_after
@@ -99,6 +103,8 @@ async def serve(
     finally:
         stop.set()
         await drainer
+        await beating
+        await replicas.leave()  # after the last Zoho call
         await consumer.stop()
         await producer.stop()
         await http.aclose()

@@ -14,8 +14,6 @@ from zoho_writer.tokens import REFRESH_BUDGET
 class WriterSettings(CommonSettings):
     # Quick tries of a 5xx or a timeout before a retryable failed outcome (RetryPolicy).
     writer_attempts: int = 4
-    # How many writer processes share each org's Zoho concurrency (min(edition, 10)).
-    writer_replicas: int = 1
     # The edition assumed when Zoho does not say (no ZohoCRM.org.READ scope); Free is the
     # smallest, so the writer never exceeds any org's limits by assuming it.
     writer_default_edition: str = "free"

@@ -92,3 +92,45 @@ def _outcome(raw: object) -> ZohoWriteOutcome | None:
     if raw is None:
         return None
     return ZohoWriteOutcome.model_validate_json(raw if isinstance(raw, str) else json.dumps(raw))
+
+
+class ReplicaStore:
+    """The live writer replicas (writer_replicas): each beats its row; PostgreSQL's clock
+    judges every row, so replicas on machines with skewed clocks agree on who is live."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def beat(
+        self, replica_id: str, *, settled_for: int, live_for_seconds: float
+    ) -> tuple[int, int | None]:
+        """Mark this replica seen now. Returns how many replicas are live (this one included)
+        and the smallest `settled_for` among the other live ones (None when alone)."""
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO writer_replicas (replica_id, settled_for) VALUES ($1, $2)"
+                " ON CONFLICT (replica_id)"
+                " DO UPDATE SET seen_at = now(), settled_for = EXCLUDED.settled_for",
+                replica_id,
+                settled_for,
+            )
+            # Rows of replicas long gone (every restart adds one) go on the way.
+            await conn.execute(
+                "DELETE FROM writer_replicas WHERE seen_at < now() - make_interval(secs => $1)",
+                live_for_seconds * FORGET_AFTER_BOUNDS,
+            )
+            (row,) = await conn.fetch(
+                "SELECT count(*) AS live,"
+                " min(settled_for) FILTER (WHERE replica_id <> $1) AS others_settled"
+                " FROM writer_replicas WHERE seen_at > now() - make_interval(secs => $2)",
+                replica_id,
+                live_for_seconds,
+            )
+            return int(row["live"]), row["others_settled"]
+
+    async def leave(self, replica_id: str) -> None:
+        await self._pool.execute("DELETE FROM writer_replicas WHERE replica_id = $1", replica_id)
+
+
+# A row unseen for this many live bounds is deleted (it stopped counting after one).
+FORGET_AFTER_BOUNDS = 30
