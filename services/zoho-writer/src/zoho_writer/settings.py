@@ -35,8 +35,8 @@ class WriterSettings(CommonSettings):
     writer_parent_retry_seconds: float = 5.0
     writer_parent_attempts: int = 40
     writer_drain_interval_seconds: float = 2.0
-    # Records per poll: more records per pass means fuller 100-record batches per partition
-    # and more of them in flight at once (up to the org's concurrency).
+    # Records per batch (a fetch and its linger, every partition): more records per pass means
+    # fuller 100-record calls and more of them in flight at once (up to the org's concurrency).
     writer_max_poll_records: int = 5000
     # After a fetch, the consumer keeps fetching while a tenant's commands do not fill whole
     # 100-record calls (fill.py), so one change set spread over every partition goes out in
