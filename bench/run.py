@@ -122,10 +122,11 @@ async def measure(
     seed_seconds = time.monotonic() - started
     if only == "calls":  # a cheap check of the writer's batching: prints, writes nothing
         await bench.add_tenant(SLOW)
-        await initial_load(
+        load = await initial_load(
             bench, SLOW, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout
         )
-        return {"calls_per_change": await calls_per_change(bench, SLOW, keys, plan.changed, rng)}
+        per_change = await calls_per_change(bench, SLOW, keys, plan.changed, rng)
+        return {"initial_load": load, "calls_per_change": per_change}
     for tenant in (FAST, SLOW):
         await bench.add_tenant(tenant)
     print(f"seeded {plan.load.records:,} records in {seed_seconds:.0f}s; initial load at 0 ms")

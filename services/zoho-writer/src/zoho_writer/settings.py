@@ -42,11 +42,12 @@ class WriterSettings(CommonSettings):
     # 100-record calls (fill.py), so one change set spread over every partition goes out in
     # full calls: until no command came for WRITER_LINGER_MS, and never past
     # WRITER_LINGER_MAX_MS after the first fetch. Measured (bench calls_per_change, 2-core
-    # machine under load): the mapper publishes one poll's 1,000 changed customers over 1.4 s,
-    # never more than 120 ms apart; 300 ms of quiet ends a burst with margin, and is all a lone
-    # change waits on top of its poll interval (seconds). The bound covers a burst spread
-    # like that one with room; a stream that never pauses is written every 2 s. 0 turns it off.
-    writer_linger_ms: float = 300.0
+    # machine shared with other work, load 10-18): the mapper publishes one poll's 1,000 changed
+    # customers over 0.7-1.7 s, at most 290 ms apart; 500 ms of quiet ends a burst with margin,
+    # and is all a lone change waits on top of its poll interval (seconds to minutes). The bound
+    # covers a burst spread like those; a stream that never pauses is written every 2 s. A
+    # backlog never waits: a fetch of WRITER_MAX_POLL_RECORDS is written at once. 0: no linger.
+    writer_linger_ms: float = 500.0
     writer_linger_max_ms: float = 2000.0
     # One Zoho call, all of it (connect, wait, read): an upsert of 100 records answers in a few
     # seconds; 30 s is far past a slow moment yet lets a hanging org cost little. A timeout is
