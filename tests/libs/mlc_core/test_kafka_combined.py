@@ -206,3 +206,22 @@ async def test_an_empty_fetch_never_lingers() -> None:
     assert calls == [[(0, i) for i in range(100)]]
     assert consumer.timeouts[:3] == [500, 500, 500]  # plain fetches, no linger after the empty
     assert time.monotonic() - started < 3
+
+
+async def test_a_stop_ends_the_linger_and_the_fetched_records_are_still_handled() -> None:
+    stop = asyncio.Event()
+    consumer = ScriptedConsumer(stop, [{tp(0): recs(0, 0, 3)}, None, None, None])
+
+    async def stopped_meanwhile(timeout_ms: float = 0, max_records: int | None = None) -> Fetch:
+        fetched = await ScriptedConsumer.getmany(consumer, timeout_ms, max_records)
+        stop.set()  # SIGTERM arrives with the first fetch
+        return fetched
+
+    consumer.getmany = stopped_meanwhile  # type: ignore[method-assign]
+    linger = Linger(wants_more=always, quiet_ms=1000, max_ms=5000, max_records=5000)
+    started = time.monotonic()
+    calls = await run(consumer, stop, linger)
+
+    assert calls == [[(0, 0), (0, 1), (0, 2)]]
+    assert consumer.commits == [{tp(0): 3}]
+    assert len(consumer.timeouts) == 1 and time.monotonic() - started < 0.5  # no linger fetch

@@ -353,7 +353,7 @@ async def consume_combined(
             heartbeat.beat()
         batches = await consumer.getmany(timeout_ms=500)
         if batches and linger is not None:  # never on an empty fetch: an idle topic waits not
-            batches = await _lingered(consumer, batches, linger)
+            batches = await _lingered(consumer, batches, linger, stop)
         if batches:
             await _handle_combined(consumer, batches, handler, stop, backoff, heartbeat)
 
@@ -361,11 +361,14 @@ async def consume_combined(
 Fetched = dict[TopicPartition, list[Any]]
 
 
-async def _lingered(consumer: AIOKafkaConsumer, batches: Fetched, linger: Linger) -> Fetched:
+async def _lingered(
+    consumer: AIOKafkaConsumer, batches: Fetched, linger: Linger, stop: asyncio.Event
+) -> Fetched:
     started = last = time.monotonic()
     batches = {tp: list(recs) for tp, recs in batches.items()}
     count = sum(len(recs) for recs in batches.values())
-    while count < linger.max_records and linger.wants_more(_flat(batches)):
+    # A stop ends it too: what was fetched is handled at once, within the shutdown deadline.
+    while not stop.is_set() and count < linger.max_records and linger.wants_more(_flat(batches)):
         until = min(started + linger.max_ms / 1000, last + linger.quiet_ms / 1000)
         left_ms = (until - time.monotonic()) * 1000
         if left_ms <= 0:
