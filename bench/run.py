@@ -108,7 +108,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--naive-sample", type=int, default=0, help="records the naive sync runs (600; quick 60)"
     )
     parser.add_argument(
-        "--only", choices=["calls"], help="calls: only the 300 ms load and calls per change"
+        "--only", choices=["calls"], help="calls: only the --latency-ms load and calls per change"
     )
     return parser.parse_args(argv)
 

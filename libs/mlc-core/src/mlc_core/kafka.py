@@ -352,7 +352,7 @@ async def consume_combined(
         if heartbeat is not None:
             heartbeat.beat()
         batches = await consumer.getmany(timeout_ms=500)
-        if batches and linger is not None:  # never on an empty fetch: an idle topic waits not
+        if batches and linger is not None:  # never after an empty fetch: nothing to fill
             batches = await _lingered(consumer, batches, linger, stop)
         if batches:
             await _handle_combined(consumer, batches, handler, stop, backoff, heartbeat)
