@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import random
 import signal
@@ -108,14 +109,26 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--naive-sample", type=int, default=0, help="records the naive sync runs (600; quick 60)"
     )
+    parser.add_argument(
+        "--only", choices=["calls"], help="calls: only the --latency-ms load and calls per change"
+    )
     return parser.parse_args(argv)
 
 
-async def measure(bench: Bench, plan: Plan, rss: PeakRss) -> dict[str, Any]:
+async def measure(
+    bench: Bench, plan: Plan, rss: PeakRss, only: str | None = None
+) -> dict[str, Any]:
     rng = random.Random(7)
     started = time.monotonic()
     keys = await bench.seed(plan.customers, CONTACTS_PER_CUSTOMER)
     seed_seconds = time.monotonic() - started
+    if only == "calls":  # a cheap check of the writer's batching: prints, writes nothing
+        await bench.add_tenant(SLOW)
+        load = await initial_load(
+            bench, SLOW, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout
+        )
+        per_change = await calls_per_change(bench, SLOW, keys, plan.changed, rng)
+        return {"initial_load": load, "calls_per_change": per_change}
     for tenant in (FAST, SLOW):
         await bench.add_tenant(tenant)
     print(f"seeded {plan.load.records:,} records in {seed_seconds:.0f}s; initial load at 0 ms")
@@ -177,7 +190,7 @@ async def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         )
         dev = DevStack(config)
         try:
-            results = await run_stack(dev, app_url, plan)
+            results = await run_stack(dev, app_url, plan, args.only)
         finally:
             dev.stop_all()
     described["load_average_end"] = machine.load_average()
@@ -206,7 +219,9 @@ async def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     }
 
 
-async def run_stack(dev: DevStack, app_url: str, plan: Plan) -> dict[str, Any]:
+async def run_stack(
+    dev: DevStack, app_url: str, plan: Plan, only: str | None = None
+) -> dict[str, Any]:
     dev.start_emulators()
     dev.start_services()  # they join their consumer groups while the company is seeded
     rss = PeakRss(dev).start()
@@ -217,7 +232,7 @@ async def run_stack(dev: DevStack, app_url: str, plan: Plan) -> dict[str, Any]:
             httpx.AsyncClient(base_url=dev.config.zoho_url, timeout=120) as zoho,
         ):
             bench = Bench(dev, pool, KeyRing.parse(dev.config.master_keys), sage, zoho)
-            results = await measure(bench, plan, rss)
+            results = await measure(bench, plan, rss, only)
             return results | {"notes": bench.notes}
     finally:
         await pool.close()
@@ -246,6 +261,22 @@ def auto_notes(results: dict[str, Any], described: dict[str, Any]) -> list[str]:
     return notes
 
 
+async def _only(args: argparse.Namespace) -> dict[str, Any]:
+    plan = make_plan(args)
+    admin_url = env_or_exit("MLC_DATABASE_ADMIN_URL")
+    bootstrap = env_or_exit("MLC_KAFKA_BOOTSTRAP")
+    log_dir = Path(os.environ.get("MLC_STATE_DIR", ".local/state")) / "bench-logs"
+    async with throwaway_database(admin_url) as app_url:
+        config = stack_config(
+            bootstrap=bootstrap, app_url=app_url, log_dir=log_dir, poll_seconds=plan.poll_seconds
+        )
+        dev = DevStack(config)
+        try:
+            return await run_stack(dev, app_url, plan, args.only)
+        finally:
+            dev.stop_all()
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -256,6 +287,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     # SIGTERM (a CI job cancelled, `kill`) stops the stack like Ctrl-C does, not leaving it behind.
     signal.signal(signal.SIGTERM, _interrupt)
+    if args.only:
+        only_results = asyncio.run(_only(args))
+        print(json.dumps(only_results, indent=2))
+        return
     results = asyncio.run(run(args, argv))
     missing = report.missing_sections(results)
     for path in report.write(results, args.out):

@@ -9,8 +9,9 @@ from mlc_core.contracts import Topics
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
 from mlc_core.health import Liveness
 from mlc_core.kafka import (
+    Linger,
     Publisher,
-    consume_forever,
+    consume_combined,
     create_consumer,
     create_producer,
     prepare_topics,
@@ -20,6 +21,7 @@ from mlc_core.supervise import LoopHealth, RestartBackoff, run_supervised
 
 from zoho_writer import GROUP_ID
 from zoho_writer.deps import WriterDeps
+from zoho_writer.fill import wants_more
 from zoho_writer.handlers import DRAIN_TENANTS_AT_ONCE, drain_once, handle_batch
 from zoho_writer.hold import TenantHolds
 from zoho_writer.limiter import TenantLimiter
@@ -93,11 +95,19 @@ async def serve(
     drainer = asyncio.create_task(
         run_supervised("drain", drain_pass, stop=stop, backoff=DRAIN_RESTART, health=drain_health)
     )
+    # Every partition's commands in one batch, so a tenant's changes fill 100-record calls.
+    linger = Linger(
+        wants_more=wants_more,
+        quiet_ms=settings.writer_linger_ms,
+        max_ms=settings.writer_linger_max_ms,
+        max_records=settings.writer_max_poll_records,
+    )
     try:
-        await consume_forever(
+        await consume_combined(
             consumer,
             lambda batch: handle_batch(batch, deps=deps),
             stop=stop,
+            linger=linger if settings.writer_linger_ms > 0 else None,
             heartbeat=liveness.heartbeat("consume") if liveness is not None else None,
         )
     finally:
