@@ -185,7 +185,7 @@ class Bench:
         )
         await add_tenant(self.pool, keyring=self.keyring, tenant=tenant)
         async with httpx.AsyncClient(timeout=60) as http:
-            await setup(self.pool, self.keyring, tenant_id, http=http)
+            await setup(self.pool, self.keyring, tenant_id, http=http, hosts=EMULATOR_HOSTS)
 
     async def zoho_stats(self, org: str) -> dict[str, Any]:
         response = await self.zoho.get(f"/_emulator/orgs/{org}/stats")

@@ -36,6 +36,7 @@ from mlc_core.entities.zoho import ZohoField
 from mlc_core.tenants import Tenant, load_tenant
 from mlc_core.zoho import metadata
 from mlc_core.zoho.errors import ZohoRequestError
+from mlc_core.zoho.hosts import ZohoHosts
 from mlc_core.zoho.oauth import refresh_access_token
 from mlc_core.zoho.records import RecordResult
 
@@ -163,13 +164,15 @@ async def _fields(
             )
 
 
-async def _api(http: httpx.AsyncClient, tenant: Tenant) -> SettingsApi:
+async def _api(http: httpx.AsyncClient, tenant: Tenant, hosts: ZohoHosts | None) -> SettingsApi:
     grant = await refresh_access_token(
         http,
         accounts_url=tenant.config.zoho.accounts_url,
         client_id=tenant.config.zoho.client_id,
         client_secret=tenant.secrets.zoho_client_secret.get_secret_value(),
         refresh_token=tenant.secrets.zoho_refresh_token.get_secret_value(),
+        hosts=hosts,
+        tenant_id=tenant.tenant_id,
     )
     return SettingsApi(http, grant.api_domain, grant.access_token)
 
@@ -191,6 +194,7 @@ async def setup(
     http: httpx.AsyncClient,
     every_entity: bool = False,
     dry_run: bool = False,
+    hosts: ZohoHosts | None = None,
 ) -> Outcome:
     """Raises mlc_core.tenants.TenantNotFound, or a mlc_core.zoho ZohoError when Zoho refuses
     a whole call (token, scopes, reachability)."""
@@ -198,7 +202,7 @@ async def setup(
     stored = await load_stored(pool, tenant_id)
     source = stored.source_yaml if stored else ""
     entities = list(Entity) if every_entity else list(tenant.config.entities)
-    out = await run_setup(await _api(http, tenant), entities, parse_map(source), dry_run=dry_run)
+    out = await run_setup(await _api(http, tenant, hosts), entities, parse_map(source), dry_run=dry_run)
     if not dry_run:
         revision = await save_map(pool, tenant_id, updated_yaml(source, out))
         out.done.append(
