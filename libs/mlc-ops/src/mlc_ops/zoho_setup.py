@@ -202,7 +202,9 @@ async def setup(
     stored = await load_stored(pool, tenant_id)
     source = stored.source_yaml if stored else ""
     entities = list(Entity) if every_entity else list(tenant.config.entities)
-    out = await run_setup(await _api(http, tenant, hosts), entities, parse_map(source), dry_run=dry_run)
+    out = await run_setup(
+        await _api(http, tenant, hosts), entities, parse_map(source), dry_run=dry_run
+    )
     if not dry_run:
         revision = await save_map(pool, tenant_id, updated_yaml(source, out))
         out.done.append(
