@@ -22,12 +22,12 @@ from aiokafka.admin import NewTopic
 from audit.handlers import handle_batch as audit_batch
 from mapper.handlers import handle_batch as mapper_batch
 from mapper.store import MapCache
+from mlc_core.consume import consume_forever
 from mlc_core.contracts import DeadLetter, Topics, ZohoUpsertCommand, encode
 from mlc_core.kafka import (
     Backoff,
     Publisher,
     Record,
-    consume_forever,
     create_admin,
     create_consumer,
     create_producer,

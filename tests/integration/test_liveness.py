@@ -17,14 +17,9 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka.admin import NewTopic
+from mlc_core.consume import consume_forever
 from mlc_core.health import Liveness, Readiness, serve_probes
-from mlc_core.kafka import (
-    Record,
-    consume_forever,
-    create_admin,
-    create_consumer,
-    create_producer,
-)
+from mlc_core.kafka import Record, create_admin, create_consumer, create_producer
 from mlc_core.supervise import RestartBackoff, Supervisor
 
 from tests.e2e.conftest import free_port

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError
-from mlc_core.kafka import Backoff, Linger, Record, consume_combined
+from mlc_core.consume import Linger, consume_combined
+from mlc_core.kafka import Backoff, Record
 
 from tests.factories import FakeRecord
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaConnectionError
-from mlc_core.kafka import Record, consume_forever, ensure_topics
+from mlc_core.consume import consume_forever
+from mlc_core.kafka import Record, ensure_topics
 
 from tests.factories import FakeRecord
 

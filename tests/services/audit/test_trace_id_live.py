@@ -17,9 +17,10 @@ from aiokafka.admin import NewTopic
 from audit.handlers import handle_batch
 from audit.service import to_row
 from audit.store import store_rows, verify_chains
+from mlc_core.consume import consume_forever
 from mlc_core.contracts import encode
 from mlc_core.db import create_pool
-from mlc_core.kafka import Backoff, consume_forever, create_admin, create_consumer, create_producer
+from mlc_core.kafka import Backoff, create_admin, create_consumer, create_producer
 from mlc_ops.audit import trail
 from mlc_ops.replay_events import replayed
 

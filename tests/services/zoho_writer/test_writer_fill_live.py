@@ -13,16 +13,10 @@ import asyncpg
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import NewTopic
+from mlc_core.consume import Linger, consume_combined
 from mlc_core.contracts import OutcomeStatus, encode
 from mlc_core.crypto import KeyRing
-from mlc_core.kafka import (
-    Linger,
-    Record,
-    consume_combined,
-    create_admin,
-    create_consumer,
-    create_producer,
-)
+from mlc_core.kafka import Record, create_admin, create_consumer, create_producer
 from zoho_writer.fill import wants_more
 from zoho_writer.handlers import handle_batch
 from zoho_writer.settings import WriterSettings

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from mlc_core.consume import consume_forever
 from mlc_core.contracts import Topics
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
 from mlc_core.health import Liveness
-from mlc_core.kafka import (
-    Publisher,
-    consume_forever,
-    create_consumer,
-    create_producer,
-    prepare_topics,
-)
+from mlc_core.kafka import Publisher, create_consumer, create_producer, prepare_topics
 from mlc_core.runtime import liveness_from_env, run_service
 from mlc_core.settings import CommonSettings
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from mlc_core.consume import Linger, consume_combined
 from mlc_core.contracts import Topics
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
 from mlc_core.health import Liveness
-from mlc_core.kafka import (
-    Linger,
-    Publisher,
-    consume_combined,
-    create_consumer,
-    create_producer,
-    prepare_topics,
-)
+from mlc_core.kafka import Publisher, create_consumer, create_producer, prepare_topics
 from mlc_core.runtime import keyring_from, liveness_from_env, run_service
 from mlc_core.supervise import LoopHealth, RestartBackoff, run_supervised
 
