@@ -73,6 +73,16 @@ def test_answers_by_class() -> None:
     assert isinstance(permanent, Failure) and not permanent.retryable
 
 
+def test_a_first_slow_episode_is_a_probe_by_the_drain_and_the_next_pauses() -> None:
+    probe = POLICY.paused_again(PauseState(), HoldReason.ZOHO_SLOW, NOW)
+    assert probe == PauseState(until=NOW, episodes=1)
+    later = NOW + timedelta(seconds=5)
+    again = POLICY.paused_again(probe, HoldReason.ZOHO_SLOW, later)
+    assert again == PauseState(until=later + timedelta(seconds=60), episodes=2)
+    down = POLICY.paused_again(PauseState(), HoldReason.ZOHO_UNAVAILABLE, NOW)
+    assert down.until == NOW + timedelta(seconds=30)  # a 5xx is no probe: it waits the base
+
+
 def test_a_first_pause_waits_the_base_for_its_reason() -> None:
     first = POLICY.paused_again(PauseState(), HoldReason.RATE_LIMITED, NOW)
     assert first == PauseState(until=NOW + timedelta(seconds=30), episodes=1)

@@ -172,8 +172,16 @@ class HoldPolicy:
         """The pause after `current` for `reason`: the base wait, doubled for each episode in
         a row, up to the cap. Several chunks (or replicas) hitting the same 429 at once are
         one episode: the count only grows once the previous pause is over, and an ongoing
-        pause is only ever extended, never shortened."""
+        pause is only ever extended, never shortened.
+
+        A first `Zoho too slow` episode waits nothing: a busy machine or a tenant's first calls
+        (token, field check) can miss the short batch wait of an org that is healthy. Its circuit
+        is open all the same, so consumed batches park it without calling Zoho (the others pay
+        nothing more), and the drain probes it at once with its long share deadline: a healthy
+        org answers there, a hanging one is paused with the full backoff from the next episode."""
         ongoing = current.until is not None and current.until > now
+        if reason is HoldReason.ZOHO_SLOW and current.episodes == 0 and not ongoing:
+            return PauseState(until=now, episodes=1)
         wait = min(
             self.pause_cap_seconds, self.base(reason) * 2.0 ** min(current.episodes, MAX_DOUBLINGS)
         )
