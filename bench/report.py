@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.capacity import render as render_capacity
 from bench.figures import human_duration
 
 SECTIONS = (
@@ -183,6 +184,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         "## Naive reference sync (one Zoho call per record, sequential)",
         *render_naive(results["naive"]),
+        "",
+        "## Capacity model inputs (docs/capacity.md)",
+        *(render_capacity(results["capacity"]) if results.get("capacity") else ["Not measured."]),
     ]
     if results.get("notes"):
         out += ["", "## Notes", *(f"- {note}" for note in results["notes"])]

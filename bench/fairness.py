@@ -1,0 +1,384 @@
+"""Fairness across many tenants: does one tenant's initial load, or a thousand tenant loops,
+delay anyone's changes?
+
+    .venv/bin/python -m bench.fairness [--tenants 1000] [--quick]   # on a running Kafka/PostgreSQL
+
+Onboards N tenants on one stack (each its own Sage company of a few customers with a contact
+each, and its own Zoho org at the given latency), waits for their initial loads, then, while
+one more tenant runs an initial load (50,000 customers with two contacts each: 150,000 records;
+1,000 customers in --quick), changes every small tenant's customers at random times over a
+window and times each change from the edit in Sage to the write in Zoho. Reports per-tenant
+p50/p99, their spread across tenants, the tenants over the bound (poll interval + 10 s) or
+starved (a change that never arrived), each service's peak RSS, and the poller's CPU per poll.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from mlc_cli.zoho_setup import setup
+from mlc_core.crypto import KeyRing
+from mlc_core.db import create_pool
+from mlc_core.tenants import (
+    SageConfig,
+    Tenant,
+    TenantConfig,
+    TenantSecrets,
+    ZohoConfig,
+    add_tenant,
+    set_enabled,
+)
+from mlc_devtools.devstack import DevStack
+from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from pydantic import SecretStr
+
+from bench import capacity
+from bench.figures import percentile
+from bench.scenarios import Load, changed_customer
+from bench.stack import (
+    ENTITIES,
+    Bench,
+    PeakRss,
+    contact_row,
+    env_or_exit,
+    new_zoho_org,
+    stack_config,
+    throwaway_database,
+)
+
+LOADER = "fair-loader"
+BOUND_SLACK_S = 10.0  # the issue's bound: a change arrives within its poll interval + 10 s
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FairnessPlan:
+    tenants: int
+    customers_per_tenant: int
+    changes_per_tenant: int
+    window_s: float
+    poll_seconds: float
+    latency_ms: int
+    load_customers: int
+    onboard_concurrency: int = 16
+
+    @property
+    def bound_s(self) -> float:
+        return self.poll_seconds + BOUND_SLACK_S
+
+    @property
+    def changes_per_tenant_per_hour(self) -> float:
+        return self.changes_per_tenant * 3600 / self.window_s
+
+
+def make_plan(*, quick: bool, tenants: int | None = None, latency_ms: int = 300) -> FairnessPlan:
+    if quick:
+        return FairnessPlan(tenants or 50, 10, 3, 45.0, 10.0, latency_ms, 1_000)
+    return FairnessPlan(tenants or 1_000, 20, 3, 300.0, 30.0, latency_ms, 50_000)
+
+
+def company_code(n: int) -> str:
+    """The n-th small tenant's Sage company: 'T' and two base-36 digits (1,296 of them)."""
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if not 0 <= n < 36 * 36:
+        raise ValueError(f"tenant number {n} has no 3-character company code")
+    return f"T{digits[n // 36]}{digits[n % 36]}"
+
+
+def tenant_name(n: int) -> str:
+    return f"fair-{n:04d}"
+
+
+def change_schedule(plan: FairnessPlan, rng: random.Random) -> list[tuple[float, int, int]]:
+    """(seconds into the window, tenant number, customer index) of every change, in time order;
+    each tenant's changes fall at uniform random times and touch distinct customers (pure)."""
+    events = []
+    for tenant in range(plan.tenants):
+        customers = rng.sample(range(plan.customers_per_tenant), plan.changes_per_tenant)
+        events += [(rng.uniform(0, plan.window_s), tenant, c) for c in customers]
+    return sorted(events)
+
+
+def summarize(
+    latencies: dict[str, list[float]], expected: dict[str, int], *, bound_s: float
+) -> dict[str, Any]:
+    """Per-tenant p50/p99, their spread across tenants, and the tenants that were over the
+    bound or starved (a change that never arrived) (pure)."""
+    per_tenant = {
+        t: {"p50_s": percentile(v, 50), "p99_s": percentile(v, 99), "arrived": len(v)}
+        for t, v in latencies.items()
+        if v
+    }
+    starved = sorted(t for t, n in expected.items() if len(latencies.get(t, [])) < n)
+    over = sorted(t for t, f in per_tenant.items() if f["p99_s"] > bound_s)
+    everything = [x for v in latencies.values() for x in v]
+    return {
+        "tenants": len(expected),
+        "changes": sum(expected.values()),
+        "arrived": len(everything),
+        "bound_s": bound_s,
+        "all_p50_s": _r(percentile(everything, 50)) if everything else None,
+        "all_p99_s": _r(percentile(everything, 99)) if everything else None,
+        "all_max_s": _r(max(everything)) if everything else None,
+        "spread": {
+            name: spread([f[name] for f in per_tenant.values()]) for name in ("p50_s", "p99_s")
+        },
+        "over_bound": over,
+        "starved": starved,
+        "per_tenant": {t: {k: _r(v) for k, v in f.items()} for t, f in sorted(per_tenant.items())},
+    }
+
+
+def spread(values: list[float]) -> dict[str, float | None]:
+    """How a per-tenant figure varies across tenants: min, median, p90, max (pure)."""
+    if not values:
+        return {"min": None, "median": None, "p90": None, "max": None}
+    return {
+        "min": _r(min(values)),
+        "median": _r(percentile(values, 50)),
+        "p90": _r(percentile(values, 90)),
+        "max": _r(max(values)),
+    }
+
+
+def _r(value: float) -> float:
+    return round(value, 3)
+
+
+async def bounded(tasks: Iterable[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
+    """Run the task factories at most `limit` at a time, results in order."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(task: Callable[[], Awaitable[T]]) -> T:
+        async with gate:
+            return await task()
+
+    return list(await asyncio.gather(*(one(t) for t in tasks)))
+
+
+async def onboard(bench: Bench, n: int, plan: FairnessPlan) -> list[str]:
+    """A small tenant: its Sage company (customers with a contact each), its Zoho org at the
+    plan's latency, the tenant row and `mlc zoho setup`; enabled last. Returns its keys."""
+    tenant_id, company = tenant_name(n), company_code(n)
+    base = f"/_emulator/companies/{company}"
+    seed = {"count": plan.customers_per_tenant, "seed": n, "division": "01"}
+    (await bench.sage.post(f"{base}/seed", json=seed)).raise_for_status()
+    rows = (await bench.sage.get(f"{base}/ar_customers")).json()["records"]
+    contacts = {"records": [contact_row(row, 0) for row in rows]}
+    (await bench.sage.post(f"{base}/tables/AR_CustomerContact", json=contacts)).raise_for_status()
+    org = await new_zoho_org(bench.zoho, tenant_id)
+    assert org.grant.refresh_token is not None
+    tenant = Tenant(
+        tenant_id=tenant_id,
+        display_name=f"{tenant_id} (fairness)",
+        enabled=False,
+        config=TenantConfig(
+            sage=SageConfig(company_code=company, agent_url=bench.dev.config.agent_url),
+            zoho=ZohoConfig(accounts_url=org.accounts_server, client_id=DEMO_CLIENT_ID),
+            entities=ENTITIES,
+        ),
+        secrets=TenantSecrets(
+            sage_agent_token=SecretStr(bench.dev.config.sage_agent_token),
+            zoho_client_secret=SecretStr(DEMO_CLIENT_SECRET),
+            zoho_refresh_token=SecretStr(org.grant.refresh_token),
+        ),
+    )
+    await add_tenant(bench.pool, keyring=bench.keyring, tenant=tenant)
+    async with httpx.AsyncClient(timeout=60) as http:
+        await setup(bench.pool, bench.keyring, tenant_id, http=http)
+    await bench.set_latency(tenant_id, plan.latency_ms)  # after setup: only its writes wait
+    await set_enabled(bench.pool, tenant_id, enabled=True)
+    return [f"{r['ARDivisionNo']}-{r['CustomerNo']}" for r in rows]
+
+
+async def wait_loaded(bench: Bench, tenants: list[str], records: int, within: float) -> list[str]:
+    """Until each tenant's org holds `records` accounts and as many contacts; returns the
+    tenants that did not get there within `within` seconds."""
+    pending, deadline = list(tenants), time.monotonic() + within
+    while pending and time.monotonic() < deadline and not bench.dead_services():
+        stats = await bounded([partial(bench.zoho_stats, t) for t in pending], 16)
+        pending = [
+            t
+            for t, s in zip(pending, stats, strict=True)
+            if min(s["records"].get("Accounts", 0), s["records"].get("Contacts", 0)) < records
+        ]
+        await asyncio.sleep(1)
+    return pending
+
+
+async def change_in(bench: Bench, company: str, key: str) -> None:
+    body = {"records": [changed_customer(key)], "touch_stamps": True}
+    path = f"/_emulator/companies/{company}/ar_customers"
+    (await bench.sage.post(path, json=body)).raise_for_status()
+
+
+async def run_window(
+    bench: Bench, plan: FairnessPlan, keys: list[list[str]], rng: random.Random
+) -> dict[str, dict[str, float]]:
+    """Every scheduled change, each sent at its time; {tenant: {key: when it was sent}}."""
+    changed_at: dict[str, dict[str, float]] = {tenant_name(n): {} for n in range(plan.tenants)}
+    start = time.monotonic()
+    for at, n, customer in change_schedule(plan, rng):
+        await asyncio.sleep(max(0.0, start + at - time.monotonic()))
+        key = keys[n][customer]
+        changed_at[tenant_name(n)][key] = time.time()
+        await change_in(bench, company_code(n), key)
+    return changed_at
+
+
+async def collect(
+    bench: Bench, changed_at: dict[str, dict[str, float]], since: float, within: float
+) -> dict[str, list[float]]:
+    """Each tenant's change latencies (Sage edit to Zoho write), waiting up to `within`
+    seconds for the changes still missing."""
+    latencies: dict[str, list[float]] = {}
+    pending, deadline = list(changed_at), time.monotonic() + within
+    while pending and not bench.dead_services():
+        written = await bounded(
+            [partial(bench.written_since, t, "Accounts", since) for t in pending], 16
+        )
+        for tenant, got in zip(pending, written, strict=True):
+            sent = changed_at[tenant]
+            latencies[tenant] = [got[k] - at for k, at in sent.items() if k in got]
+        pending = [t for t in pending if len(latencies[t]) < len(changed_at[t])]
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(2)
+    return latencies
+
+
+async def measure(bench: Bench, plan: FairnessPlan, rss: PeakRss) -> dict[str, Any]:
+    started = time.monotonic()
+    await bench.seed(plan.load_customers, 2)
+    await bench.add_tenant(LOADER)
+    await bench.set_latency(LOADER, plan.latency_ms)
+    keys = await bounded(
+        [partial(onboard, bench, n, plan) for n in range(plan.tenants)],
+        plan.onboard_concurrency,
+    )
+    onboarded = time.monotonic() - started
+    names = [tenant_name(n) for n in range(plan.tenants)]
+    print(f"  {plan.tenants} tenants onboarded in {onboarded:.0f}s; their initial loads")
+    not_loaded = await wait_loaded(bench, names, plan.customers_per_tenant, 120 + plan.tenants)
+    loaded = time.monotonic() - started - onboarded
+    # Polls with nothing to carry: what the poller spends per tenant poll at steady state.
+    quiet_s = 2 * plan.poll_seconds
+    before = await capacity.snapshot(bench.dev, bench.pool)
+    await asyncio.sleep(quiet_s)
+    after = await capacity.snapshot(bench.dev, bench.pool)
+    polls = plan.tenants * len(ENTITIES) * quiet_s / plan.poll_seconds
+    poller_cpu = after.cpu_s["mlc-sage-poller"] - before.cpu_s["mlc-sage-poller"]
+    print(f"  loaded in {loaded:.0f}s; the window, with {LOADER}'s initial load")
+    await set_enabled(bench.pool, LOADER, enabled=True)
+    since = time.time()
+    changed_at = await run_window(bench, plan, keys, random.Random(11))
+    latencies = await collect(bench, changed_at, since, within=plan.bound_s + 60)
+    loader = (await bench.zoho_stats(LOADER))["records"]
+    figures = summarize(latencies, {t: len(k) for t, k in changed_at.items()}, bound_s=plan.bound_s)
+    return {
+        "plan": asdict(plan),
+        "changes_per_tenant_per_hour": round(plan.changes_per_tenant_per_hour, 1),
+        "onboard_seconds": round(onboarded, 1),
+        "initial_loads_seconds": round(loaded, 1),
+        "not_loaded": not_loaded,
+        "poller_cpu_ms_per_poll": round(poller_cpu * 1000 / polls, 3),
+        "loader": {
+            "records": Load(plan.load_customers, 2 * plan.load_customers).records,
+            "written_by_end": loader.get("Accounts", 0) + loader.get("Contacts", 0),
+            "seconds": round(time.time() - since, 1),
+        },
+        **figures,
+        "peak_rss_mib": rss.stop(),
+    }
+
+
+async def measure_fairness(
+    *, admin_url: str, bootstrap: str, log_dir: Path, plan: FairnessPlan
+) -> dict[str, Any]:
+    """The scenario on a stack of its own (fresh database, fresh processes)."""
+    print(f"fairness: {plan.tenants} tenants, one loading {3 * plan.load_customers:,} records")
+    # `mlc zoho setup` runs in this process and checks its token calls against the Zoho host
+    # allow-list like the services, which the dev stack tells about the emulator.
+    os.environ.setdefault("MLC_ZOHO_ALLOWED_HOSTS", "127.0.0.1")
+    async with throwaway_database(admin_url) as app_url:
+        config = stack_config(
+            bootstrap=bootstrap, app_url=app_url, log_dir=log_dir, poll_seconds=plan.poll_seconds
+        )
+        dev = DevStack(config)
+        try:
+            dev.start_emulators()
+            dev.start_services()
+            rss = PeakRss(dev).start()
+            pool = await create_pool(app_url)
+            try:
+                async with (
+                    httpx.AsyncClient(base_url=config.sage_url, timeout=600) as sage,
+                    httpx.AsyncClient(base_url=config.zoho_url, timeout=120) as zoho,
+                ):
+                    bench = Bench(dev, pool, KeyRing.parse(config.master_keys), sage, zoho)
+                    return await measure(bench, plan, rss) | {"notes": bench.notes}
+            finally:
+                await pool.close()
+        finally:
+            dev.stop_all()
+
+
+def render(fair: dict[str, Any]) -> list[str]:
+    """Markdown lines for results.md."""
+    spread_p50, spread_p99 = fair["spread"]["p50_s"], fair["spread"]["p99_s"]
+    loader = fair["loader"]
+    return [
+        f"{fair['tenants']:,} tenants (each {fair['plan']['customers_per_tenant']} customers,"
+        f" {fair['changes_per_tenant_per_hour']} changes/h, poll every"
+        f" {fair['plan']['poll_seconds']} s, Zoho latency {fair['plan']['latency_ms']} ms),"
+        f" onboarded in {fair['onboard_seconds']} s; one more tenant loading"
+        f" {loader['records']:,} records ({loader['written_by_end']:,} written by the end).",
+        f"{fair['arrived']:,}/{fair['changes']:,} changes arrived: p50 {fair['all_p50_s']} s,"
+        f" p99 {fair['all_p99_s']} s, max {fair['all_max_s']} s (bound {fair['bound_s']} s).",
+        "",
+        "| per-tenant | min | median | p90 | max |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {s['min']} | {s['median']} | {s['p90']} | {s['max']} |"
+            for name, s in (("p50 (s)", spread_p50), ("p99 (s)", spread_p99))
+        ),
+        "",
+        f"Over the bound: {len(fair['over_bound'])} tenants; starved: {len(fair['starved'])}"
+        f" {fair['starved'][:10]}. Poller CPU per tenant poll: {fair['poller_cpu_ms_per_poll']}"
+        f" ms. Peak RSS (MiB): {fair['peak_rss_mib']}.",
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    parser = argparse.ArgumentParser(prog="python -m bench.fairness", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="50 tenants, 3,000-record load")
+    parser.add_argument("--tenants", type=int, default=None, help="small tenants (1,000)")
+    parser.add_argument("--latency-ms", type=int, default=300, help="emulated Zoho latency")
+    args = parser.parse_args(argv)
+    plan = make_plan(quick=args.quick, tenants=args.tenants, latency_ms=args.latency_ms)
+    log_dir = Path(os.environ.get("MLC_STATE_DIR", ".local/state")) / "bench-logs"
+    fair = asyncio.run(
+        measure_fairness(
+            admin_url=env_or_exit("MLC_DATABASE_ADMIN_URL"),
+            bootstrap=env_or_exit("MLC_KAFKA_BOOTSTRAP"),
+            log_dir=log_dir,
+            plan=plan,
+        )
+    )
+    print("\n".join(render(fair)))
+
+
+if __name__ == "__main__":
+    main()
