@@ -150,6 +150,8 @@ class Fleet:
     kafka_retention_days: int = 7  # the broker's default (log.retention.hours=168)
     audit_months_kept: int = 12
     naive_runs_per_day: int = 96  # the naive reference: everything every 15 minutes
+    polled_entities: int = 2  # the benchmark's: AR customers and their contacts
+    poll_cadence_s: float = 900.0  # their default cadence (15 minutes)
 
     @property
     def changes_per_day(self) -> float:
@@ -204,6 +206,17 @@ def model(inputs: dict[str, Any], credits: dict[str, float], fleet: Fleet) -> di
     }
 
 
+def poller_model(cpu_ms_per_poll: float, fleet: Fleet) -> dict[str, float]:
+    """The poller's share (one replica runs every tenant loop): polls per second at the
+    cadence, times the CPU one poll that finds nothing costs (measured by bench/fairness.py)."""
+    polls_per_s = fleet.tenants * fleet.polled_entities / fleet.poll_cadence_s
+    return {
+        "poller_cpu_ms_per_poll": cpu_ms_per_poll,
+        "poller_polls_per_s": round(polls_per_s, 1),
+        "poller_idle_cores": round(polls_per_s * cpu_ms_per_poll / 1000, 2),
+    }
+
+
 def section(
     inputs: dict[str, Any], per_change: dict[str, Any], naive: dict[str, Any], fleet: Fleet
 ) -> dict[str, Any]:
@@ -251,4 +264,10 @@ def render(capacity: dict[str, Any]) -> list[str]:
         f" {fleet['audit_gib_per_day']} GiB/day ({fleet['audit_gib_retained']} GiB kept)."
         " docs/capacity.md has the formulas.",
     ]
+    if "poller_idle_cores" in fleet:
+        lines.append(
+            f"Polling alone: {fleet['poller_polls_per_s']} polls/s at"
+            f" {fleet['poller_cpu_ms_per_poll']} ms each, {fleet['poller_idle_cores']} cores"
+            " of the poller's one replica."
+        )
     return lines

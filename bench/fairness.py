@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import random
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +45,18 @@ from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from pydantic import SecretStr
 
 from bench import capacity
-from bench.figures import percentile
+from bench.fairness_figures import (
+    FairnessPlan,
+    change_schedule,
+    company_code,
+    spread,
+    summarize,
+    tenant_name,
+    writer_pauses,
+)
+from bench.fairness_figures import (
+    make_plan as make_plan,
+)
 from bench.scenarios import Load, changed_customer
 from bench.stack import (
     ENTITIES,
@@ -58,102 +70,7 @@ from bench.stack import (
 )
 
 LOADER = "fair-loader"
-BOUND_SLACK_S = 10.0  # the issue's bound: a change arrives within its poll interval + 10 s
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class FairnessPlan:
-    tenants: int
-    customers_per_tenant: int
-    changes_per_tenant: int
-    window_s: float
-    poll_seconds: float
-    latency_ms: int
-    load_customers: int
-    onboard_concurrency: int = 16
-
-    @property
-    def bound_s(self) -> float:
-        return self.poll_seconds + BOUND_SLACK_S
-
-    @property
-    def changes_per_tenant_per_hour(self) -> float:
-        return self.changes_per_tenant * 3600 / self.window_s
-
-
-def make_plan(*, quick: bool, tenants: int | None = None, latency_ms: int = 300) -> FairnessPlan:
-    if quick:
-        return FairnessPlan(tenants or 50, 10, 3, 45.0, 10.0, latency_ms, 1_000)
-    return FairnessPlan(tenants or 1_000, 20, 3, 300.0, 30.0, latency_ms, 50_000)
-
-
-def company_code(n: int) -> str:
-    """The n-th small tenant's Sage company: 'T' and two base-36 digits (1,296 of them)."""
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    if not 0 <= n < 36 * 36:
-        raise ValueError(f"tenant number {n} has no 3-character company code")
-    return f"T{digits[n // 36]}{digits[n % 36]}"
-
-
-def tenant_name(n: int) -> str:
-    return f"fair-{n:04d}"
-
-
-def change_schedule(plan: FairnessPlan, rng: random.Random) -> list[tuple[float, int, int]]:
-    """(seconds into the window, tenant number, customer index) of every change, in time order;
-    each tenant's changes fall at uniform random times and touch distinct customers (pure)."""
-    events = []
-    for tenant in range(plan.tenants):
-        customers = rng.sample(range(plan.customers_per_tenant), plan.changes_per_tenant)
-        events += [(rng.uniform(0, plan.window_s), tenant, c) for c in customers]
-    return sorted(events)
-
-
-def summarize(
-    latencies: dict[str, list[float]], expected: dict[str, int], *, bound_s: float
-) -> dict[str, Any]:
-    """Per-tenant p50/p99, their spread across tenants, and the tenants that were over the
-    bound or starved (a change that never arrived) (pure)."""
-    per_tenant = {
-        t: {"p50_s": percentile(v, 50), "p99_s": percentile(v, 99), "arrived": len(v)}
-        for t, v in latencies.items()
-        if v
-    }
-    starved = sorted(t for t, n in expected.items() if len(latencies.get(t, [])) < n)
-    over = sorted(t for t, f in per_tenant.items() if f["p99_s"] > bound_s)
-    everything = [x for v in latencies.values() for x in v]
-    return {
-        "tenants": len(expected),
-        "changes": sum(expected.values()),
-        "arrived": len(everything),
-        "bound_s": bound_s,
-        "all_p50_s": _r(percentile(everything, 50)) if everything else None,
-        "all_p99_s": _r(percentile(everything, 99)) if everything else None,
-        "all_max_s": _r(max(everything)) if everything else None,
-        "spread": {
-            name: spread([f[name] for f in per_tenant.values()]) for name in ("p50_s", "p99_s")
-        },
-        "over_bound": over,
-        "starved": starved,
-        "per_tenant": {t: {k: _r(v) for k, v in f.items()} for t, f in sorted(per_tenant.items())},
-    }
-
-
-def spread(values: list[float]) -> dict[str, float | None]:
-    """How a per-tenant figure varies across tenants: min, median, p90, max (pure)."""
-    if not values:
-        return {"min": None, "median": None, "p90": None, "max": None}
-    return {
-        "min": _r(min(values)),
-        "median": _r(percentile(values, 50)),
-        "p90": _r(percentile(values, 90)),
-        "max": _r(max(values)),
-    }
-
-
-def _r(value: float) -> float:
-    return round(value, 3)
 
 
 async def bounded(tasks: Iterable[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
@@ -258,8 +175,38 @@ async def collect(
     return latencies
 
 
+STAGES_SQL = """
+SELECT tenant_id, source_key, event_type, min(occurred_at) AS at
+FROM audit_events
+WHERE tenant_id LIKE 'fair-%' AND entity = 'ar_customer' AND occurred_at >= $1
+  AND event_type IN ('sage.record.changed', 'zoho.upsert.requested')
+GROUP BY tenant_id, source_key, event_type
+"""
+
+
+async def stage_times(
+    bench: Bench, since: float, changed_at: dict[str, dict[str, float]]
+) -> dict[str, list[float]]:
+    """Where each change's time went, from the audit log's event times: Sage edit to its poll
+    (sage.record.changed), poll to Zoho command (the mapper), command to Zoho's write."""
+    rows = await bench.pool.fetch(STAGES_SQL, dt.datetime.fromtimestamp(since, dt.UTC))
+    events = {(r["tenant_id"], r["source_key"], r["event_type"]): r["at"].timestamp() for r in rows}
+    stages: dict[str, list[float]] = {"poll_wait_s": [], "map_s": [], "write_s": []}
+    for tenant, sent in changed_at.items():
+        written = await bench.written_since(tenant, "Accounts", since)
+        for key, at in sent.items():
+            polled = events.get((tenant, key, "sage.record.changed"))
+            commanded = events.get((tenant, key, "zoho.upsert.requested"))
+            if polled is None or commanded is None or key not in written:
+                continue
+            stages["poll_wait_s"].append(polled - at)
+            stages["map_s"].append(commanded - polled)
+            stages["write_s"].append(written[key] - commanded)
+    return stages
+
+
 async def measure(bench: Bench, plan: FairnessPlan, rss: PeakRss) -> dict[str, Any]:
-    started = time.monotonic()
+    started, run_start = time.monotonic(), dt.datetime.now(dt.UTC)
     await bench.seed(plan.load_customers, 2)
     await bench.add_tenant(LOADER)
     await bench.set_latency(LOADER, plan.latency_ms)
@@ -284,6 +231,10 @@ async def measure(bench: Bench, plan: FairnessPlan, rss: PeakRss) -> dict[str, A
     since = time.time()
     changed_at = await run_window(bench, plan, keys, random.Random(11))
     latencies = await collect(bench, changed_at, since, within=plan.bound_s + 60)
+    await asyncio.sleep(3)  # the audit log trails the writes
+    stages = await stage_times(bench, since, changed_at)
+    writer_log = (bench.dev.config.log_dir / "mlc-zoho-writer.log").read_text(errors="replace")
+    window_start = dt.datetime.fromtimestamp(since, dt.UTC)
     loader = (await bench.zoho_stats(LOADER))["records"]
     figures = summarize(latencies, {t: len(k) for t, k in changed_at.items()}, bound_s=plan.bound_s)
     return {
@@ -299,6 +250,11 @@ async def measure(bench: Bench, plan: FairnessPlan, rss: PeakRss) -> dict[str, A
             "seconds": round(time.time() - since, 1),
         },
         **figures,
+        "stages": {name: spread(values) for name, values in stages.items()},
+        "writer_pauses": {
+            "whole_run": writer_pauses(writer_log.splitlines(), run_start),
+            "window": writer_pauses(writer_log.splitlines(), window_start),
+        },
         "peak_rss_mib": rss.stop(),
     }
 
@@ -354,9 +310,19 @@ def render(fair: dict[str, Any]) -> list[str]:
             for name, s in (("p50 (s)", spread_p50), ("p99 (s)", spread_p99))
         ),
         "",
+        "Where the time went (every change; from the audit log's event times):",
+        "",
+        "| stage | min | median | p90 | max |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {s['min']} | {s['median']} | {s['p90']} | {s['max']} |"
+            for name, s in fair.get("stages", {}).items()
+        ),
+        "",
         f"Over the bound: {len(fair['over_bound'])} tenants; starved: {len(fair['starved'])}"
         f" {fair['starved'][:10]}. Poller CPU per tenant poll: {fair['poller_cpu_ms_per_poll']}"
         f" ms. Peak RSS (MiB): {fair['peak_rss_mib']}.",
+        f"The writer paused tenants (its per-tenant isolation): {fair['writer_pauses']}.",
     ]
 
 

@@ -33,7 +33,7 @@ from mlc_core.db import create_pool
 from mlc_core.tenants import set_enabled
 from mlc_devtools.devstack import DevStack
 
-from bench import capacity, machine, report
+from bench import capacity, fairness, machine, report
 from bench.naive_sync import naive_figures
 from bench.scenarios import (
     Load,
@@ -183,6 +183,13 @@ async def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             results = await run_stack(dev, app_url, plan)
         finally:
             dev.stop_all()
+    fair_plan = fairness.make_plan(quick=args.quick, latency_ms=args.latency_ms)
+    results["fairness"] = await fairness.measure_fairness(
+        admin_url=admin_url, bootstrap=bootstrap, log_dir=log_dir, plan=fair_plan
+    )
+    results["capacity"]["model"] |= capacity.poller_model(
+        results["fairness"]["poller_cpu_ms_per_poll"], capacity.Fleet()
+    )
     described["load_average_end"] = machine.load_average()
     notes = results.pop("notes")
     return {

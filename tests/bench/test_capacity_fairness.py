@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from pathlib import Path
 
 import pytest
 
 from bench.capacity import Fleet, Snapshot, bound, credits_per_day, model, per_record, topic_bytes
-from bench.fairness import change_schedule, company_code, make_plan, spread, summarize
+from bench.fairness_figures import (
+    change_schedule,
+    company_code,
+    make_plan,
+    spread,
+    summarize,
+    writer_pauses,
+)
 
 
 def snap(at: float, cpu: dict[str, float], topics: dict[str, int], audit: int) -> Snapshot:
@@ -114,3 +122,16 @@ def test_summarize_reports_per_tenant_figures_spread_and_starved_tenants() -> No
     assert got["all_max_s"] == 30.0
     assert got["spread"]["p50_s"]["min"] == 2.0 and got["spread"]["p50_s"]["max"] == 20.0
     assert spread([]) == {"min": None, "median": None, "p90": None, "max": None}
+
+
+def test_writer_pauses_counts_the_logged_pauses_since_a_time() -> None:
+    since = dt.datetime(2026, 12, 5, 1, 0, tzinfo=dt.UTC)
+    lines = [
+        '{"ts": "2026-12-05T00:59:59+00:00", "msg": "tenant paused", "tenant": "a", "reason": "x"}',
+        '{"ts": "2026-12-05T01:00:01+00:00", "msg": "tenant paused", "tenant": "a", "reason": "x"}',
+        '{"ts": "2026-12-05T01:00:02+00:00", "msg": "tenant paused", "tenant": "b", "reason": "y"}',
+        '{"ts": "2026-12-05T01:00:03+00:00", "msg": "batch written", "tenant": "c"}',
+        "not json",
+    ]
+    got = writer_pauses(lines, since)
+    assert got == {"pauses": 2, "tenants": 2, "by_reason": {"x": 1, "y": 1}}
