@@ -37,7 +37,7 @@ class FairnessPlan:
 
 def make_plan(*, quick: bool, tenants: int | None = None, latency_ms: int = 300) -> FairnessPlan:
     if quick:
-        return FairnessPlan(tenants or 50, 10, 3, 45.0, 10.0, latency_ms, 1_000)
+        return FairnessPlan(tenants or 40, 10, 3, 40.0, 10.0, latency_ms, 1_000)
     return FairnessPlan(tenants or 1_000, 20, 3, 300.0, 30.0, latency_ms, 50_000)
 
 
@@ -114,7 +114,8 @@ def writer_pauses(lines: Iterable[str], since: dt.datetime) -> dict[str, Any]:
             entry = json.loads(line)
         except ValueError:
             continue
-        if entry.get("msg") == "tenant paused" and entry.get("ts", "") >= since.isoformat():
+        msg = str(entry.get("msg", ""))
+        if msg.startswith("tenant paused") and entry.get("ts", "") >= since.isoformat():
             pauses.append(entry)
     reasons: dict[str, int] = {}
     for entry in pauses:

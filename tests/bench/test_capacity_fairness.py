@@ -129,7 +129,8 @@ def test_writer_pauses_counts_the_logged_pauses_since_a_time() -> None:
     lines = [
         '{"ts": "2026-12-05T00:59:59+00:00", "msg": "tenant paused", "tenant": "a", "reason": "x"}',
         '{"ts": "2026-12-05T01:00:01+00:00", "msg": "tenant paused", "tenant": "a", "reason": "x"}',
-        '{"ts": "2026-12-05T01:00:02+00:00", "msg": "tenant paused", "tenant": "b", "reason": "y"}',
+        '{"ts": "2026-12-05T01:00:02+00:00", "msg": "tenant paused: y", "tenant": "b",'
+        ' "reason": "y"}',
         '{"ts": "2026-12-05T01:00:03+00:00", "msg": "batch written", "tenant": "c"}',
         "not json",
     ]
