@@ -8,6 +8,7 @@ import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from bench.figures import percentile
@@ -125,6 +126,14 @@ def writer_pauses(lines: Iterable[str], since: dt.datetime) -> dict[str, Any]:
         "tenants": len({entry.get("tenant") for entry in pauses}),
         "by_reason": reasons,
     }
+
+
+def poll_intervals(seen: dict[Any, set[float]]) -> list[float]:
+    """The gaps between consecutive poll ends of each tenant's entity, all together (pure)."""
+    gaps: list[float] = []
+    for times in seen.values():
+        gaps += [b - a for a, b in pairwise(sorted(times))]
+    return gaps
 
 
 def _r(value: float) -> float:

@@ -13,6 +13,7 @@ from bench.fairness_figures import (
     change_schedule,
     company_code,
     make_plan,
+    poll_intervals,
     spread,
     summarize,
     writer_pauses,
@@ -136,3 +137,8 @@ def test_writer_pauses_counts_the_logged_pauses_since_a_time() -> None:
     ]
     got = writer_pauses(lines, since)
     assert got == {"pauses": 2, "tenants": 2, "by_reason": {"x": 1, "y": 1}}
+
+
+def test_poll_intervals_are_the_gaps_between_each_entitys_poll_ends() -> None:
+    seen = {("a", "ar_customer"): {30.0, 10.0, 20.5}, ("b", "ar_customer"): {5.0}}
+    assert sorted(poll_intervals(seen)) == [9.5, 10.5]
