@@ -51,6 +51,7 @@ from bench.fairness_figures import (
     change_schedule,
     company_code,
     poll_intervals,
+    render,
     spread,
     summarize,
     tenant_name,
@@ -342,46 +343,6 @@ async def measure_fairness(
                 await pool.close()
         finally:
             dev.stop_all()
-
-
-def render(fair: dict[str, Any]) -> list[str]:
-    """Markdown lines for results.md."""
-    spread_p50, spread_p99 = fair["spread"]["p50_s"], fair["spread"]["p99_s"]
-    loader = fair["loader"]
-    return [
-        f"{fair['tenants']:,} tenants (each {fair['plan']['customers_per_tenant']} customers,"
-        f" {fair['changes_per_tenant_per_hour']} changes/h, poll every"
-        f" {fair['plan']['poll_seconds']} s, Zoho latency {fair['plan']['latency_ms']} ms),"
-        f" onboarded in {fair['onboard_seconds']} s (per tenant:"
-        f" {fair.get('onboard_step_seconds_per_tenant', {})}); one more tenant loading"
-        f" {loader['records']:,} records ({loader['written_by_end']:,} written by the end).",
-        f"{fair['arrived']:,}/{fair['changes']:,} changes arrived: p50 {fair['all_p50_s']} s,"
-        f" p99 {fair['all_p99_s']} s, max {fair['all_max_s']} s (bound {fair['bound_s']} s).",
-        "",
-        "| per-tenant | min | median | p90 | max |",
-        "|---|---|---|---|---|",
-        *(
-            f"| {name} | {s['min']} | {s['median']} | {s['p90']} | {s['max']} |"
-            for name, s in (("p50 (s)", spread_p50), ("p99 (s)", spread_p99))
-        ),
-        "",
-        "Where the time went (every change; when the audit log stored each event):",
-        "",
-        "| stage | min | median | p90 | max |",
-        "|---|---|---|---|---|",
-        *(
-            f"| {name} | {s['min']} | {s['median']} | {s['p90']} | {s['max']} |"
-            for name, s in fair.get("stages", {}).items()
-        ),
-        "",
-        f"Over the bound: {len(fair['over_bound'])} tenants; starved: {len(fair['starved'])}"
-        f" {fair['starved'][:10]}. With nothing changing, the poller came round to each tenant's"
-        f" entity every {fair.get('poll_interval_achieved_s')} s (min/median/p90/max) at"
-        f" {fair['poller_cpu_ms_per_poll']}"
-        f" ms of its CPU per poll (every process: {fair.get('cpu_ms_per_poll')})."
-        f" Peak RSS (MiB): {fair['peak_rss_mib']}.",
-        f"The writer paused tenants (its per-tenant isolation): {fair['writer_pauses']}.",
-    ]
 
 
 def main(argv: list[str] | None = None) -> None:

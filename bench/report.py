@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.capacity import render as render_capacity
-from bench.fairness import render as render_fairness
+from bench.fairness_figures import render as render_fairness
 from bench.figures import human_duration
 
 SECTIONS = (

@@ -14,6 +14,7 @@ from bench.fairness_figures import (
     company_code,
     make_plan,
     poll_intervals,
+    render,
     spread,
     summarize,
     writer_pauses,
@@ -142,3 +143,22 @@ def test_writer_pauses_counts_the_logged_pauses_since_a_time() -> None:
 def test_poll_intervals_are_the_gaps_between_each_entitys_poll_ends() -> None:
     seen = {("a", "ar_customer"): {30.0, 10.0, 20.5}, ("b", "ar_customer"): {5.0}}
     assert sorted(poll_intervals(seen)) == [9.5, 10.5]
+
+
+def test_render_names_the_spread_the_starved_and_the_bound() -> None:
+    latencies = {"fair-0000": [1.0, 3.0], "fair-0001": [25.0]}
+    plan = make_plan(quick=True)
+    fair = summarize(latencies, {"fair-0000": 2, "fair-0001": 2}, bound_s=plan.bound_s) | {
+        "plan": {"customers_per_tenant": 10, "poll_seconds": 10.0, "latency_ms": 300},
+        "changes_per_tenant_per_hour": 270.0,
+        "onboard_seconds": 1.0,
+        "loader": {"records": 3000, "written_by_end": 3000},
+        "poller_cpu_ms_per_poll": 9.0,
+        "peak_rss_mib": {"mlc-mapper": 70.0},
+        "writer_pauses": {},
+    }
+    text = "\n".join(render(fair))
+    assert "3/4 changes arrived" in text
+    assert "(bound 20.0 s)" in text
+    assert "| p99 (s) | 2.98 | 13.99 | 22.798 | 25.0 |" in text
+    assert "Over the bound: 1 tenants; starved: 1 ['fair-0001']" in text
