@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import scale_out
+from bench.capacity import render as render_capacity
+from bench.fairness_figures import render as render_fairness
 from bench.figures import human_duration
 
 SECTIONS = (
@@ -187,6 +189,12 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         "## Naive reference sync (one Zoho call per record, sequential)",
         *render_naive(results["naive"]),
+        "",
+        "## Capacity model inputs (docs/capacity.md)",
+        *(render_capacity(results["capacity"]) if results.get("capacity") else ["Not measured."]),
+        "",
+        "## Fairness: many tenants, one initial load (bench/fairness.py)",
+        *(render_fairness(results["fairness"]) if results.get("fairness") else ["Not measured."]),
     ]
     if results.get("notes"):
         out += ["", "## Notes", *(f"- {note}" for note in results["notes"])]

@@ -35,7 +35,7 @@ from mlc_core.db import create_pool
 from mlc_core.tenants import set_enabled
 from mlc_devtools.devstack import DevStack
 
-from bench import machine, report
+from bench import capacity, fairness, machine, report
 from bench.naive_sync import naive_figures
 from bench.scale_out import scale_out
 from bench.scenarios import (
@@ -132,7 +132,11 @@ async def measure(
     for tenant in (FAST, SLOW):
         await bench.add_tenant(tenant)
     print(f"seeded {plan.load.records:,} records in {seed_seconds:.0f}s; initial load at 0 ms")
+    before = await capacity.snapshot(bench.dev, bench.pool)
     fast = await initial_load(bench, FAST, plan.load, latency_ms=0, within=plan.load_timeout)
+    after = await capacity.settled(bench.dev, bench.pool)
+    cores = os.cpu_count() or 1
+    load_cost = capacity.per_record(before, after, records=plan.load.records, cores=cores)
     await set_enabled(bench.pool, FAST, enabled=False)
     print(f"  {fast['records_per_s']:,} records/s; initial load at {plan.latency_ms} ms")
     slow = await initial_load(
@@ -165,7 +169,10 @@ async def measure(
         latency_ms=plan.latency_ms,
         full_read_seconds=fast["sage_poll_seconds"],
     )
+    sized = capacity.section(load_cost, per_change, naive, capacity.Fleet())
+    print("capacity model inputs:", *capacity.render(sized), sep="\n  ")
     return {
+        "capacity": sized,
         "seed_seconds": round(seed_seconds, 1),
         "throughput": {"latency_0ms": fast, f"latency_{plan.latency_ms}ms": slow},
         "calls_per_change": per_change,
@@ -184,6 +191,7 @@ async def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     started_at, started = dt.datetime.now(dt.UTC), time.monotonic()
     described = await machine.describe(admin_url)
     log_dir = Path(os.environ.get("MLC_STATE_DIR", ".local/state")) / "bench-logs"
+    os.environ.setdefault("MLC_ZOHO_ALLOWED_HOSTS", "127.0.0.1")  # setup runs in this process
     async with throwaway_database(admin_url) as app_url:
         config = stack_config(
             bootstrap=bootstrap, app_url=app_url, log_dir=log_dir, poll_seconds=plan.poll_seconds
@@ -193,6 +201,13 @@ async def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             results = await run_stack(dev, app_url, plan, args.only)
         finally:
             dev.stop_all()
+    fair_plan = fairness.make_plan(quick=args.quick, latency_ms=args.latency_ms)
+    results["fairness"] = await fairness.measure_fairness(
+        admin_url=admin_url, bootstrap=bootstrap, log_dir=log_dir, plan=fair_plan
+    )
+    results["capacity"]["model"] |= capacity.poller_model(
+        results["fairness"]["poller_cpu_ms_per_poll"], capacity.Fleet()
+    )
     described["load_average_end"] = machine.load_average()
     notes = results.pop("notes")
     return {

@@ -1,0 +1,180 @@
+"""The fairness scenario's plan and arithmetic (pure): company codes, the change schedule,
+per-tenant percentiles and their spread, the writer's pauses; tests/bench checks them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from bench.figures import percentile
+
+BOUND_SLACK_S = 10.0  # the issue's bound: a change arrives within its poll interval + 10 s
+
+
+@dataclass(frozen=True)
+class FairnessPlan:
+    tenants: int
+    customers_per_tenant: int
+    changes_per_tenant: int
+    window_s: float
+    poll_seconds: float
+    latency_ms: int
+    load_customers: int
+    onboard_concurrency: int = 16
+
+    @property
+    def bound_s(self) -> float:
+        return self.poll_seconds + BOUND_SLACK_S
+
+    @property
+    def changes_per_tenant_per_hour(self) -> float:
+        return self.changes_per_tenant * 3600 / self.window_s
+
+
+def make_plan(*, quick: bool, tenants: int | None = None, latency_ms: int = 300) -> FairnessPlan:
+    if quick:
+        return FairnessPlan(tenants or 40, 10, 3, 40.0, 10.0, latency_ms, 1_000)
+    return FairnessPlan(tenants or 1_000, 20, 3, 300.0, 30.0, latency_ms, 50_000)
+
+
+def company_code(n: int) -> str:
+    """The n-th small tenant's Sage company: 'T' and two base-36 digits (1,296 of them)."""
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if not 0 <= n < 36 * 36:
+        raise ValueError(f"tenant number {n} has no 3-character company code")
+    return f"T{digits[n // 36]}{digits[n % 36]}"
+
+
+def tenant_name(n: int) -> str:
+    return f"fair-{n:04d}"
+
+
+def change_schedule(plan: FairnessPlan, rng: random.Random) -> list[tuple[float, int, int]]:
+    """(seconds into the window, tenant number, customer index) of every change, in time order;
+    each tenant's changes fall at uniform random times and touch distinct customers (pure)."""
+    events = []
+    for tenant in range(plan.tenants):
+        customers = rng.sample(range(plan.customers_per_tenant), plan.changes_per_tenant)
+        events += [(rng.uniform(0, plan.window_s), tenant, c) for c in customers]
+    return sorted(events)
+
+
+def summarize(
+    latencies: dict[str, list[float]], expected: dict[str, int], *, bound_s: float
+) -> dict[str, Any]:
+    """Per-tenant p50/p99, their spread across tenants, and the tenants that were over the
+    bound or starved (a change that never arrived) (pure)."""
+    per_tenant = {
+        t: {"p50_s": percentile(v, 50), "p99_s": percentile(v, 99), "arrived": len(v)}
+        for t, v in latencies.items()
+        if v
+    }
+    starved = sorted(t for t, n in expected.items() if len(latencies.get(t, [])) < n)
+    over = sorted(t for t, f in per_tenant.items() if f["p99_s"] > bound_s)
+    everything = [x for v in latencies.values() for x in v]
+    return {
+        "tenants": len(expected),
+        "changes": sum(expected.values()),
+        "arrived": len(everything),
+        "bound_s": bound_s,
+        "all_p50_s": _r(percentile(everything, 50)) if everything else None,
+        "all_p99_s": _r(percentile(everything, 99)) if everything else None,
+        "all_max_s": _r(max(everything)) if everything else None,
+        "spread": {
+            name: spread([f[name] for f in per_tenant.values()]) for name in ("p50_s", "p99_s")
+        },
+        "over_bound": over,
+        "starved": starved,
+        "per_tenant": {t: {k: _r(v) for k, v in f.items()} for t, f in sorted(per_tenant.items())},
+    }
+
+
+def spread(values: list[float]) -> dict[str, float | None]:
+    """How a per-tenant figure varies across tenants: min, median, p90, max (pure)."""
+    if not values:
+        return {"min": None, "median": None, "p90": None, "max": None}
+    return {
+        "min": _r(min(values)),
+        "median": _r(percentile(values, 50)),
+        "p90": _r(percentile(values, 90)),
+        "max": _r(max(values)),
+    }
+
+
+def writer_pauses(lines: Iterable[str], since: dt.datetime) -> dict[str, Any]:
+    """The writer's tenant pauses (its per-tenant isolation at work) in its JSON log lines
+    from `since` on: how many, how many tenants, and why (pure)."""
+    pauses: list[dict[str, Any]] = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        msg = str(entry.get("msg", ""))
+        if msg.startswith("tenant paused") and entry.get("ts", "") >= since.isoformat():
+            pauses.append(entry)
+    reasons: dict[str, int] = {}
+    for entry in pauses:
+        reasons[str(entry.get("reason"))] = reasons.get(str(entry.get("reason")), 0) + 1
+    return {
+        "pauses": len(pauses),
+        "tenants": len({entry.get("tenant") for entry in pauses}),
+        "by_reason": reasons,
+    }
+
+
+def poll_intervals(seen: dict[Any, set[float]]) -> list[float]:
+    """The gaps between consecutive poll ends of each tenant's entity, all together (pure)."""
+    gaps: list[float] = []
+    for times in seen.values():
+        gaps += [b - a for a, b in pairwise(sorted(times))]
+    return gaps
+
+
+def _r(value: float) -> float:
+    return round(value, 3)
+
+
+def render(fair: dict[str, Any]) -> list[str]:
+    """Markdown lines for results.md."""
+    spread_p50, spread_p99 = fair["spread"]["p50_s"], fair["spread"]["p99_s"]
+    loader = fair["loader"]
+    return [
+        f"{fair['tenants']:,} tenants (each {fair['plan']['customers_per_tenant']} customers,"
+        f" {fair['changes_per_tenant_per_hour']} changes/h, poll every"
+        f" {fair['plan']['poll_seconds']} s, Zoho latency {fair['plan']['latency_ms']} ms),"
+        f" onboarded in {fair['onboard_seconds']} s (per tenant:"
+        f" {fair.get('onboard_step_seconds_per_tenant', {})}); one more tenant loading"
+        f" {loader['records']:,} records ({loader['written_by_end']:,} written by the end).",
+        f"{fair['arrived']:,}/{fair['changes']:,} changes arrived: p50 {fair['all_p50_s']} s,"
+        f" p99 {fair['all_p99_s']} s, max {fair['all_max_s']} s (bound {fair['bound_s']} s).",
+        "",
+        "| per-tenant | min | median | p90 | max |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {s['min']} | {s['median']} | {s['p90']} | {s['max']} |"
+            for name, s in (("p50 (s)", spread_p50), ("p99 (s)", spread_p99))
+        ),
+        "",
+        "Where the time went (every change; when the audit log stored each event):",
+        "",
+        "| stage | min | median | p90 | max |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {s['min']} | {s['median']} | {s['p90']} | {s['max']} |"
+            for name, s in fair.get("stages", {}).items()
+        ),
+        "",
+        f"Over the bound: {len(fair['over_bound'])} tenants; starved: {len(fair['starved'])}"
+        f" {fair['starved'][:10]}. With nothing changing, the poller came round to each tenant's"
+        f" entity every {fair.get('poll_interval_achieved_s')} s (min/median/p90/max) at"
+        f" {fair['poller_cpu_ms_per_poll']}"
+        f" ms of its CPU per poll (every process: {fair.get('cpu_ms_per_poll')})."
+        f" Peak RSS (MiB): {fair['peak_rss_mib']}.",
+        f"The writer paused tenants (its per-tenant isolation): {fair['writer_pauses']}.",
+    ]
