@@ -9,6 +9,7 @@ deterministic ids, so downstream sees duplicates only as redeliveries of the sam
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -24,6 +25,13 @@ from mlc_core.sage.agent import ChangePage, SageAgentClient
 from mlc_core.sage.errors import SageNotFound
 from mlc_core.tenants import Tenant
 
+from sage_poller.listing import (
+    KEYED_READ_CONCURRENCY,
+    MAX_KEYED_READS,
+    MAX_LISTED,
+    keys_to_read,
+    reread_from,
+)
 from sage_poller.outbox import OutboxRelay, PageRelay, page_relay
 from sage_poller.pages import change_pages
 from sage_poller.renumber import find_moves, moves_in_poll
@@ -93,6 +101,15 @@ async def poll_entity(
     result = PollResult()
     # Not on a first poll (every key is new) nor a re-sync (nothing is compared).
     finder = _move_finder(poll, io) if watermark and SAGE_TABLES[entity].renumbers else None
+    # A first poll and a re-sync (no watermark) read every record through the change feed.
+    reread = (
+        reread_from(watermark, now.astimezone(poll.time_zone), overlap_seconds)
+        if watermark
+        else None
+    )
+    if since and reread and await _poll_listed(poll, io, (since, reread), result, finder):
+        log.info("poll done", extra=ctx(tenant=tenant.tenant_id, entity=entity, **vars(result)))
+        return result
     async with relayed_pages(io, poll, since) as (relay, pages):
         async for page in pages:
             await _handle_page(
@@ -108,6 +125,72 @@ async def poll_entity(
                 await progress(result)
     log.info("poll done", extra=ctx(tenant=tenant.tenant_id, entity=entity, **vars(result)))
     return result
+
+
+async def _poll_listed(
+    poll: PollContext,
+    io: PollIO,
+    stamps: tuple[Stamp, Stamp],
+    result: PollResult,
+    finder: MoveFinder | None,
+) -> bool:
+    """An incremental poll from the agent's stamp listing (listing.py): only the records we
+    lack are read, by key. False when the change feed must be read instead: more rows than
+    MAX_KEYED_READS, a key that is not one, or an agent without the listing."""
+    since, reread = stamps  # where the listing starts; from where rows are read again
+    try:
+        listing = await io.retrier.call(
+            "stamps",
+            lambda: io.agent.stamps(
+                company=poll.company_code,
+                entity=poll.entity,
+                since=(since.date, since.hours),
+                limit=MAX_LISTED,
+            ),
+        )
+    except SageNotFound:
+        return False
+    listed = [key for key, _, _ in listing.stamps]
+    if not listing.complete or not all(valid_source_key(k, poll.entity) for k in listed):
+        return False  # a damaged key: the change feed reports its record by name
+    result.seen = len(listed)
+    known = await io.store.known(poll.tenant_id, poll.entity, listed)
+    wanted = keys_to_read(listing.stamps, known, reread)
+    if len(wanted) > MAX_KEYED_READS:
+        return False
+    if not wanted:
+        return True
+    records = await _read_keys(wanted, poll, io)
+    async with page_relay(io.outbox, poll.tenant_id) as relay:
+        await _handle_page(
+            records, poll=poll, store=io.store, relay=relay, result=result, finder=finder
+        )
+    result.seen -= len(records)  # _handle_page counted them again
+    return True
+
+
+async def _read_keys(keys: list[str], poll: PollContext, io: PollIO) -> list[dict[str, Any]]:
+    """The records by key, in the listing's order; one deleted since the listing is left out
+    (the key reconciliation reports the delete)."""
+    gate = asyncio.Semaphore(KEYED_READ_CONCURRENCY)
+
+    async def read(key: str) -> dict[str, Any] | None:
+        async def fetch() -> dict[str, Any] | None:
+            try:
+                return await io.agent.fetch(
+                    company=poll.company_code,
+                    entity=poll.entity,
+                    source_key=key,
+                    include=poll.include,
+                )
+            except SageNotFound:
+                return None
+
+        async with gate:
+            return await io.retrier.call("fetch", fetch)
+
+    found = await asyncio.gather(*(read(key) for key in keys))
+    return [record for record in found if record is not None]
 
 
 @contextlib.asynccontextmanager
