@@ -113,3 +113,17 @@ async def test_changed_record_is_read_by_key_and_emitted_once(
     assert boi_calls["nGetResultSets"] == 1 and boi_calls["nGetRecord"] == 1, boi_calls
     await harness.poll(Entity.AR_CUSTOMER)  # its stamp is now known: not read again
     assert harness.take() == [] and boi_calls["nGetRecord"] == 1, boi_calls
+
+
+@pytest.mark.parametrize("side", [AN_HOUR_AGO], indirect=True)
+async def test_rows_older_than_the_last_listing_are_not_listed_again(harness: Harness) -> None:
+    await harness.poll(Entity.CUSTOMER_CONTACT)
+    harness.take()
+    harness.side.state.clock.advance(30)  # every row still within the 60 s overlap
+    assert (await harness.poll(Entity.CUSTOMER_CONTACT)).seen > 1  # no earlier listing known
+    # A listing that began after the overlap had passed saw them all: only the watermark's
+    # rows are listed again.
+    previous = dt.datetime.now(dt.UTC)
+    result = await harness.poll(Entity.CUSTOMER_CONTACT, previous_start=previous)
+    assert result.seen == await rows_at_watermark(harness, Entity.CUSTOMER_CONTACT)
+    assert result.emitted == 0 and harness.take() == []

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
-from sage_poller.listing import NEVER, keys_to_read, own_stamp, reread_from
+from sage_poller.listing import NEVER, keys_to_read, listing_since, own_stamp, reread_from
 from sage_poller.service import Known, Stamp
 
 SEEN = Known(Stamp("20261201", 9.5).version, b"digest")
@@ -50,3 +51,16 @@ def test_rows_at_the_watermark_are_read_again_only_while_it_is_recent() -> None:
     assert reread_from(WATERMARK, now + dt.timedelta(seconds=61), overlap_seconds=120) == NEVER
     at_mark = {"01-A": Known(WATERMARK.version, b"d")}
     assert keys_to_read([("01-A", "20261201", "12.0")], at_mark, NEVER) == []
+
+
+def test_the_listing_starts_where_the_previous_listing_had_seen_everything() -> None:
+    zone, since = ZoneInfo("America/Chicago"), WATERMARK.minus(120)
+    start = dt.datetime(2026, 12, 1, 18, 1, 0, tzinfo=dt.UTC)  # 12:01 in Chicago
+    assert listing_since(since, WATERMARK, None, sage_zone=zone, overlap_seconds=120) == since
+    # That listing began 60 s after the watermark: rows up to 11:59 were visible to it.
+    got = listing_since(since, WATERMARK, start, sage_zone=zone, overlap_seconds=120)
+    assert got == Stamp("20261201", 11 + 59 / 60)
+    later = start + dt.timedelta(minutes=10)  # never past the watermark itself
+    assert listing_since(since, WATERMARK, later, sage_zone=zone, overlap_seconds=120) == WATERMARK
+    earlier = start - dt.timedelta(minutes=10)  # never before the overlap's start
+    assert listing_since(since, WATERMARK, earlier, sage_zone=zone, overlap_seconds=120) == since

@@ -30,7 +30,7 @@ from sage_poller.listing import (
     MAX_KEYED_READS,
     MAX_LISTED,
     keys_to_read,
-    reread_from,
+    listing_window,
 )
 from sage_poller.outbox import OutboxRelay, PageRelay, page_relay
 from sage_poller.pages import change_pages
@@ -89,9 +89,12 @@ async def poll_entity(
     overlap_seconds: float,
     resync: int | None = None,
     progress: Progress | None = None,
+    previous_start: datetime | None = None,
 ) -> PollResult:
     """A poll from the watermark; with `resync` (a sync request id) a full re-sync instead:
-    every record from the start, re-emitted whatever its hash, the watermark left alone."""
+    every record from the start, re-emitted whatever its hash, the watermark left alone.
+    `previous_start`: when this process's last successful poll of the entity began (UTC),
+    which narrows the stamp listing (listing.listing_since)."""
     store = io.store
     poll = replace(await read_context(tenant, entity, store), resync=resync)
     watermark = None if resync is not None else await store.watermark(tenant.tenant_id, entity)
@@ -101,13 +104,17 @@ async def poll_entity(
     result = PollResult()
     # Not on a first poll (every key is new) nor a re-sync (nothing is compared).
     finder = _move_finder(poll, io) if watermark and SAGE_TABLES[entity].renumbers else None
-    # A first poll and a re-sync (no watermark) read every record through the change feed.
-    reread = (
-        reread_from(watermark, now.astimezone(poll.time_zone), overlap_seconds)
-        if watermark
-        else None
-    )
-    if since and reread and await _poll_listed(poll, io, (since, reread), result, finder):
+    window = None
+    if watermark and since:  # a first poll and a re-sync read every record from the feed
+        window = listing_window(
+            watermark,
+            since,
+            now=now,
+            sage_zone=poll.time_zone,
+            overlap_seconds=overlap_seconds,
+            previous_start=previous_start,
+        )
+    if window and await _poll_listed(poll, io, window, result, finder):
         log.info("poll done", extra=ctx(tenant=tenant.tenant_id, entity=entity, **vars(result)))
         return result
     async with relayed_pages(io, poll, since) as (relay, pages):

@@ -16,7 +16,7 @@ content hashes find.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sage_poller.service import Known, Stamp
 
@@ -54,6 +54,27 @@ def reread_from(watermark: Stamp, now_in_sage_zone: datetime, overlap_seconds: f
 NEVER = Stamp("99991231", 0.0)
 
 
+def listing_since(
+    since: Stamp,
+    watermark: Stamp,
+    previous_start: datetime | None,
+    *,
+    sage_zone: tzinfo,
+    overlap_seconds: float,
+) -> Stamp:
+    """Where the stamp listing starts. `since` (watermark minus overlap) assumes nothing about
+    earlier polls; but a row stamped more than the overlap before the previous successful
+    listing of this entity began was visible to that listing (the overlap is how late a row
+    may show up after its stamp) and was read then. So the listing starts there instead,
+    never past the watermark (a row at it may still get a same-stamp second save), and a
+    table whose newest rows came in one burst is not listed whole on every idle poll."""
+    if previous_start is None:
+        return since
+    local = previous_start.astimezone(sage_zone).replace(tzinfo=None)
+    seen = Stamp.from_datetime(local).minus(overlap_seconds)
+    return max(since, min(seen, watermark))
+
+
 def keys_to_read(
     listing: Iterable[tuple[str, str, str]], known: Mapping[str, Known], reread: Stamp
 ) -> list[str]:
@@ -70,3 +91,20 @@ def keys_to_read(
         ):
             wanted.append(key)
     return wanted
+
+
+def listing_window(
+    watermark: Stamp,
+    since: Stamp,
+    *,
+    now: datetime,
+    sage_zone: tzinfo,
+    overlap_seconds: float,
+    previous_start: datetime | None,
+) -> tuple[Stamp, Stamp]:
+    """(where the stamp listing starts, from which stamp listed rows are read again)."""
+    start = listing_since(
+        since, watermark, previous_start, sage_zone=sage_zone, overlap_seconds=overlap_seconds
+    )
+    local_now = now.astimezone(sage_zone).replace(tzinfo=None)
+    return start, reread_from(watermark, local_now, overlap_seconds)
