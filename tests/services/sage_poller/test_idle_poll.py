@@ -132,3 +132,21 @@ async def test_rows_older_than_the_last_listing_are_not_listed_again(harness: Ha
     result = await harness.poll(Entity.CUSTOMER_CONTACT, previous_start=previous)
     assert result.seen == await rows_at_watermark(harness, Entity.CUSTOMER_CONTACT)
     assert result.emitted == 0 and harness.take() == []
+
+
+@pytest.mark.parametrize("side", [AN_HOUR_AGO], indirect=True)
+async def test_a_burst_past_the_keyed_read_limit_is_read_from_the_change_feed(
+    harness: Harness, boi_calls: Counter[str]
+) -> None:
+    await harness.poll(Entity.AR_CUSTOMER)
+    harness.take()
+    harness.side.state.clock.advance(5)
+    burst = [{"CustomerNo": f"BURST{i:03d}", "CustomerName": f"Burst {i}"} for i in range(250)]
+    with harness.control() as control:
+        control.post("/_emulator/companies/ABC/ar_customers", json={"records": burst})
+    boi_calls.clear()
+    result = await harness.poll(Entity.AR_CUSTOMER)
+    assert result.emitted == 250 == len(changes(harness.take()))
+    narrow = boi_calls["columns:" + narrow_columns(Entity.AR_CUSTOMER)]
+    # The listing, then one full-width scan (not 250 reads by key).
+    assert narrow == 1 and boi_calls["nGetResultSets"] == 2 and not boi_calls["nGetRecord"]

@@ -160,19 +160,17 @@ async def _poll_listed(
     listed = [key for key, _, _ in listing.stamps]
     if not listing.complete or not all(valid_source_key(k, poll.entity) for k in listed):
         return False  # a damaged key: the change feed reports its record by name
-    result.seen = len(listed)
     known = await io.store.known(poll.tenant_id, poll.entity, listed)
     wanted = keys_to_read(listing.stamps, known, reread)
     if len(wanted) > MAX_KEYED_READS:
         return False
-    if not wanted:
-        return True
-    records = await _read_keys(wanted, poll, io)
-    async with page_relay(io.outbox, poll.tenant_id) as relay:
-        await _handle_page(
-            records, poll=poll, store=io.store, relay=relay, result=result, finder=finder
-        )
-    result.seen -= len(records)  # _handle_page counted them again
+    records = await _read_keys(wanted, poll, io) if wanted else []
+    if records:
+        async with page_relay(io.outbox, poll.tenant_id) as relay:
+            await _handle_page(
+                records, poll=poll, store=io.store, relay=relay, result=result, finder=finder
+            )
+    result.seen = len(listed)  # the listed rows, whether read again or not
     return True
 
 
