@@ -103,7 +103,8 @@ def render_changes(per_change: dict[str, Any], idle: dict[str, Any]) -> list[str
                 f" (fewest {per_change['ideal_credits_per_1000']})",
             ),
             (
-                f"re-poll, nothing changed ({idle['polls_observed']} polls, {idle['seconds']} s)",
+                f"re-poll, nothing changed ({idle['polls_observed']} polls, {idle['seconds']} s,"
+                f" {idle.get('kafka_events', '?')} Kafka events)",
                 "0",
                 _num(idle["calls"]),
                 _num(idle["credits"]),
@@ -122,7 +123,23 @@ def render_latency(latency: dict[str, Any]) -> list[str]:
         f" poll interval {latency['poll_interval_s']} s; {latency['arrived']} arrived."
         f" From the change in Sage to the write in Zoho: **p50 {latency['p50_s']:.2f} s,"
         f" p99 {latency['p99_s']:.2f} s** (mean {latency['mean_s']:.2f} s,"
-        f" max {latency['max_s']:.2f} s)."
+        f" max {latency['max_s']:.2f} s).",
+        *render_pipeline(latency),
+    ]
+
+
+def render_pipeline(latency: dict[str, Any]) -> list[str]:
+    pipe, full = latency.get("pipeline"), latency.get("full_at_15_min_cadence")
+    if not pipe or not full:
+        return []
+    return [
+        "",
+        f"Pipeline, from the change event's emission (the poll that saw the change) to the"
+        f" write in Zoho: **p50 {pipe['p50_s']:.2f} s, p99 {pipe['p99_s']:.2f} s** (mean"
+        f" {pipe['mean_s']:.2f} s, max {pipe['max_s']:.2f} s). At the default"
+        f" {full['cadence_s'] / 60:.0f}-minute cadence the full change latency is, computed"
+        f" (cadence/2 mean wait for the poll, plus the pipeline): mean {full['mean_s']:.0f} s,"
+        f" p99 {full['p99_s']:.0f} s.",
     ]
 
 

@@ -86,6 +86,7 @@ def test_changes_cost_batched_calls_and_an_idle_poll_costs_nothing(
     assert per_change["credits"] >= per_change["changed"] / 10
     assert idle["polls_observed"] >= 1
     assert idle["calls"] == 0 and idle["credits"] == 0
+    assert idle["kafka_events"] == 0  # nothing after the poll: not even a change event
 
 
 def test_change_latency_memory_and_the_naive_sample(results: tuple[dict[str, Any], Path]) -> None:
@@ -93,6 +94,10 @@ def test_change_latency_memory_and_the_naive_sample(results: tuple[dict[str, Any
     latency = body["change_latency"]
     assert latency["arrived"] == latency["changes"] > 0
     assert 0 < latency["p50_s"] <= latency["p99_s"] <= latency["max_s"]
+    pipeline = latency["pipeline"]  # from the change event's emission: part of the whole
+    assert len(pipeline["latencies_s"]) == latency["arrived"]
+    assert 0 < pipeline["p50_s"] <= pipeline["p99_s"] <= latency["max_s"]
+    assert latency["full_at_15_min_cadence"]["mean_s"] > 450
     assert set(body["peak_rss_mib"]) == set(SERVICES)
     assert all(10 < mib < 4096 for mib in body["peak_rss_mib"].values())
     naive = body["naive"]

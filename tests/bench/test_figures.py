@@ -26,7 +26,7 @@ from bench.figures import (
 from bench.report import missing_sections, render_markdown
 from bench.run import auto_notes, make_plan
 from bench.scale_out import per_replica
-from bench.scenarios import Load, changed_customer, load_figures
+from bench.scenarios import Emissions, Load, changed_customer, full_latency_at_cadence, load_figures
 
 pytestmark = pytest.mark.unit
 
@@ -191,7 +191,13 @@ def sample_results() -> dict[str, Any]:
             "ideal_calls_per_1000": 10,
             "ideal_credits_per_1000": 100,
         },
-        "idle_repoll": {"polls_observed": 3, "seconds": 4.2, "calls": 0, "credits": 0},
+        "idle_repoll": {
+            "polls_observed": 3,
+            "seconds": 4.2,
+            "calls": 0,
+            "credits": 0,
+            "kafka_events": 0,
+        },
         "change_latency": {
             "changes": 200,
             "arrived": 200,
@@ -202,6 +208,13 @@ def sample_results() -> dict[str, Any]:
             "mean_s": 1.9,
             "max_s": 3.3,
             "latencies_s": [1.0, 1.8, 3.3],
+            "pipeline": {"p50_s": 0.4, "p99_s": 0.8, "mean_s": 0.47, "max_s": 0.81},
+            "full_at_15_min_cadence": {
+                "cadence_s": 900.0,
+                "mean_s": 450.5,
+                "p99_s": 891.8,
+                "computed": True,
+            },
         },
         "peak_rss_mib": {"mlc-sage-poller": 80.0, "mlc-mapper": 70.0},
         "scale_out": {
@@ -253,8 +266,11 @@ def test_markdown_has_every_section_and_says_what_was_extrapolated() -> None:
         "abc123 (with uncommitted changes)",
         "| 300 ms | 150,000/150,000 | 600.0 s | 250.0 | 3,333.3 | 7.5% |",
         "12.0 (fewest 10)",
-        "re-poll, nothing changed (3 polls, 4.2 s) | 0 | 0 | 0 |",
+        "re-poll, nothing changed (3 polls, 4.2 s, 0 Kafka events) | 0 | 0 | 0 |",
         "p50 1.80 s, p99 3.10 s",
+        "write in Zoho: **p50 0.40 s, p99 0.80 s**",
+        "15-minute cadence the full change latency is, computed",
+        "mean 450 s, p99 892 s.",
         "| mlc-mapper | 70.0 MiB |",
         "| 4 | 150,000/150,000 | 600.0 s | 2,000.0 | 500.0 | 60.0% | 75.0% | 8 | 0 |",
         "**Extrapolated, not measured:**",
@@ -292,3 +308,18 @@ def test_chart_bars_and_png(tmp_path: Path) -> None:
     path = tmp_path / "chart.png"
     draw(results, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_full_latency_at_a_cadence_adds_the_wait_for_the_poll() -> None:
+    pipeline = {"p50_s": 0.4, "p99_s": 0.8, "mean_s": 0.5, "max_s": 0.9}
+    full = full_latency_at_cadence(pipeline, 900.0)
+    assert full == {"cadence_s": 900.0, "mean_s": 450.5, "p99_s": 891.8, "computed": True}
+
+
+def test_emissions_keep_the_first_of_the_tenants_events_since_the_start() -> None:
+    seen = Emissions("t1", since=100.0, at={})
+    seen.take(b"t1|ar_customer|01-A", 101_000)
+    seen.take(b"t1|ar_customer|01-A", 102_000)  # a later event of the same record
+    seen.take(b"t2|ar_customer|01-B", 101_000)  # another tenant
+    seen.take(b"t1|ar_customer|01-C", 99_000)  # before the start
+    assert seen.at == {"01-A": 101.0} and seen.events == 2

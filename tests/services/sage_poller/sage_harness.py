@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -68,11 +69,21 @@ class Harness:
         )
 
     async def poll(
-        self, entity: Entity, page_size: int = 500, outbox: OutboxRelay | None = None
+        self,
+        entity: Entity,
+        page_size: int = 500,
+        outbox: OutboxRelay | None = None,
+        previous_start: datetime | None = None,
     ) -> PollResult:
         """A poll; `outbox` replaces the harness's own (a publisher that crashes, say)."""
         io = self.io(entity, outbox=outbox, page_size=page_size)
-        return await poll_entity(tenant=self.tenant, entity=entity, io=io, overlap_seconds=60)
+        return await poll_entity(
+            tenant=self.tenant,
+            entity=entity,
+            io=io,
+            overlap_seconds=60,
+            previous_start=previous_start,
+        )
 
     async def reconcile(self, entity: Entity) -> ReconcileResult:
         return await reconcile_entity(tenant=self.tenant, entity=entity, io=self.io(entity))

@@ -40,12 +40,16 @@ from sage_agent.feed import (
     page,
     page_json,
     snapshot,
+    stamp_listing,
 )
 from sage_agent.pool import Logon
 from sage_agent.reader import SageReader
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_LIMIT = 5000
+# A stamp listing row is a key and two stamps (about 60 bytes of JSON): 50,000 of them cover a
+# day's import on a large table at about 3 MB, where 5000 whole records would be far more.
+MAX_STAMPS = 50_000
 
 
 class BadRequest(ValueError):
@@ -97,6 +101,7 @@ class AgentApi:
         routes = [
             Route("/v1/health", self.health),
             Route(f"{base}/changes", self._guard(self.changes)),
+            Route(f"{base}/stamps", self._guard(self.stamps)),
             Route(f"{base}/keys", self._guard(self.keys)),
             Route(f"{base}/records/{{key:path}}", self._guard(self.record)),
         ]
@@ -161,6 +166,19 @@ class AgentApi:
         body = '{"records": [' + ",".join(parts) + "], " + rest[1:]
         return Response(body, 200, media_type="application/json")
 
+    async def stamps(self, request: Request) -> Response:
+        """Key and stamps of the rows changed since `since` (one narrow listing, no paging):
+        what an incremental poll compares with what it already sent, reading in full only the
+        records it lacks. `complete` false: more than `limit` rows, read the change feed."""
+        spec = SAGE_TABLES_BY_PATH[request.path_params["path"]]
+        since = _since(request)
+        if since is None:
+            raise BadRequest("stamps needs since_date (a full read is the change feed's)")
+        scan = await self._reader.stamps(self._logon(request), spec.entity, since[0])
+        limit = _limit(request, default=MAX_STAMPS, most=MAX_STAMPS)
+        listed, complete = stamp_listing(spec, scan, since, limit)
+        return json_response({"stamps": listed, "complete": complete})
+
     async def keys(self, request: Request) -> Response:
         """The key set for reconciliation, in pages ordered by source_key: one table scan per
         listing (kept as a snapshot for the later pages), at most `limit` keys per answer."""
@@ -219,8 +237,8 @@ def _since(request: Request) -> tuple[str, float] | None:
     return date, hours
 
 
-def _limit(request: Request, default: int = 500) -> int:
+def _limit(request: Request, default: int = 500, most: int = MAX_LIMIT) -> int:
     raw = request.query_params.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be an integer 1..{MAX_LIMIT}")
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise BadRequest(f"limit must be an integer 1..{most}")
     return int(raw)

@@ -83,6 +83,26 @@ def snapshot(spec: SageTable, scan: ScanResult, since: tuple[str, float] | None)
     return Snapshot(since, [k for k, _ in keyed], [r for _, r in keyed], scan)
 
 
+def stamp_listing(
+    spec: SageTable, scan: ScanResult, since: tuple[str, float], limit: int
+) -> tuple[list[dict[str, str]], bool]:
+    """The stamp listing's answer: (key, DateUpdated, TimeUpdated) of each row stamped at or
+    after `since`, in feed order, and whether that is every such row (not past `limit` rows:
+    the poller then reads the change feed, one scan in pages)."""
+    names = ("DateUpdated", "TimeUpdated", *spec.key_columns)
+    found: list[tuple[SortKey, str]] = []
+    for raw in scan.rows:
+        fields = scan.fields(raw, names)
+        stamp = (fields["DateUpdated"], hours(fields["TimeUpdated"]))
+        if stamp < since:
+            continue
+        found.append(((*stamp, spec.source_key(fields)), fields["TimeUpdated"]))
+        if len(found) > limit:
+            return [], False
+    found.sort(key=lambda pair: pair[0])
+    return [{"key": k, "date": d, "time": t} for (d, _, k), t in found], True
+
+
 def key_snapshot(spec: SageTable, scan: ScanResult) -> Snapshot:
     """The key listing's snapshot: rows ordered by source_key alone (the stamp parts of the
     sort key stay empty), so `page` and its cursors serve the key set in bounded pages."""

@@ -1,8 +1,12 @@
-"""Reading one entity through BOI: whole-table scans (change feed, key set) and fetch by key.
+"""Reading one entity through BOI: whole-table scans (change feed, key set), the narrow stamp
+listing, and fetch by key.
 
 Scans use nGetResultSets (one call returns every row, as integrators do for bulk reads) with the
 server-side filter `DateUpdated$>="YYYYMMDD"`; the time-of-day part of the watermark is applied
-here, on numbers. Fetch by key is nSetKeyValue / nFind, then nGetRecord (the whole record and
+here, on numbers. The stamp listing is the same scan asking only for the key and stamp columns:
+Sage still reads every row (no index on DateUpdated), but formats and sends four columns of the
+rows stamped since that day instead of all of them, so a poll that finds nothing new costs one
+such listing. Fetch by key is nSetKeyValue / nFind, then nGetRecord (the whole record and
 its column names in one call, SEP-separated, as integrators read it).
 """
 
@@ -81,6 +85,14 @@ class SageReader:
             logon, entity, "scan", lambda boi, s: _scan(boi, s, target, filter_expr)
         )
 
+    async def stamps(self, logon: Logon, entity: Entity, since_date: str) -> ScanResult:
+        """The key and stamp columns of the rows updated on or after `since_date`."""
+        target = BOI_ENTITIES[entity]
+        filter_expr = f'DateUpdated$>="{since_date}"'
+        return await self._with_retry(
+            logon, entity, "stamps", lambda boi, s: _stamp_scan(boi, s, target, filter_expr)
+        )
+
     async def fetch(self, logon: Logon, entity: Entity, key: dict[str, str]) -> Record:
         target = BOI_ENTITIES[entity]
         return await self._with_retry(
@@ -156,6 +168,20 @@ def _scan(boi: Boi, session: Any, target: BoiEntity, filter_expr: str) -> ScanRe
         if target.primary_flag:
             add_primary_flags(scan, _primary_codes(boi, session))
         return scan
+    finally:
+        boi.release(obj)
+
+
+STAMP_NAMES = ("DateUpdated", "TimeUpdated")
+
+
+def _stamp_scan(boi: Boi, session: Any, target: BoiEntity, filter_expr: str) -> ScanResult:
+    obj = _prepare(boi, session, target)
+    try:
+        wanted = {*target.spec.key_columns, *STAMP_NAMES}
+        available = str(boi.call(obj, "sGetColumns", "MAIN")).split(SEP)
+        columns = [c for c in available if c.rstrip("$") in wanted]
+        return ScanResult(columns, _result_set(boi, obj, ",".join(columns), filter_expr, "", ""))
     finally:
         boi.release(obj)
 

@@ -9,6 +9,7 @@ deterministic ids, so downstream sees duplicates only as redeliveries of the sam
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -24,6 +25,13 @@ from mlc_core.sage.agent import ChangePage, SageAgentClient
 from mlc_core.sage.errors import SageNotFound
 from mlc_core.tenants import Tenant
 
+from sage_poller.listing import (
+    KEYED_READ_CONCURRENCY,
+    MAX_KEYED_READS,
+    MAX_LISTED,
+    keys_to_read,
+    listing_window,
+)
 from sage_poller.outbox import OutboxRelay, PageRelay, page_relay
 from sage_poller.pages import change_pages
 from sage_poller.renumber import find_moves, moves_in_poll
@@ -81,9 +89,12 @@ async def poll_entity(
     overlap_seconds: float,
     resync: int | None = None,
     progress: Progress | None = None,
+    previous_start: datetime | None = None,
 ) -> PollResult:
     """A poll from the watermark; with `resync` (a sync request id) a full re-sync instead:
-    every record from the start, re-emitted whatever its hash, the watermark left alone."""
+    every record from the start, re-emitted whatever its hash, the watermark left alone.
+    `previous_start`: when this process's last successful poll of the entity began (UTC),
+    which narrows the stamp listing (listing.listing_since)."""
     store = io.store
     poll = replace(await read_context(tenant, entity, store), resync=resync)
     watermark = None if resync is not None else await store.watermark(tenant.tenant_id, entity)
@@ -93,6 +104,19 @@ async def poll_entity(
     result = PollResult()
     # Not on a first poll (every key is new) nor a re-sync (nothing is compared).
     finder = _move_finder(poll, io) if watermark and SAGE_TABLES[entity].renumbers else None
+    window = None
+    if watermark and since:  # a first poll and a re-sync read every record from the feed
+        window = listing_window(
+            watermark,
+            since,
+            now=now,
+            sage_zone=poll.time_zone,
+            overlap_seconds=overlap_seconds,
+            previous_start=previous_start,
+        )
+    if window and await _poll_listed(poll, io, window, result, finder):
+        log.info("poll done", extra=ctx(tenant=tenant.tenant_id, entity=entity, **vars(result)))
+        return result
     async with relayed_pages(io, poll, since) as (relay, pages):
         async for page in pages:
             await _handle_page(
@@ -108,6 +132,70 @@ async def poll_entity(
                 await progress(result)
     log.info("poll done", extra=ctx(tenant=tenant.tenant_id, entity=entity, **vars(result)))
     return result
+
+
+async def _poll_listed(
+    poll: PollContext,
+    io: PollIO,
+    stamps: tuple[Stamp, Stamp],
+    result: PollResult,
+    finder: MoveFinder | None,
+) -> bool:
+    """An incremental poll from the agent's stamp listing (listing.py): only the records we
+    lack are read, by key. False when the change feed must be read instead: more rows than
+    MAX_KEYED_READS, a key that is not one, or an agent without the listing."""
+    since, reread = stamps  # where the listing starts; from where rows are read again
+    try:
+        listing = await io.retrier.call(
+            "stamps",
+            lambda: io.agent.stamps(
+                company=poll.company_code,
+                entity=poll.entity,
+                since=(since.date, since.hours),
+                limit=MAX_LISTED,
+            ),
+        )
+    except SageNotFound:
+        return False
+    listed = [key for key, _, _ in listing.stamps]
+    if not listing.complete or not all(valid_source_key(k, poll.entity) for k in listed):
+        return False  # a damaged key: the change feed reports its record by name
+    known = await io.store.known(poll.tenant_id, poll.entity, listed)
+    wanted = keys_to_read(listing.stamps, known, reread)
+    if len(wanted) > MAX_KEYED_READS:
+        return False
+    records = await _read_keys(wanted, poll, io) if wanted else []
+    if records:
+        async with page_relay(io.outbox, poll.tenant_id) as relay:
+            await _handle_page(
+                records, poll=poll, store=io.store, relay=relay, result=result, finder=finder
+            )
+    result.seen = len(listed)  # the listed rows, whether read again or not
+    return True
+
+
+async def _read_keys(keys: list[str], poll: PollContext, io: PollIO) -> list[dict[str, Any]]:
+    """The records by key, in the listing's order; one deleted since the listing is left out
+    (the key reconciliation reports the delete)."""
+    gate = asyncio.Semaphore(KEYED_READ_CONCURRENCY)
+
+    async def read(key: str) -> dict[str, Any] | None:
+        async def fetch() -> dict[str, Any] | None:
+            try:
+                return await io.agent.fetch(
+                    company=poll.company_code,
+                    entity=poll.entity,
+                    source_key=key,
+                    include=poll.include,
+                )
+            except SageNotFound:
+                return None
+
+        async with gate:
+            return await io.retrier.call("fetch", fetch)
+
+    found = await asyncio.gather(*(read(key) for key in keys))
+    return [record for record in found if record is not None]
 
 
 @contextlib.asynccontextmanager

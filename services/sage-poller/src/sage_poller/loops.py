@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 
 from mlc_core.contracts import Entity
 from mlc_core.logging import ctx
@@ -39,6 +40,10 @@ class TenantLoop:
         self.requests = SyncRunner(deps=deps)
         self.idle_cap = idle_cap
         self.health: LoopHealth | None = None  # the supervisor's record, beaten at each page
+        # When each entity's last successful poll began (UTC): the next one's stamp listing
+        # starts from there (listing.listing_since); empty after a restart, which costs one
+        # wider listing, nothing else.
+        self.poll_started: dict[Entity, datetime] = {}
 
     async def iteration(self) -> float:
         """One pass; returns how long to wait before the next one."""
@@ -104,10 +109,16 @@ class TenantLoop:
         agent = self.deps.agents.client(tenant)  # pinned certificate when the tenant has one
         io = self.deps.io(tenant, entity, agent)
         if what == "poll":
-            overlap = self.deps.options.overlap_seconds
+            overlap, started = self.deps.options.overlap_seconds, datetime.now(UTC)
             await poll_entity(
-                tenant=tenant, entity=entity, io=io, overlap_seconds=overlap, progress=self.paged
+                tenant=tenant,
+                entity=entity,
+                io=io,
+                overlap_seconds=overlap,
+                progress=self.paged,
+                previous_start=self.poll_started.get(entity),
             )
+            self.poll_started[entity] = started
         else:
             await reconcile_entity(tenant=tenant, entity=entity, io=io)
 

@@ -134,6 +134,15 @@ class ChangePage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class StampListing:
+    """(source_key, DateUpdated, TimeUpdated) of the rows changed since a stamp; `complete`
+    false when the agent stopped at the limit (the change feed is then the way to read them)."""
+
+    stamps: list[tuple[str, str, str]]
+    complete: bool
+
+
 class SageAgentClient:
     """The one interface the connector uses to read Sage 100 (through the on-premises agent)."""
 
@@ -207,6 +216,24 @@ class SageAgentClient:
             params["cursor"] = cursor
         body = await self._get(f"{self._entity_path(company, entity)}/changes", params)
         return _change_page(body, f"{company}/{entity}")
+
+    async def stamps(
+        self, *, company: str, entity: str, since: tuple[str, float], limit: int
+    ) -> StampListing:
+        """Key and stamps of the records changed since `since`, one narrow listing; an agent
+        without the listing answers SageNotFound."""
+        params: dict[str, str | int] = {"limit": limit, "since_date": since[0]}
+        params["since_time"] = f"{since[1]:.6f}"
+        body = await self._get(f"{self._entity_path(company, entity)}/stamps", params)
+        items, complete = body.get("stamps"), body.get("complete")
+        where = f"{company}/{entity}"
+        if not isinstance(items, list) or not isinstance(complete, bool):
+            raise SageProtocolError(f"agent stamp listing for {where} is malformed")
+        try:
+            found = [(str(i["key"]), str(i["date"]), str(i["time"])) for i in items]
+        except (KeyError, TypeError) as exc:
+            raise SageProtocolError(f"agent stamp listing for {where} is malformed") from exc
+        return StampListing(found, complete)
 
     async def _get(self, path: str, params: dict[str, str | int]) -> dict[str, Any]:
         url = self._base + path
