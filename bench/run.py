@@ -202,12 +202,16 @@ async def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         finally:
             dev.stop_all()
     fair_plan = fairness.make_plan(quick=args.quick, latency_ms=args.latency_ms)
-    results["fairness"] = await fairness.measure_fairness(
-        admin_url=admin_url, bootstrap=bootstrap, log_dir=log_dir, plan=fair_plan
-    )
-    results["capacity"]["model"] |= capacity.poller_model(
-        results["fairness"]["poller_cpu_ms_per_poll"], capacity.Fleet()
-    )
+    try:
+        results["fairness"] = await fairness.measure_fairness(
+            admin_url=admin_url, bootstrap=bootstrap, log_dir=log_dir, plan=fair_plan
+        )
+    except Exception as exc:  # the other sections' figures are still worth writing
+        results["notes"].append(f"fairness: FAILED ({type(exc).__name__}: {exc})")
+    else:
+        results["capacity"]["model"] |= capacity.poller_model(
+            results["fairness"]["poller_cpu_ms_per_poll"], capacity.Fleet()
+        )
     described["load_average_end"] = machine.load_average()
     notes = results.pop("notes")
     return {
