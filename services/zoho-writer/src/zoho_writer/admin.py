@@ -12,7 +12,7 @@ import asyncpg
 from mlc_core.crypto import KeyRing
 from mlc_core.zoho.oauth import access_token_context
 
-from zoho_writer.replicas import ReplicaTiming
+from zoho_writer import replicas
 from zoho_writer.tokens import TokenProvider
 
 __all__ = [
@@ -147,6 +147,6 @@ async def live_replicas(pool: asyncpg.Pool) -> int:
     """How many writer replicas share each org's Zoho concurrency now (zoho_writer/replicas.py)."""
     live: int = await pool.fetchval(
         "SELECT count(*) FROM writer_replicas WHERE seen_at > now() - make_interval(secs => $1)",
-        ReplicaTiming().live_for_seconds,
+        replicas.ReplicaTiming().live_for_seconds,
     )
     return live
