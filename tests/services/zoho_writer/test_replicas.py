@@ -64,6 +64,35 @@ async def test_the_gate_is_a_semaphore_to_its_callers() -> None:
         gate.release()
 
 
+async def test_a_call_cancelled_in_flight_keeps_its_slot_as_long_again_as_it_ran(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Zoho still counts a dropped request against the org: its slot is not freed at once."""
+    monkeypatch.setattr("zoho_writer.limiter.CANCELLED_HOLD_MIN_S", 0.2)
+    gate = Gate(1)
+
+    async def call(seconds: float) -> None:
+        async with gate.calling():
+            await asyncio.sleep(seconds)
+
+    cut = asyncio.create_task(call(10))
+    await asyncio.sleep(0.3)
+    cut.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cut
+    assert gate.held == 1  # still Zoho's
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await call(0)  # waits for the slot
+    assert loop.time() - started >= 0.25  # the 0.3 s it had run, not the 0.2 s minimum
+    assert gate.held == 0
+    await asyncio.wait_for(call(0), 1)  # a call that ends frees its slot at once
+    with pytest.raises(RuntimeError):
+        async with gate.calling():
+            raise RuntimeError("a failed call")  # frees it at once too
+    assert gate.held == 0
+
+
 def test_shares_never_sum_past_the_ceiling_while_each_replica_has_one() -> None:
     for edition, ceiling in (("free", 5), ("standard", 10), ("ultimate", 10)):
         for replicas in range(1, ceiling + 1):

@@ -100,6 +100,30 @@ async def test_an_org_failing_its_calls_past_the_wait_is_paused_as_down_not_slow
     assert await writer.deps.parking.count(down) == 5
 
 
+async def test_a_share_queued_behind_the_tenants_own_calls_is_busy_not_slow(
+    writer: Writer, zoho: Emulator, app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str
+) -> None:
+    """Every one of the tenant's slots taken by its own calls (its drain, say) past the wait:
+    Zoho was never asked, so nothing says it is slow; the share goes to the drain, unpaused."""
+    busy = await new_tenant(app_pool, keyring, zoho, tenant_id)
+    await writer.handle(accounts(busy, 1))  # the tenant's gate exists once it has written
+    bounded = waiting(writer, wait=0.5)
+    _, gate = writer.deps.limiter._gates[busy]
+    taken = [await gate.acquire() for _ in range(gate.size)]
+    try:
+        await bounded.handle(accounts(busy, 50, V2))
+    finally:
+        for _ in taken:
+            gate.release()
+    assert not await zoho_holds(app_pool, tenant_id=busy)
+    assert await writer.deps.parking.count(busy) == 50
+    deferred = writer.publisher.outcomes(busy, OutcomeStatus.DEFERRED)
+    assert len(deferred) == 50
+    assert all("continued by the drain" in (d.error_message or "") for d in deferred)
+    await bounded.drain_until_empty(busy, within=60)
+    assert {r["Fax"] for r in await zoho.records(busy)} == {V2}
+
+
 async def test_a_busy_org_is_not_paused_and_the_drain_continues_it_in_order(
     writer: Writer, zoho: Emulator, app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str
 ) -> None:

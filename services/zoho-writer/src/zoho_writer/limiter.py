@@ -11,11 +11,19 @@ instead of failing anything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Literal
 
 CONCURRENCY = {"free": 5, "standard": 10, "professional": 15, "enterprise": 20, "ultimate": 25}
 SUB_CONCURRENCY = 10
+# Zoho goes on serving a request whose client gave up (a share cut at its batch wait) and counts
+# it against the org's concurrency until it ends. A cancelled call's slot is therefore freed only
+# after as long again as it had run, at least this long: freed at once, the next call would
+# take a slot Zoho still counts as busy and be refused with a 429 (then the tenant pauses).
+CANCELLED_HOLD_MIN_S = 1.0
 # Zoho One is sold with Enterprise limits, CRM Plus with Ultimate's (Kaizen #203).
 ALIASES = {"starter": "standard", "zoho one": "enterprise", "crm plus": "ultimate"}
 
@@ -83,6 +91,24 @@ class Gate(asyncio.Semaphore):
                 self._waiting.remove(waiter)
             raise
         return True
+
+    @contextlib.asynccontextmanager
+    async def calling(self) -> AsyncIterator[None]:
+        """One Zoho call's slot; a call cancelled in flight keeps it a while (see
+        CANCELLED_HOLD_MIN_S)."""
+        await self.acquire()
+        started = time.monotonic()
+        try:
+            yield
+        except asyncio.CancelledError:
+            held = max(CANCELLED_HOLD_MIN_S, time.monotonic() - started)
+            asyncio.get_running_loop().call_later(held, self.release)
+            raise
+        except BaseException:
+            self.release()
+            raise
+        else:
+            self.release()
 
     def release(self) -> None:
         if self._held <= 0:

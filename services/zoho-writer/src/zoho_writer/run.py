@@ -61,6 +61,9 @@ class TenantRun:
     # share went through: a fault of the whole org, or of a few records (TenantHolds decides).
     faulty: list[tuple[list[WriteCommand], Failure]] = field(default_factory=list)
     wrote: bool = False
+    # Whether any call of this share got one of the tenant's slots: one that never did was
+    # queued behind the tenant's own calls (its drain), which says nothing of Zoho's speed.
+    called: bool = False
     # Every retryable Zoho error met by this share's calls, as it happened (calls.attempt).
     retry_errors: list[ZohoError] = field(default_factory=list)
 

@@ -4,8 +4,9 @@ The share is the tenant's upserts, then its deletes (a record deleted in the sam
 deleted), within a bound: the short batch wait for a consumed batch (the consumer fetches again
 only once every tenant's share is done, so this is what one tenant can cost the others), the
 longer share deadline for a drain pass (tenants on their own, never holding a partition).
-Past the batch wait, a tenant that made progress (a call answered) is only busy: the rest of its
-share is parked and continued by the drain, with no pause. One with no answer at all is slow:
+Past the batch wait, a tenant that made progress (a call answered), or whose calls all still
+queued for its slots (held by its own drain), is only busy: the rest of its share is parked and
+continued by the drain, with no pause. One with no answer at all is slow:
 paused as `Zoho too slow`, its circuit open, so later batches park it without calling Zoho.
 Calls in flight are cancelled; upserts match on the external key, so one that Zoho still
 applied is written again by the drain with the same content (idempotent, no duplicate).
@@ -58,7 +59,7 @@ async def write_share(
         if reason is None:
             raise  # PostgreSQL or Kafka: nothing can be made durable, the batch is retried
         left = _left(run, commands)
-        if slow and run.wrote and not from_parking:
+        if slow and (run.wrote or not run.called) and not from_parking:
             await deps.holds.park(run, left, reason=_continued(deadline), delay=0)
             return run
         detail = _slow_detail(run, deadline) if slow else describe(exc)

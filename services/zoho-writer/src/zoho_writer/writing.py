@@ -21,7 +21,7 @@ from zoho_writer.calls import Answer, Blocked, attempt_chunk, with_token
 from zoho_writer.deps import WriterDeps
 from zoho_writer.field_check import with_known_fields
 from zoho_writer.hold_policy import Held
-from zoho_writer.limiter import known_edition
+from zoho_writer.limiter import Gate, known_edition
 from zoho_writer.lookups import Resolution, Resolver
 from zoho_writer.renumber import move_renumbered
 from zoho_writer.run import TenantRun
@@ -136,7 +136,7 @@ async def _write_ready(
     run: TenantRun,
     tenant: Tenant,
     ready: list[ZohoUpsertCommand],
-    gate: asyncio.Semaphore,
+    gate: Gate,
     deps: WriterDeps,
 ) -> None:
     # Records that also match on a second key (invoice history, which may find the record its
@@ -156,12 +156,13 @@ async def _write_chunk(
     tenant: Tenant,
     match_fields: tuple[str, ...],
     chunk: list[ZohoUpsertCommand],
-    gate: asyncio.Semaphore,
+    gate: Gate,
     deps: WriterDeps,
 ) -> None:
     notes: list[str] = []
     answer: WriteReply | Answer | None = None
-    async with gate:
+    async with gate.calling():
+        run.called = True
         if not run.hold.held:  # else a sibling chunk held the tenant while this one queued
             answer = await attempt_chunk(
                 tenant, match_fields, chunk, deps, notes, seen=run.retry_errors
@@ -275,9 +276,7 @@ async def _edition(tenant: Tenant, deps: WriterDeps) -> str:
     return edition or deps.policy.default_edition
 
 
-async def _ask_zoho(
-    tenant: Tenant, lookup: ZohoLookup, gate: asyncio.Semaphore, deps: WriterDeps
-) -> str | None:
+async def _ask_zoho(tenant: Tenant, lookup: ZohoLookup, gate: Gate, deps: WriterDeps) -> str | None:
     async def call(token: str, domain: str) -> str | None:
         return await find_by_external(
             deps.http,
@@ -289,7 +288,7 @@ async def _ask_zoho(
         )
 
     try:
-        async with gate:
+        async with gate.calling():
             return await with_token(tenant, deps, call)
     except ZohoError as exc:
         # Treated as "not there yet": the child waits and asks again later.
