@@ -110,7 +110,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--naive-sample", type=int, default=0, help="records the naive sync runs (600; quick 60)"
     )
     parser.add_argument(
-        "--only", choices=["calls"], help="calls: only the --latency-ms load and calls per change"
+        "--only",
+        choices=["calls", "scale"],
+        help="calls: only the --latency-ms load and calls per change; scale: only the scale-out",
     )
     return parser.parse_args(argv)
 
@@ -129,6 +131,12 @@ async def measure(
         )
         per_change = await calls_per_change(bench, SLOW, keys, plan.changed, rng)
         return {"initial_load": load, "calls_per_change": per_change}
+    if only == "scale":  # the replicas' scenario alone
+        return {
+            "scale_out": await scale_out(
+                bench, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout
+            )
+        }
     for tenant in (FAST, SLOW):
         await bench.add_tenant(tenant)
     print(f"seeded {plan.load.records:,} records in {seed_seconds:.0f}s; initial load at 0 ms")
