@@ -64,6 +64,7 @@ def demo_run(
     env = dict(os.environ)
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     env.pop("MLC_MASTER_KEYS", None)
+    env.pop("MLC_ZOHO_ALLOWED_HOSTS", None)  # a user's shell: the demo allows its emulator itself
     env.update(
         MLC_DATABASE_ADMIN_URL=admin_dsn,
         MLC_DATABASE_URL=app_dsn,

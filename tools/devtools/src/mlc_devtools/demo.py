@@ -32,7 +32,7 @@ from mlc_devtools.demo_otlp import OtlpReceiver, Received
 from mlc_devtools.demo_summary import mlc_command, summary
 from mlc_devtools.demo_view import DemoView, live_counts
 from mlc_devtools.devstack import DevStack, StackConfig
-from mlc_devtools.emulated import connect_tenant
+from mlc_devtools.emulated import EMULATOR_HOSTS, connect_tenant
 
 # What `mlc zoho connect` asks a real org for: `mlc ping` and `mlc status` read the org too.
 SCOPES = CONNECTOR_SCOPES
@@ -128,7 +128,7 @@ async def prepare(config: StackConfig, options: DemoOptions) -> tuple[asyncpg.Po
         entities=list(Entity),
     )
     async with httpx.AsyncClient(timeout=120) as http:
-        await setup(pool, keyring, options.tenant, http=http)
+        await setup(pool, keyring, options.tenant, http=http, hosts=EMULATOR_HOSTS)
         generated = await http.post(
             f"{config.sage_url}/_emulator/companies/{options.company}/generate",
             json={"customers": options.customers, "seed": options.seed},
