@@ -33,17 +33,11 @@ from mlc_cli.zoho_setup import setup
 from mlc_core.crypto import KeyRing
 from mlc_core.db import create_pool
 from mlc_core.tenants import (
-    SageConfig,
-    Tenant,
-    TenantConfig,
-    TenantSecrets,
-    ZohoConfig,
     add_tenant,
     set_enabled,
 )
 from mlc_devtools.devstack import DevStack
-from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from pydantic import SecretStr
+from mlc_devtools.emulated import EMULATOR_HOSTS
 
 from bench import capacity
 from bench.fairness_figures import (
@@ -62,7 +56,6 @@ from bench.fairness_figures import (
 )
 from bench.scenarios import Load, changed_customer
 from bench.stack import (
-    ENTITIES,
     Bench,
     PeakRss,
     contact_row,
@@ -112,25 +105,10 @@ async def onboard(
     lap("sage_company")
     org = await new_zoho_org(bench.zoho, tenant_id)
     lap("zoho_org_and_grant")
-    assert org.grant.refresh_token is not None
-    tenant = Tenant(
-        tenant_id=tenant_id,
-        display_name=f"{tenant_id} (fairness)",
-        enabled=False,
-        config=TenantConfig(
-            sage=SageConfig(company_code=company, agent_url=bench.dev.config.agent_url),
-            zoho=ZohoConfig(accounts_url=org.accounts_server, client_id=DEMO_CLIENT_ID),
-            entities=ENTITIES,
-        ),
-        secrets=TenantSecrets(
-            sage_agent_token=SecretStr(bench.dev.config.sage_agent_token),
-            zoho_client_secret=SecretStr(DEMO_CLIENT_SECRET),
-            zoho_refresh_token=SecretStr(org.grant.refresh_token),
-        ),
-    )
+    tenant = bench.tenant(tenant_id, company, org, label="fairness")
     await add_tenant(bench.pool, keyring=bench.keyring, tenant=tenant)
     lap("tenant_row")
-    await setup(bench.pool, bench.keyring, tenant_id, http=http)
+    await setup(bench.pool, bench.keyring, tenant_id, http=http, hosts=EMULATOR_HOSTS)
     lap("zoho_setup")
     await bench.set_latency(tenant_id, plan.latency_ms)  # after setup: only its writes wait
     await set_enabled(bench.pool, tenant_id, enabled=True)

@@ -167,13 +167,20 @@ class Bench:
         """A disabled tenant on the benchmark company, with the Zoho fields `mlc zoho setup`
         creates; enabling it starts its initial load."""
         org = await new_zoho_org(self.zoho, tenant_id)
+        tenant = self.tenant(tenant_id, COMPANY, org, label="benchmark")
+        await add_tenant(self.pool, keyring=self.keyring, tenant=tenant)
+        async with httpx.AsyncClient(timeout=60) as http:
+            await setup(self.pool, self.keyring, tenant_id, http=http, hosts=EMULATOR_HOSTS)
+
+    def tenant(self, tenant_id: str, company: str, org: ZohoOrg, *, label: str) -> Tenant:
+        """A disabled tenant on `company` through this stack's agent, writing to `org`."""
         assert org.grant.refresh_token is not None
-        tenant = Tenant(
+        return Tenant(
             tenant_id=tenant_id,
-            display_name=f"{tenant_id} (benchmark)",
+            display_name=f"{tenant_id} ({label})",
             enabled=False,
             config=TenantConfig(
-                sage=SageConfig(company_code=COMPANY, agent_url=self.dev.config.agent_url),
+                sage=SageConfig(company_code=company, agent_url=self.dev.config.agent_url),
                 zoho=ZohoConfig(accounts_url=org.accounts_server, client_id=DEMO_CLIENT_ID),
                 entities=ENTITIES,
             ),
@@ -183,9 +190,6 @@ class Bench:
                 zoho_refresh_token=SecretStr(org.grant.refresh_token),
             ),
         )
-        await add_tenant(self.pool, keyring=self.keyring, tenant=tenant)
-        async with httpx.AsyncClient(timeout=60) as http:
-            await setup(self.pool, self.keyring, tenant_id, http=http, hosts=EMULATOR_HOSTS)
 
     async def zoho_stats(self, org: str) -> dict[str, Any]:
         response = await self.zoho.get(f"/_emulator/orgs/{org}/stats")
