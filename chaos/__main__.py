@@ -5,6 +5,7 @@ MLC_DATABASE_ADMIN_URL (deploy/local/chaos.sh starts both and exports them)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import logging
 import os
@@ -29,9 +30,19 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[str, Options, NoisyOp
     parser.add_argument("--customers", type=int, help="over all tenants (default 2000, quick 600)")
     parser.add_argument("--tenants", type=int, default=3)
     parser.add_argument("--settle-timeout", type=float, default=900.0, help="seconds")
+    parser.add_argument(
+        "--big-rows", type=int, help="noisy: the big table's rows (default 200000, quick 5000)"
+    )
+    parser.add_argument(
+        "--noisy-seconds", type=float, help="noisy: the noisy window (default 240, quick 90)"
+    )
     args = parser.parse_args(argv)
     state = Path(os.environ.get("MLC_STATE_DIR", ".local/state"))
     noisy = NoisyOptions.make(quick=args.quick, seed=args.seed, log_dir=state / "chaos-logs")
+    if args.big_rows is not None:
+        noisy = dataclasses.replace(noisy, big_rows=args.big_rows)
+    if args.noisy_seconds is not None:
+        noisy = dataclasses.replace(noisy, noisy_s=args.noisy_seconds)
     return (
         args.scenario,
         Options(
