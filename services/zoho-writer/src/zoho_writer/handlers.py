@@ -68,13 +68,14 @@ async def handle_batch(records: Sequence[Record], *, deps: WriterDeps) -> None:
 
 async def drain_once(deps: WriterDeps) -> int:
     """Write the due parked commands of every tenant that is not paused; returns how many.
+    One pass, for tests and tools; the service runs each tenant's drain on its own (drains.py).
     Tenants drain side by side, each on its own: one tenant's failure (even PostgreSQL
     refusing its statements) never ends the pass for the others; it is raised after them."""
     gate = asyncio.Semaphore(DRAIN_TENANTS_AT_ONCE)
 
     async def one(tenant_id: str) -> int:
         async with gate, deps.parking.drain_lock(tenant_id) as mine:
-            return await _drain_tenant(tenant_id, deps) if mine else 0
+            return await drain_tenant(tenant_id, deps) if mine else 0
 
     tenants = await deps.parking.due_tenants()
     results = await asyncio.gather(*(one(t) for t in tenants), return_exceptions=True)
@@ -90,7 +91,7 @@ async def drain_once(deps: WriterDeps) -> int:
     return sum(r for r in results if isinstance(r, int))
 
 
-async def _drain_tenant(tenant_id: str, deps: WriterDeps) -> int:
+async def drain_tenant(tenant_id: str, deps: WriterDeps) -> int:
     if not await _drainable(tenant_id, deps):
         return 0  # still the refused credentials: nothing to try until `mlc zoho connect`
     parked = await deps.parking.take(tenant_id, limit=DRAIN_BATCH)

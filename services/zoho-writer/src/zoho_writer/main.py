@@ -15,8 +15,9 @@ from mlc_core.supervise import LoopHealth, RestartBackoff, run_supervised
 
 from zoho_writer import GROUP_ID
 from zoho_writer.deps import WriterDeps
+from zoho_writer.drains import Drains
 from zoho_writer.fill import wants_more
-from zoho_writer.handlers import DRAIN_TENANTS_AT_ONCE, drain_once, handle_batch
+from zoho_writer.handlers import DRAIN_TENANTS_AT_ONCE, handle_batch
 from zoho_writer.hold import TenantHolds
 from zoho_writer.limiter import TenantLimiter
 from zoho_writer.parking import ParkingStore
@@ -74,9 +75,11 @@ async def serve(
         policy=settings.policy(),
     )
 
+    drains = Drains(deps, stop=stop)
+
     async def drain_pass() -> float:
         """Parked commands are written once their tenant's hold is over or their parent exists."""
-        await drain_once(deps)
+        await drains.tick()
         return settings.writer_drain_interval_seconds
 
     replicas = WriterReplicas(store=ReplicaStore(pool), limiter=deps.limiter)
@@ -107,6 +110,7 @@ async def serve(
     finally:
         stop.set()
         await drainer
+        await drains.close()
         await beating
         await replicas.leave()  # after the last Zoho call
         await consumer.stop()

@@ -91,6 +91,17 @@ class ParkingStore:
         """Forget commands that reached a final outcome (written, skipped or failed)."""
         await self._pool.execute("DELETE FROM writer_parked WHERE event_id = ANY($1)", event_ids)
 
+    async def due_backlog(self, tenant_id: str, *, at_least: int) -> bool:
+        """Whether `at_least` of the tenant's parked commands are due now (the drain is behind
+        on it); counts no further than that, on the (tenant_id, not_before, id) index."""
+        found: int = await self._pool.fetchval(
+            "SELECT count(*) FROM (SELECT 1 FROM writer_parked WHERE tenant_id = $1"
+            " AND not_before <= now() LIMIT $2) AS due",
+            tenant_id,
+            at_least,
+        )
+        return found >= at_least
+
     async def count(self, tenant_id: str) -> int:
         total: int = await self._pool.fetchval(
             "SELECT count(*) FROM writer_parked WHERE tenant_id = $1", tenant_id

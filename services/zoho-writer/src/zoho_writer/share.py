@@ -8,6 +8,9 @@ Past the batch wait, a tenant that made progress (a call answered), or whose cal
 queued for its slots (held by its own drain), is only busy: the rest of its share is parked and
 continued by the drain, with no pause. One with no answer at all is slow:
 paused as `Zoho too slow`, its circuit open, so later batches park it without calling Zoho.
+A tenant the drain is already behind on (BUSY_BACKLOG commands due) is parked at once, with
+no Zoho call from the consumer: its new commands would only queue behind its own drain, and
+the batch wait they spent there is what an initial load cost every other tenant per batch.
 Calls in flight are cancelled; upserts match on the external key, so one that Zoho still
 applied is written again by the drain with the same content (idempotent, no duplicate).
 An error escaping the share costs that tenant only
@@ -31,6 +34,12 @@ from zoho_writer.run import TenantRun
 from zoho_writer.service import Failure, Origin, WriteCommand, failed
 from zoho_writer.writing import write_tenant
 
+# One full call's worth of due parked commands: a tenant with fewer (a record waiting for its
+# parent, one retried after a failure) is written by the consumer as usual; one with more is
+# loading or catching up, and the drain writes it at its org's full concurrency.
+BUSY_BACKLOG = 100
+BEHIND_ITS_DRAIN = "continued by the drain (the tenant's earlier commands are still being written)"
+
 
 async def write_share(
     tenant_id: str,
@@ -44,6 +53,9 @@ async def write_share(
 ) -> TenantRun:
     run = TenantRun(tenant_id, origins, attempts or {}, from_parking)
     commands: list[WriteCommand] = [*upserts, *deletes]
+    if not from_parking and await deps.parking.due_backlog(tenant_id, at_least=BUSY_BACKLOG):
+        await deps.holds.park(run, commands, reason=BEHIND_ITS_DRAIN, delay=0)
+        return run
     policy = deps.policy
     deadline = policy.share_deadline_seconds
     if not from_parking:

@@ -1,0 +1,98 @@
+"""Each tenant's drain on its own (drains.py), on real PostgreSQL and Kafka with the Zoho
+emulator over HTTP: a slow org's drain does not hold another tenant's parked commands, and a
+tenant with a backlog drains it batch after batch in one turn, not one batch per tick."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import pytest
+from mlc_core.crypto import KeyRing
+from zoho_writer.drains import Drains
+from zoho_writer.handlers import DRAIN_BATCH
+from zoho_writer.service import Origin, WriteCommand
+
+from tests.factories import command
+from tests.services.zoho_writer.live import (
+    Emulator,
+    Writer,
+    emulator_url,
+    new_tenant,
+    writer,
+    writers,
+    zoho,
+)
+
+pytestmark = pytest.mark.integration
+__all__ = ["emulator_url", "writer", "writers", "zoho"]
+V1 = "20261205 10.000000"
+
+
+async def park(writer: Writer, tenant: str, count: int) -> None:
+    commands: list[WriteCommand] = [
+        command(key=f"01-{i:05d}", version=V1, tenant=tenant, Fax=V1) for i in range(count)
+    ]
+    origins = {c.event_id: Origin("mlc.zoho.commands", 0, i) for i, c in enumerate(commands)}
+    await writer.deps.parking.park(commands, origins, reason="parked by the test", delay_seconds=0)
+
+
+async def until(check: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.1)
+
+
+async def test_a_slow_orgs_drain_does_not_hold_another_tenants(
+    writer: Writer, zoho: Emulator, app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str
+) -> None:
+    ok = await new_tenant(app_pool, keyring, zoho, f"{tenant_id}ok")
+    slow = await new_tenant(app_pool, keyring, zoho, f"{tenant_id}slow")
+    await zoho.control("POST", "/_emulator/faults", org=slow, latency_ms=6000)
+    await park(writer, slow, 20)
+    stop = asyncio.Event()
+    drains = Drains(writer.deps, stop=stop)
+    try:
+        assert await drains.tick() == 1  # the slow org's drain: its first call takes 6 s
+        # Commands parked after that drain began: one pass of every tenant (drain_once)
+        # would not look at them until the slow org's share ended.
+        await park(writer, ok, 20)
+        assert await drains.tick() == 1
+        await until(
+            lambda: _empty(writer, ok), within=30, what=f"{ok} waited for the slow org's drain"
+        )
+        # The other tenant is written while the slow org's drain is still on its first call.
+        assert slow in drains.draining
+        assert len(await zoho.records(ok)) == 20
+    finally:
+        stop.set()
+        await drains.close()
+
+
+async def test_a_backlog_drains_in_one_turn_and_a_tick_starts_no_second_drain(
+    writer: Writer, zoho: Emulator, app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str
+) -> None:
+    loading = await new_tenant(app_pool, keyring, zoho, tenant_id)
+    await park(writer, loading, 2 * DRAIN_BATCH + 500)
+    stop = asyncio.Event()
+    drains = Drains(writer.deps, stop=stop)
+    try:
+        assert await drains.tick() == 1
+        assert await drains.tick() == 0  # already draining: not started twice
+        await until(lambda: _idle(drains), within=120, what="the drain did not end")
+        assert await writer.deps.parking.count(loading) == 0  # three batches, one turn
+        assert len(await zoho.records(loading)) == 2 * DRAIN_BATCH + 500
+    finally:
+        stop.set()
+        await drains.close()
+
+
+async def _empty(writer: Writer, tenant: str) -> bool:
+    return await writer.deps.parking.count(tenant) == 0
+
+
+async def _idle(drains: Drains) -> bool:
+    return not drains.draining
