@@ -48,6 +48,18 @@ def test_consumer_groups_are_the_services_own() -> None:
     assert groups["mlc-zoho-writer"] == zoho_writer.GROUP_ID
     assert groups["mlc-audit"] == audit.GROUP_ID
     assert groups["mlc-sage-poller"] is None
+    # The groups whose lag the poller paces by (mlc_core.lag) are the services' own too.
+    watched = {group for p in SERVICES for group, _ in p.watches}
+    assert watched == {mapper.GROUP_ID, zoho_writer.GROUP_ID}
+
+
+def test_the_poller_may_describe_the_groups_it_paces_by_and_nothing_more() -> None:
+    poller = {(a.resource, a.name, a.operation) for a in acls() if a.principal == "mlc-sage-poller"}
+    for group in (mapper.GROUP_ID, zoho_writer.GROUP_ID):
+        assert (Resource.GROUP, group, Operation.DESCRIBE) in poller
+        assert (Resource.GROUP, group, Operation.READ) not in poller  # cannot move its offsets
+    assert (Resource.TOPIC, Topics.ZOHO_COMMANDS.value, Operation.DESCRIBE) in poller
+    assert (Resource.TOPIC, Topics.ZOHO_COMMANDS.value, Operation.READ) not in poller
 
 
 def test_only_the_poller_writes_raw_sage_events_and_only_audit_reads_everything() -> None:

@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import for_code
 from aiokafka.protocol.admin import CreateAclsRequest
 from mlc_core.contracts import Topics
+from mlc_core.lag import PIPELINE_GROUPS
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,16 @@ class Principal:
     reads: tuple[Topics, ...] = ()
     writes: tuple[Topics, ...] = ()
     group: str | None = None  # its consumer group id
+    # Consumer groups whose lag it reads (Describe on the group and its topic, nothing more):
+    # the poller paces bulk pages by the backlog of the stages after it.
+    watches: tuple[tuple[str, Topics], ...] = ()
 
 
 SERVICES: tuple[Principal, ...] = (
     Principal(
         "mlc-sage-poller",
         writes=(Topics.SAGE_CHANGES, Topics.SAGE_POLL_ATTEMPTS, Topics.DEAD_LETTERS),
+        watches=tuple(PIPELINE_GROUPS.items()),
     ),
     Principal(
         "mlc-mapper",
@@ -98,6 +103,11 @@ def acls() -> list[Acl]:
             grants += [Acl(p.name, Resource.GROUP, p.group, op) for op in _READ]
         for topic in p.writes:
             grants += [Acl(p.name, Resource.TOPIC, topic.value, op) for op in _WRITE]
+        for group, topic in p.watches:
+            grants += [
+                Acl(p.name, Resource.GROUP, group, Operation.DESCRIBE),
+                Acl(p.name, Resource.TOPIC, topic.value, Operation.DESCRIBE),
+            ]
     prefixed = Pattern.PREFIXED
     return [
         *dict.fromkeys(grants),  # a topic both read and written is granted Describe once

@@ -12,13 +12,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import GroupCoordinatorNotAvailableError
 from audit.admin import outcome_counts, waiting_counts
 from mlc_core.contracts import Topics
 from mlc_core.crypto import CryptoError, KeyRing
-from mlc_core.kafka import client_options
+from mlc_core.lag import LagReader
 from mlc_core.zoho import metadata
 from mlc_core.zoho.errors import ZohoError
 from sage_poller.admin import poll_health, watermarks
@@ -99,44 +96,12 @@ async def entity_rows(pool: asyncpg.Pool, tenant_id: str | None) -> list[EntityS
 
 async def consumer_lag(bootstrap: str, groups: dict[str, Topics | None] = GROUPS) -> dict[str, int]:
     """Events waiting per consumer group: end offsets minus committed offsets."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **client_options()
-    )
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options()
-    )
-    await admin.start()
-    await consumer.start()
+    reader = LagReader(bootstrap)
+    await reader.start()
     try:
-        described = await admin.describe_topics([str(t) for t in Topics])
-        partitions = {
-            d["topic"]: [TopicPartition(d["topic"], p["partition"]) for p in d["partitions"]]
-            for d in described
-        }
-        ends = await consumer.end_offsets([tp for tps in partitions.values() for tp in tps])
-        return {
-            group: await _group_lag(admin, group, topic, partitions, ends)
-            for group, topic in groups.items()
-        }
+        return await reader.lag(groups)
     finally:
-        await consumer.stop()
-        await admin.close()
-
-
-async def _group_lag(
-    admin: AIOKafkaAdminClient,
-    group: str,
-    topic: str | None,
-    partitions: dict[str, list[TopicPartition]],
-    ends: dict[TopicPartition, int],
-) -> int:
-    wanted = [tp for t, tps in partitions.items() if topic in (None, t) for tp in tps]
-    try:
-        committed = await admin.list_consumer_group_offsets(group, partitions=wanted)
-    except GroupCoordinatorNotAvailableError:
-        committed = {}  # no group has committed anything on this cluster yet
-    done = {tp: getattr(committed.get(tp), "offset", -1) for tp in wanted}
-    return sum(max(0, ends.get(tp, 0) - max(0, done[tp])) for tp in wanted)
+        await reader.close()
 
 
 async def credits_left(

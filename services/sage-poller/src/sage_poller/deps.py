@@ -14,6 +14,7 @@ from mlc_core.tenants import Tenant
 
 from sage_poller.handlers import PollIO
 from sage_poller.outbox import OutboxRelay
+from sage_poller.pacing import Pacer
 from sage_poller.retry import Retrier
 from sage_poller.store import PollerStore
 from sage_poller.sync import SyncStore
@@ -39,6 +40,7 @@ class PollerDeps:
     sync_store: SyncStore
     options: PollOptions
     agents: AgentConnections  # every agent client, pinned per tenant (mlc_core.sage.agent)
+    pacer: Pacer | None = None  # None: bulk pages are not paced
 
     def retrier(self, tenant: Tenant, entity: Entity) -> Retrier:
         return Retrier(tenant.tenant_id, entity, self.publisher, attempts=self.options.attempts)
@@ -51,4 +53,5 @@ class PollerDeps:
             outbox=self.outbox,
             retrier=self.retrier(tenant, entity),
             page_size=self.options.page_size,
+            pacer=self.pacer,
         )

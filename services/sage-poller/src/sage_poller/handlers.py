@@ -33,6 +33,7 @@ from sage_poller.listing import (
     listing_window,
 )
 from sage_poller.outbox import OutboxRelay, PageRelay, page_relay
+from sage_poller.pacing import Beat, Pacer
 from sage_poller.pages import change_pages
 from sage_poller.renumber import find_moves, moves_in_poll
 from sage_poller.retry import Retrier
@@ -66,6 +67,16 @@ class PollIO:
     outbox: OutboxRelay
     retrier: Retrier
     page_size: int = DEFAULT_PAGE_SIZE
+    pacer: Pacer | None = None  # bulk pages wait while the pipeline is backed up (pacing.py)
+
+    async def paced(
+        self, tenant_id: str, page: int, relay: PageRelay, beat: Beat | None = None
+    ) -> None:
+        """Before a poll's page: the first goes at once; a later one waits until the pages
+        before it are in Kafka (so the backlog read counts them), then for the pipeline."""
+        if page > 0 and self.pacer is not None:
+            await relay.wait()
+            await self.pacer.admit(tenant_id=tenant_id, beat=beat)
 
 
 @dataclass
@@ -117,8 +128,10 @@ async def poll_entity(
     if window and await _poll_listed(poll, io, window, result, finder):
         log.info("poll done", extra=ctx(tenant=tenant.tenant_id, entity=entity, **vars(result)))
         return result
+    beat = (lambda: progress(result)) if progress is not None else None
     async with relayed_pages(io, poll, since) as (relay, pages):
-        async for page in pages:
+        async for n, page in _numbered(pages):
+            await io.paced(poll.tenant_id, n, relay, beat)
             await _handle_page(
                 page.records,
                 poll=poll,
@@ -290,11 +303,14 @@ async def _refresh(
     result, moved = PollResult(), dict[str, str]()
     left = dict(gone)
     async with relayed_pages(io, poll, None) as (relay, pages):
+        sent = 0
         async for page in pages:
             keyed = [(_key_or_none(r, poll.entity), r) for r in page.records]
             wanted = [(k, r) for k, r in keyed if k in stale]
             if not wanted:
                 continue
+            await io.paced(poll.tenant_id, sent, relay)
+            sent += 1
             new = [(k, r) for k, r in wanted if k is not None and k in fresh]
             found = find_moves(new, left, poll) if left and new else {}
             moved |= found
@@ -309,6 +325,15 @@ async def _refresh(
                 moves=moves,
             )
     return result.emitted, moved
+
+
+async def _numbered(
+    pages: AsyncGenerator[ChangePage, None],
+) -> AsyncIterator[tuple[int, ChangePage]]:
+    n = 0
+    async for page in pages:
+        yield n, page
+        n += 1
 
 
 MoveFinder = Callable[[list[dict[str, Any]], dict[str, Known]], Awaitable[Moves]]

@@ -8,6 +8,7 @@ import httpx
 from mlc_core.db import SERVICE_CONNECT_RETRY_S, create_pool
 from mlc_core.health import Liveness
 from mlc_core.kafka import Publisher, create_producer, prepare_topics
+from mlc_core.lag import LagReader
 from mlc_core.runtime import keyring_from, liveness_from_env, run_service
 from mlc_core.sage.agent import AgentConnections
 from mlc_core.supervise import Supervisor, run_supervised
@@ -16,6 +17,7 @@ from sage_poller import CLIENT_ID
 from sage_poller.deps import PollerDeps
 from sage_poller.loops import TenantLoops
 from sage_poller.outbox import OutboxRelay
+from sage_poller.pacing import Pacer
 from sage_poller.settings import PollerSettings
 from sage_poller.store import PollerStore
 from sage_poller.sync import SyncStore
@@ -32,6 +34,11 @@ async def serve(
     await prepare_topics(settings.kafka_bootstrap)
     await producer.start()
     http = httpx.AsyncClient(timeout=60)
+    lag = LagReader(settings.kafka_bootstrap)
+    await lag.start()
+    pacer = (
+        Pacer(lag, max_backlog=settings.poll_pace_backlog) if settings.poll_pace_backlog else None
+    )
     agents = AgentConnections(http)
     publisher = Publisher(producer, stage="sage-poller")
     deps = PollerDeps(
@@ -44,6 +51,7 @@ async def serve(
         sync_store=SyncStore(pool),
         options=settings.poll_options(),
         agents=agents,
+        pacer=pacer,
     )
     backoff = settings.restart_backoff()
     loops = Supervisor(stop=stop, backoff=backoff)
@@ -63,6 +71,7 @@ async def serve(
         await loops.wait()
         await agents.aclose()
         await http.aclose()
+        await lag.close()
         await producer.stop()
         await pool.close()
 

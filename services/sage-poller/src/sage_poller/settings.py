@@ -20,6 +20,10 @@ class PollerSettings(CommonSettings):
     poll_page_size: int = DEFAULT_PAGE_SIZE
     poll_attempts: int = 5
     tenant_refresh_seconds: float = 30.0
+    # Events waiting for the mapper and the writer above which a poll's later pages wait
+    # (pacing.py); 0 turns pacing off. 1,000 is about a second of the writer's work on this
+    # class of machine: what another tenant's edit may wait behind an initial load.
+    poll_pace_backlog: int = 1000
 
     def schedule_policy(self) -> SchedulePolicy:
         return SchedulePolicy(
