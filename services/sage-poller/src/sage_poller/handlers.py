@@ -33,7 +33,7 @@ from sage_poller.listing import (
     listing_window,
 )
 from sage_poller.outbox import OutboxRelay, PageRelay, page_relay
-from sage_poller.pacing import Beat, Pacer
+from sage_poller.pacing import PACED_SLICE, Beat, Pacer
 from sage_poller.pages import change_pages
 from sage_poller.renumber import find_moves, moves_in_poll
 from sage_poller.retry import Retrier
@@ -130,10 +130,10 @@ async def poll_entity(
         return result
     beat = (lambda: progress(result)) if progress is not None else None
     async with relayed_pages(io, poll, since) as (relay, pages):
-        async for n, page in _numbered(pages):
+        async for n, records in _numbered(pages, PACED_SLICE if io.pacer else None):
             await io.paced(poll.tenant_id, n, relay, beat)
             await _handle_page(
-                page.records,
+                records,
                 poll=poll,
                 store=store,
                 relay=relay,
@@ -328,12 +328,16 @@ async def _refresh(
 
 
 async def _numbered(
-    pages: AsyncGenerator[ChangePage, None],
-) -> AsyncIterator[tuple[int, ChangePage]]:
+    pages: AsyncGenerator[ChangePage, None], size: int | None
+) -> AsyncIterator[tuple[int, list[dict[str, Any]]]]:
+    """The pages' records, numbered; cut into slices of `size` when paced (each slice is
+    committed and relayed like a page, so the pacer admits the load in smaller steps)."""
     n = 0
     async for page in pages:
-        yield n, page
-        n += 1
+        step = size or len(page.records) or 1
+        for start in range(0, max(len(page.records), 1), step):
+            yield n, page.records[start : start + step]
+            n += 1
 
 
 MoveFinder = Callable[[list[dict[str, Any]], dict[str, Known]], Awaitable[Moves]]
