@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
+from mlc_core.contracts import Envelope, OutcomeStatus
 from mlc_core.crypto import KeyRing
 from zoho_writer.drains import Drains
 from zoho_writer.handlers import DRAIN_BATCH
@@ -96,3 +97,42 @@ async def _empty(writer: Writer, tenant: str) -> bool:
 
 async def _idle(drains: Drains) -> bool:
     return not drains.draining
+
+
+async def test_new_commands_of_a_tenant_this_replica_drains_join_the_drain_at_once(
+    writer: Writer, zoho: Emulator, app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str
+) -> None:
+    """While this replica drains a backlog of the tenant, a consumed batch's share of it is
+    parked with no Zoho call and no batch wait (it would only queue behind the drain)."""
+    loading = await new_tenant(app_pool, keyring, zoho, tenant_id, edition="free")
+    await zoho.control("POST", "/_emulator/faults", org=loading, latency_ms=400)
+    await park(writer, loading, 2 * DRAIN_BATCH)
+    stop = asyncio.Event()
+    drains = Drains(writer.deps, stop=stop)
+    newer = "20261205 11.000000"
+    try:
+        assert await drains.tick() == 1
+        await until(lambda: _draining(writer, loading), within=30, what="the drain did not start")
+        batch: list[Envelope] = [
+            command(key=f"02-{i:05d}", version=newer, tenant=loading, Fax=newer) for i in range(150)
+        ]
+        await writer.handle(batch)
+        handed = [
+            o
+            for o in writer.publisher.outcomes(loading, OutcomeStatus.DEFERRED)
+            if o.source_version == newer
+        ]
+        assert len(handed) == 150
+        assert all("earlier commands" in (o.error_message or "") for o in handed)
+        await until(lambda: _idle(drains), within=120, what="the drain did not end")
+        if await writer.deps.parking.count(loading):  # parked after the turn began: next tick
+            await drains.tick()
+            await until(lambda: _idle(drains), within=120, what="the drain did not end")
+        assert len(await zoho.records(loading)) == 2 * DRAIN_BATCH + 150
+    finally:
+        stop.set()
+        await drains.close()
+
+
+async def _draining(writer: Writer, tenant: str) -> bool:
+    return tenant in writer.deps.draining

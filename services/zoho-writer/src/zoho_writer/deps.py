@@ -62,3 +62,6 @@ class WriterDeps:
     retry: RetryPolicy
     policy: WritePolicy
     org_fields: OrgFields = field(default_factory=OrgFields)  # each module's fields, cached
+    # Tenants this replica's drain is writing now (drains.Drains keeps it): their new commands
+    # join the drain instead of queueing behind it (share.py).
+    draining: set[str] = field(default_factory=set)

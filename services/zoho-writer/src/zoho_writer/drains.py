@@ -60,12 +60,16 @@ class Drains:
         async with self._gate, deps.parking.drain_lock(tenant_id) as mine:
             if not mine:
                 return 0  # another replica drains this tenant
-            turn_ends = time.monotonic() + DRAIN_TURN_S
-            while not self._stop.is_set():
-                done = await drain_tenant(tenant_id, deps)
-                total += done
-                if done < DRAIN_BATCH or time.monotonic() >= turn_ends:
-                    break
+            deps.draining.add(tenant_id)
+            try:
+                turn_ends = time.monotonic() + DRAIN_TURN_S
+                while not self._stop.is_set():
+                    done = await drain_tenant(tenant_id, deps)
+                    total += done
+                    if done < DRAIN_BATCH or time.monotonic() >= turn_ends:
+                        break
+            finally:
+                deps.draining.discard(tenant_id)
         return total
 
     def _reap(self) -> None:

@@ -8,9 +8,11 @@ Past the batch wait, a tenant that made progress (a call answered), or whose cal
 queued for its slots (held by its own drain), is only busy: the rest of its share is parked and
 continued by the drain, with no pause. One with no answer at all is slow:
 paused as `Zoho too slow`, its circuit open, so later batches park it without calling Zoho.
-A tenant the drain is already behind on (BUSY_BACKLOG commands due) is parked at once, with
-no Zoho call from the consumer: its new commands would only queue behind its own drain, and
-the batch wait they spent there is what an initial load cost every other tenant per batch.
+A tenant this replica's drain is writing, with BUSY_BACKLOG commands still due, is parked at
+once, with no Zoho call from the consumer: its new commands would only queue behind its own
+drain for this replica's slots, and the batch wait they spent there is what a big load cost
+every other tenant per batch. Other replicas write the tenant as usual with their own slots
+(a record with a version parked waits behind it), so a load still uses every replica's share.
 Calls in flight are cancelled; upserts match on the external key, so one that Zoho still
 applied is written again by the drain with the same content (idempotent, no duplicate).
 An error escaping the share costs that tenant only
@@ -53,7 +55,11 @@ async def write_share(
 ) -> TenantRun:
     run = TenantRun(tenant_id, origins, attempts or {}, from_parking)
     commands: list[WriteCommand] = [*upserts, *deletes]
-    if not from_parking and await deps.parking.due_backlog(tenant_id, at_least=BUSY_BACKLOG):
+    if (
+        not from_parking
+        and tenant_id in deps.draining
+        and await deps.parking.due_backlog(tenant_id, at_least=BUSY_BACKLOG)
+    ):
         await deps.holds.park(run, commands, reason=BEHIND_ITS_DRAIN, delay=0)
         return run
     policy = deps.policy
