@@ -5,8 +5,8 @@ MLC_DATABASE_ADMIN_URL (deploy/local/chaos.sh starts both and exports them)."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
