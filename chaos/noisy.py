@@ -2,7 +2,9 @@
 stack; 16 healthy ones with small tables and a steady trickle of edits, and four troublemakers:
 one sends poison records (the whole-path corpus's bad rows, more every few seconds), one has its
 Zoho refresh token revoked, one has a Zoho org answering every call after 50 s, one has a
-200,000-row customer table (its initial load runs during the noisy window).
+200,000-row customer table (its initial load runs during the noisy window). Each customer
+runs its own Sage server and agent in production; here the big table's customer has its own
+emulator and agent, and the others share one agent sized as their own agents would be.
 
 First a quiet window (healthy tenants only) measures each healthy tenant's change latency; then
 the troublemakers join and the same edits go on for the noisy window. Afterwards the slow org is
@@ -13,11 +15,13 @@ the run waits until every tenant's Zoho matches Sage, with no replay run by hand
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +33,7 @@ from mlc_core.crypto import KeyRing, generate_key_text
 from mlc_core.db import create_pool
 from mlc_core.tenants import Tenant, TenantSecrets, load_tenant, save_tenant
 from mlc_core.zoho.oauth import exchange_grant_code
-from mlc_devtools.devstack import DevStack, StackConfig
+from mlc_devtools.devstack import DevStack, StackConfig, wait_http
 from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, EMULATOR_HOSTS, connect_tenant
 from pydantic import SecretStr
 
@@ -88,6 +92,9 @@ class NoisyTenant:
     versions: dict[int, int]  # customer number -> its latest version
 
 
+SageOf = Callable[[NoisyTenant], httpx.AsyncClient]  # the tenant's Sage emulator
+
+
 async def run_noisy(opts: NoisyOptions, admin_url: str, bootstrap: str) -> NoisyReport:
     async with fresh_database(admin_url) as dsn:
         config = StackConfig(
@@ -101,12 +108,22 @@ async def run_noisy(opts: NoisyOptions, admin_url: str, bootstrap: str) -> Noisy
             extra_env=agent_env(opts),
         )
         stack = DevStack(config)
+        # The big table's customer has its own Sage server and agent, as every customer does.
+        big_side = DevStack(
+            dataclasses.replace(
+                config,
+                sage_port=free_port(),
+                agent_port=free_port(),
+                log_dir=opts.log_dir / "big-table-sage",
+            )
+        )
         pool = await create_pool(dsn)
         try:
-            return await _run(opts, stack, pool)
+            return await _run(opts, stack, big_side, pool)
         finally:
             await pool.close()
             stack.stop_all()
+            big_side.stop_all()
 
 
 def agent_env(opts: NoisyOptions) -> dict[str, str]:
@@ -133,17 +150,33 @@ def _tenants(run: str, healthy: int) -> list[NoisyTenant]:
     return made
 
 
-async def _run(opts: NoisyOptions, stack: DevStack, pool: asyncpg.Pool) -> NoisyReport:
+def start_sage_side(side: DevStack) -> None:
+    """A Sage emulator and the agent in front of it (no Zoho emulator, no services)."""
+    side.start("mlc-sage-emulator")
+    wait_http(f"{side.config.sage_url}/v1/health")
+    side.start("mlc-sage-agent")
+    wait_http(f"{side.config.agent_url}/v1/health")
+
+
+async def _run(
+    opts: NoisyOptions, stack: DevStack, big_side: DevStack, pool: asyncpg.Pool
+) -> NoisyReport:
     keyring = KeyRing.parse(stack.config.master_keys)
     tenants = _tenants(uuid.uuid4().hex[:4], opts.healthy)
     healthy = [t for t in tenants if t.role == "healthy"]
     by_role = {t.role: t for t in tenants}
     rng = random.Random(opts.seed)
     stack.start_emulators()
+    start_sage_side(big_side)
     async with (
         httpx.AsyncClient(base_url=stack.config.sage_url, timeout=120) as sage,
+        httpx.AsyncClient(base_url=big_side.config.sage_url, timeout=120) as big_sage,
         httpx.AsyncClient(base_url=stack.config.zoho_url, timeout=60) as zoho,
     ):
+
+        def sage_of(t: NoisyTenant) -> httpx.AsyncClient:
+            return big_sage if t.role == "big table" else sage
+
         for t in healthy:
             await _seed(sage, t, opts.customers)
             await connect_tenant(
@@ -154,7 +187,7 @@ async def _run(opts: NoisyOptions, stack: DevStack, pool: asyncpg.Pool) -> Noisy
                 company=t.company,
             )
         stack.start_services()
-        await _wait_converged(sage, zoho, healthy, opts.settle_timeout_s)
+        await _wait_converged(sage_of, zoho, healthy, opts.settle_timeout_s)
         probe = LatencyProbe(zoho, [t.tenant for t in healthy])
         stop = asyncio.Event()
         watcher = asyncio.create_task(probe.watch(stop))
@@ -163,7 +196,7 @@ async def _run(opts: NoisyOptions, stack: DevStack, pool: asyncpg.Pool) -> Noisy
             await _edit_for(sage, healthy, probe, rng, opts.quiet_s)
             await _drain(probe)
             quiet = probe.take()
-            await _troublemakers(sage, zoho, pool, keyring, stack, by_role, opts)
+            await _troublemakers(sage_of, zoho, pool, keyring, (stack, big_side), by_role, opts)
             print(f"noisy window: {opts.noisy_s:.0f} s, {len(tenants)} tenants", flush=True)
             await _edit_for(sage, healthy, probe, rng, opts.noisy_s, poison=by_role["poison"])
             await _drain(probe)
@@ -173,8 +206,8 @@ async def _run(opts: NoisyOptions, stack: DevStack, pool: asyncpg.Pool) -> Noisy
             await watcher
         await zoho.delete("/_emulator/faults")
         await _reauthorise(pool, keyring, stack.config, by_role["revoked token"].tenant)
-        settled = await _wait_converged(sage, zoho, tenants, opts.settle_timeout_s)
-        results = await _results(sage, zoho, tenants, quiet, noisy)
+        settled = await _wait_converged(sage_of, zoho, tenants, opts.settle_timeout_s)
+        results = await _results(sage_of, zoho, tenants, quiet, noisy)
     notes = [
         f"settled in {settled:.0f} s after the noisy window"
         if settled is not None
@@ -247,16 +280,18 @@ async def _drain(probe: LatencyProbe, limit_s: float = 120.0) -> None:
 
 
 async def _troublemakers(
-    sage: httpx.AsyncClient,
+    sage_of: SageOf,
     zoho: httpx.AsyncClient,
     pool: asyncpg.Pool,
     keyring: KeyRing,
-    stack: DevStack,
+    stacks: tuple[DevStack, DevStack],
     by_role: dict[str, NoisyTenant],
     opts: NoisyOptions,
 ) -> None:
+    stack, big_side = stacks
     for role in ("poison", "revoked token", "slow org"):
         t = by_role[role]
+        sage = sage_of(t)
         await _seed(sage, t, opts.customers)
         tenant = await connect_tenant(
             pool=pool, keyring=keyring, stack=stack.config, tenant_id=t.tenant, company=t.company
@@ -270,16 +305,16 @@ async def _troublemakers(
     for start in range(0, opts.big_rows, 100_000):
         count = min(100_000, opts.big_rows - start)
         division = f"{start // 100_000 + 1:02d}"
-        seeded = await sage.post(
+        seeded = await sage_of(big).post(
             f"/_emulator/companies/{big.company}/seed",
             json={"count": count, "seed": opts.seed, "division": division},
         )
         seeded.raise_for_status()
     await connect_tenant(
-        pool=pool, keyring=keyring, stack=stack.config, tenant_id=big.tenant, company=big.company
+        pool=pool, keyring=keyring, stack=big_side.config, tenant_id=big.tenant, company=big.company
     )
     for row in POISON_ROWS:
-        await _write_poison(sage, by_role["poison"], dict(row))
+        await _write_poison(sage_of(by_role["poison"]), by_role["poison"], dict(row))
 
 
 async def _revoke(zoho: httpx.AsyncClient, tenant: Tenant) -> None:
@@ -351,13 +386,13 @@ async def _truth(
 
 
 async def _wait_converged(
-    sage: httpx.AsyncClient, zoho: httpx.AsyncClient, tenants: list[NoisyTenant], timeout_s: float
+    sage_of: SageOf, zoho: httpx.AsyncClient, tenants: list[NoisyTenant], timeout_s: float
 ) -> float | None:
     started = time.monotonic()
     while True:
         lagging: dict[str, int] = {}
         for t in tenants:
-            check = check_records(*await _truth(sage, zoho, t))
+            check = check_records(*await _truth(sage_of(t), zoho, t))
             if behind := check.expected - check.correct + len(check.duplicated):
                 lagging[t.role] = lagging.get(t.role, 0) + behind
         if not lagging:
@@ -369,7 +404,7 @@ async def _wait_converged(
 
 
 async def _results(
-    sage: httpx.AsyncClient,
+    sage_of: SageOf,
     zoho: httpx.AsyncClient,
     tenants: list[NoisyTenant],
     quiet: dict[str, list[float]],
@@ -377,7 +412,7 @@ async def _results(
 ) -> list[TenantResult]:
     results = []
     for t in tenants:
-        check = check_records(*await _truth(sage, zoho, t))
+        check = check_records(*await _truth(sage_of(t), zoho, t))
         results.append(
             TenantResult(
                 t.tenant,
