@@ -34,15 +34,15 @@ class Drains:
         self._gate = asyncio.Semaphore(DRAIN_TENANTS_AT_ONCE)
         self._tasks: dict[str, asyncio.Task[int]] = {}
 
-    async def tick(self) -> int:
-        """Start a drain for every due tenant not draining yet; returns how many started.
+    async def tick(self) -> set[str]:
+        """Start a drain for every due tenant not draining yet; returns those started.
         PostgreSQL refusing the look-up raises (the supervisor retries with its backoff)."""
         self._reap()
-        started = 0
+        started = set()
         for tenant_id in await self._deps.parking.due_tenants():
             if tenant_id not in self._tasks:
                 self._tasks[tenant_id] = asyncio.create_task(self._drain(tenant_id))
-                started += 1
+                started.add(tenant_id)
         return started
 
     @property
