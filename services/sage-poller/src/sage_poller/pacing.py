@@ -58,11 +58,9 @@ class Pacer:
         groups: Mapping[str, Topics | None] = PIPELINE_GROUPS,
     ) -> None:
         self._reader, self._groups = reader, groups
-        self.max_backlog, self.check_every_s, self.max_wait_s = (
-            max_backlog,
-            check_every_s,
-            max_wait_s,
-        )
+        self.max_backlog = max_backlog
+        self.check_every_s = check_every_s
+        self.max_wait_s = max_wait_s
         self._lock = asyncio.Lock()
         self._read_at = -float("inf")
         self._backlog: int | None = None
