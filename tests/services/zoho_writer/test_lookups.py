@@ -134,3 +134,34 @@ async def test_a_deal_link_is_read_by_id_and_an_unknown_deal_is_a_warning() -> N
     [warning] = missing.warnings
     assert "999" in warning and "Deals" in warning
     assert asked == [("id", "111"), ("id", "999")]
+
+
+def account(key: str) -> object:
+    return command(key=key).model_copy(
+        update={"module": "Accounts", "external_field": "Sage_Customer_No", "external_value": key}
+    )
+
+
+async def test_a_parent_on_its_way_is_never_asked_of_zoho() -> None:
+    """An initial load meets contacts before their accounts: a parent in the same batch (an
+    earlier wave writes it) or parked here waits without a call; so does any parent of a
+    command met for the first time (`may_ask`). Asking cost a call and a credit per parent."""
+    asked: list[str] = []
+
+    async def ask(lookup: ZohoLookup) -> str | None:
+        asked.append(lookup.external_value)
+        return None
+
+    batch = [account("01-BATCH"), contact("C1", "01-BATCH"), contact("C2", "01-PARKED")]
+    batch += [contact("C3", "01-ELSEWHERE"), contact("C4", "01-FIRST")]
+    first_seen = {"C4"}
+    coming = {("Accounts", "01-PARKED")}
+    resolver = Resolver({}, ask, coming=coming, may_ask=lambda c: c.source_key not in first_seen)
+    result = await resolver.resolve(batch)  # type: ignore[arg-type]
+    assert asked == ["01-ELSEWHERE"]
+    assert [c.source_key for c in result.ready] == ["01-BATCH"]
+    assert sorted(c.source_key for c, _ in result.waiting) == ["C1", "C2", "C3", "C4"]
+    resolver.known[("Accounts", "01-BATCH")] = "z-batch"  # the first wave wrote it
+    wave_2 = await resolver.resolve([c for c, _ in result.waiting])
+    assert [c.source_key for c in wave_2.ready] == ["C1"]
+    assert asked == ["01-ELSEWHERE"]  # asked once per resolver, never again in later waves

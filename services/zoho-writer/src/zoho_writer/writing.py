@@ -114,7 +114,16 @@ async def _write_waves(
     gate = deps.limiter.gate(run.tenant_id, await _edition(tenant, deps))
     parents = [(lk.module, lk.external_value) for c in todo for lk in c.lookups]
     run.known = await deps.store.zoho_ids(run.tenant_id, parents) if parents else {}
-    resolver = Resolver(run.known, lambda lookup: _ask_zoho(tenant, lookup, gate, deps))
+    unknown = [p for p in parents if p not in run.known]
+    coming = await deps.parking.parked_records(run.tenant_id, unknown) if unknown else set()
+    resolver = Resolver(
+        run.known,
+        lambda lookup: _ask_zoho(tenant, lookup, gate, deps),
+        coming=coming,
+        # Straight from Kafka, a child's missing parent is most likely a few offsets behind
+        # it; one retry delay later it is in writer_versions, found without a Zoho call.
+        may_ask=lambda _cmd: run.from_parking,
+    )
     pending = todo
     for _ in range(WAVES):
         resolution = await resolver.resolve(pending)
