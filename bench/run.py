@@ -66,6 +66,7 @@ class Plan:
     latency_changes: int
     latency_spacing_s: float
     naive_sample: int
+    replicas: tuple[int, ...] = (1, 2, 4)
 
     @property
     def load(self) -> Load:
@@ -94,7 +95,19 @@ def make_plan(args: argparse.Namespace) -> Plan:
         latency_changes=min(40 if args.quick else 200, customers),
         latency_spacing_s=0.25,
         naive_sample=min(customers + contacts, args.naive_sample or (60 if args.quick else 600)),
+        replicas=replica_counts(args.replicas),
     )
+
+
+def replica_counts(text: str) -> tuple[int, ...]:
+    """ "1,2,4" -> (1, 2, 4); each count 1..8 (pure)."""
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise SystemExit(f"--replicas {text!r}: comma-separated whole numbers") from None
+    if not counts or not all(1 <= c <= 8 for c in counts):
+        raise SystemExit(f"--replicas {text!r}: each count from 1 to 8")
+    return counts
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -113,6 +126,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--only",
         choices=["calls", "scale"],
         help="calls: only the --latency-ms load and calls per change; scale: only the scale-out",
+    )
+    parser.add_argument(
+        "--replicas",
+        default="1,2,4",
+        help="replica counts the scale-out runs, comma-separated (default 1,2,4)",
     )
     return parser.parse_args(argv)
 
@@ -134,7 +152,11 @@ async def measure(
     if only == "scale":  # the replicas' scenario alone
         return {
             "scale_out": await scale_out(
-                bench, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout
+                bench,
+                plan.load,
+                latency_ms=plan.latency_ms,
+                within=plan.load_timeout,
+                counts=plan.replicas,
             )
         }
     for tenant in (FAST, SLOW):
@@ -168,7 +190,9 @@ async def measure(
     await set_enabled(bench.pool, SLOW, enabled=False)
     peaks = rss.stop()
     print(f"  p50 {latency.get('p50_s')} s p99 {latency.get('p99_s')} s; scale-out")
-    scaled = await scale_out(bench, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout)
+    scaled = await scale_out(
+        bench, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout, counts=plan.replicas
+    )
     print("  naive sync")
     naive = await naive_figures(
         bench,

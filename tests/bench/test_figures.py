@@ -125,7 +125,7 @@ def test_each_change_gives_the_customer_a_new_phone() -> None:
 def test_plan_follows_scale_and_quick() -> None:
     def args(**over: Any) -> argparse.Namespace:
         base = {"scale": 1.0, "quick": False, "latency_ms": 300, "poll_seconds": 1.0}
-        return argparse.Namespace(**(base | {"naive_sample": 0} | over))
+        return argparse.Namespace(**(base | {"naive_sample": 0, "replicas": "1,2,4"} | over))
 
     full = make_plan(args())
     assert (full.customers, full.contacts, full.changed) == (50_000, 100_000, 1000)
@@ -133,8 +133,12 @@ def test_plan_follows_scale_and_quick() -> None:
     quick = make_plan(args(quick=True))
     assert quick.customers == 500 and quick.contacts == 1000 and quick.changed == 500
     assert make_plan(args(scale=0.2, naive_sample=90)).naive_sample == 90
+    assert full.replicas == (1, 2, 4) and make_plan(args(replicas="2")).replicas == (2,)
     with pytest.raises(SystemExit):
         make_plan(args(scale=0))
+    for bad in ("", "two", "0,2", "1,9"):
+        with pytest.raises(SystemExit):
+            make_plan(args(replicas=bad))
 
 
 def sample_results() -> dict[str, Any]:
