@@ -27,10 +27,11 @@ class WriterSettings(CommonSettings):
     # Credits come back as Zoho's rolling 24 h window moves, not in seconds: wait 15 minutes,
     # then probe with one batch (10 credits) rather than spend what refills on refusals.
     writer_credit_pause_seconds: float = 900.0
-    # A missing parent is usually a few seconds behind (written from another partition): the
-    # first retry after 5 s, doubling (capped at 10 min); 40 tries span almost 6 hours, then the
-    # child fails (retryable, dead letter) for a person to look at.
-    writer_parent_retry_seconds: float = 5.0
+    # A missing parent is usually a second behind (written from another partition, often by
+    # another replica, during an initial load): the first retry after 1 s (the drain's next
+    # tick), doubling (capped at 10 min); 40 tries span over 5 hours, then the child fails
+    # (retryable, dead letter) for a person to look at. 5 s cost a 4-replica load half its time.
+    writer_parent_retry_seconds: float = 1.0
     writer_parent_attempts: int = 40
     writer_drain_interval_seconds: float = 2.0
     # Records per batch (a fetch and its linger, every partition): more records per pass means
