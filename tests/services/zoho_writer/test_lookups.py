@@ -145,7 +145,8 @@ def account(key: str) -> object:
 async def test_a_parent_on_its_way_is_never_asked_of_zoho() -> None:
     """An initial load meets contacts before their accounts: a parent in the same batch (an
     earlier wave writes it) or parked here waits without a call; so does any parent of a
-    command met for the first time (`may_ask`). Asking cost a call and a credit per parent."""
+    command that has not waited a few retries (`may_ask`). Each ask costs a call and a
+    credit."""
     asked: list[str] = []
 
     async def ask(lookup: ZohoLookup) -> str | None:

@@ -42,6 +42,12 @@ class WritePolicy:
     # A missing parent is usually a few seconds behind (another partition): retry soon, then
     # less often, at most every 10 minutes; after `parent_attempts` the child fails.
     parent_retry_cap_seconds: float = 600.0
+    # Zoho is asked for a missing parent only by a child parked this many times (1 + 2 + 4 s
+    # at the default retry): a parent this product writes is in writer_versions by then, and
+    # during a load with several writer replicas each early lookup (1,000 contacts' parents
+    # in flight on another replica) cost a call's latency and took the org's concurrency
+    # from the accounts' own writes. A parent only Zoho knows costs its child those seconds.
+    parent_lookup_after: int = 3
     # An edition upgrade may add a module, or change the org's concurrency: look again daily.
     module_recheck: timedelta = timedelta(days=1)
     edition_max_age: timedelta = timedelta(days=1)

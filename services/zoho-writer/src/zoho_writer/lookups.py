@@ -7,11 +7,11 @@ with X-EXTERNAL, 1 credit). A required parent that does not exist yet makes the 
 (it is parked and retried): it is usually still on its way through another partition.
 
 Zoho is not asked for a parent that is on its way: one in the same batch (an earlier wave
-writes it), one parked here (`coming`), or any parent of a command met for the first time
-(`may_ask` says no: it waits one retry delay, by which time a parent written by this product is
-in writer_versions). An initial load meets thousands of contacts before their accounts; asking
-for each cost a call's latency and a credit per parent, and those calls took the org's
-concurrency from the accounts' own writes (a 1,500-record load: 1,261 lookups, 23 s).
+writes it), one parked here (`coming`), or any parent of a command that has not waited a few
+retry delays yet (`may_ask`; WritePolicy.parent_lookup_after), by which time a parent this
+product writes is in writer_versions. An initial load meets thousands of contacts before their
+accounts; asking for each cost a call's latency and a credit per parent, and those calls took
+the org's concurrency from the accounts' own writes (a 1,500-record load: 1,261 lookups, 23 s).
 """
 
 from __future__ import annotations

@@ -120,9 +120,7 @@ async def _write_waves(
         run.known,
         lambda lookup: _ask_zoho(tenant, lookup, gate, deps),
         coming=coming,
-        # Straight from Kafka, a child's missing parent is most likely a few offsets behind
-        # it; one retry delay later it is in writer_versions, found without a Zoho call.
-        may_ask=lambda _cmd: run.from_parking,
+        may_ask=lambda cmd: run.attempts.get(cmd.event_id, 0) >= deps.policy.parent_lookup_after,
     )
     pending = todo
     for _ in range(WAVES):
