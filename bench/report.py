@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import scale_out
+from bench import scale_out, targets
 from bench.capacity import render as render_capacity
 from bench.fairness_figures import render as render_fairness
 from bench.figures import human_duration
@@ -179,6 +179,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"`{run['command']}` — {run['started_at']}, {human_duration(run['duration_s'])}"
         f" (scale {run['scale']}: {load['customers']:,} customers + {load['contacts']:,}"
         f" contacts, one tenant, Zoho {run['edition']} edition).",
+        "",
+        *targets.render(results),
         "",
         "## Machine",
         *render_machine(results["machine"]),
