@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import psutil  # type: ignore[import-untyped]
@@ -34,36 +35,64 @@ SECONDS_PER_DAY = 86_400
 @dataclass(frozen=True)
 class Snapshot:
     at: float
-    cpu_s: dict[str, float]  # every process of the stack, services and emulators alike
+    cpu_s: dict[str, float]  # every process of the stack, and the local broker and PostgreSQL
     topic_bytes: dict[str, int]
     audit_bytes: int
+
+
+def listener_pid(port: int) -> int | None:
+    """The local process listening on TCP `port`, if any."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid is not None:
+            return int(conn.pid)
+    return None
 
 
 def kafka_data_dir(bootstrap: str) -> Path | None:
     """The log.dirs of the local broker listening on `bootstrap` (read from the server.properties
     its command line names); None when that broker is not a local process of ours."""
-    port = int(bootstrap.rsplit(":", 1)[-1])
-    for conn in psutil.net_connections(kind="tcp"):
-        if conn.status != psutil.CONN_LISTEN or conn.laddr.port != port or conn.pid is None:
-            continue
-        try:
-            args = psutil.Process(conn.pid).cmdline()
-        except psutil.Error:
-            return None
-        for arg in args:
-            if arg.endswith("server.properties") and Path(arg).is_file():
-                for line in Path(arg).read_text().splitlines():
-                    if line.startswith("log.dirs="):
-                        return Path(line.partition("=")[2].split(",")[0])
+    pid = listener_pid(int(bootstrap.rsplit(":", 1)[-1]))
+    if pid is None:
+        return None
+    try:
+        args = psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return None
+    for arg in args:
+        if arg.endswith("server.properties") and Path(arg).is_file():
+            for line in Path(arg).read_text().splitlines():
+                if line.startswith("log.dirs="):
+                    return Path(line.partition("=")[2].split(",")[0])
     return None
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (0 once it is gone)."""
+def infrastructure_cpu_seconds(*, bootstrap: str, database_url: str) -> dict[str, float]:
+    """CPU time of the Kafka broker and the PostgreSQL cluster, when they are local processes:
+    they share the machine's cores with the stack, so a bound that leaves them out can call a
+    CPU-bound load one that "waits". PostgreSQL's backends come and go (a connection each):
+    the postmaster's reaped children's times count them once they exit."""
+    found: dict[str, float] = {}
+    broker = listener_pid(int(bootstrap.rsplit(":", 1)[-1]))
+    if broker is not None:
+        found["kafka-broker"] = process_cpu_seconds(broker)
+    pg_port = urlsplit(database_url).port or 5432
+    postmaster = listener_pid(pg_port)
+    if postmaster is not None:
+        found["postgresql"] = process_cpu_seconds(postmaster, reaped=True)
+    return found
+
+
+def process_cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """User + system CPU time of a process and its children (0 once it is gone); `reaped`
+    adds the children that have exited (their times kept by the parent that waited for them)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
-        return float(sum(t.user + t.system for t in (p.cpu_times() for p in procs)))
+        total = float(sum(t.user + t.system for t in (p.cpu_times() for p in procs)))
+        if reaped:
+            times = root.cpu_times()
+            total += times.children_user + times.children_system
+        return total
     except psutil.Error:
         return 0.0
 
@@ -82,6 +111,9 @@ def topic_bytes(data_dir: Path | None) -> dict[str, int]:
 
 async def snapshot(dev: DevStack, pool: asyncpg.Pool) -> Snapshot:
     cpu = {name: process_cpu_seconds(proc.pid) for name, proc in dev.procs.items()}
+    cpu |= infrastructure_cpu_seconds(
+        bootstrap=dev.config.kafka_bootstrap, database_url=dev.config.database_url
+    )
     audit = int(await pool.fetchval(AUDIT_BYTES_SQL))
     data_dir = kafka_data_dir(dev.config.kafka_bootstrap)
     return Snapshot(time.monotonic(), cpu, topic_bytes(data_dir), audit)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # The product's own processes; the rest of a run's CPU is the emulators and the on-premises
-# agent, which in production run on Zoho's servers and the customer's Sage server.
+# agent (in production on Zoho's servers and the customer's Sage server), and the Kafka
+# broker and PostgreSQL, which share this machine's cores with everything else.
 PRODUCT = ("mlc-sage-poller", "mlc-mapper", "mlc-zoho-writer", "mlc-audit")
 RSS_GOAL_MIB = 200.0
 CEILING_SHARE = 0.90
@@ -68,8 +69,9 @@ def _cpu_bound(results: dict[str, Any], ceiling: float, slow: dict[str, Any]) ->
     needed = ceiling * product / 1e6
     return (
         f"bound: this machine's CPU. Every record costs {everything:,.0f} µs of CPU across the"
-        f" run's processes ({product:,.0f} µs in the product's four services), so {cores} cores"
-        f" pass at most {machine_max:,.0f} records/s with Zoho answering at once; the ceiling"
+        f" run's processes, Kafka and PostgreSQL included ({product:,.0f} µs in the product's"
+        f" four services), so {cores} cores pass at most {machine_max:,.0f} records/s with Zoho"
+        " answering at once; the ceiling"
         f" needs {needed:.1f} cores for the product's services alone. The 300 ms load ran at"
         f" {slow['records_per_s'] / machine_max:.0%} of that CPU bound"
     )
