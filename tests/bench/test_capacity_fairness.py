@@ -1,4 +1,5 @@
-"""The capacity model's and the fairness scenario's arithmetic (pure functions, no stack)."""
+"""The capacity model's and the fairness scenario's arithmetic (pure functions), and the one
+reading of the local broker's and PostgreSQL's CPU (integration)."""
 
 from __future__ import annotations
 
