@@ -23,6 +23,7 @@ from mlc_ops.offsets import group_members
 from zoho_writer import GROUP_ID as WRITER_GROUP
 from zoho_writer.admin import live_replicas
 
+from bench import capacity
 from bench.figures import ZOHO_HEAVY_CONCURRENCY, ceiling_records_per_second, ratio
 from bench.scenarios import Load, initial_load
 from bench.stack import Bench
@@ -39,14 +40,24 @@ async def scale_out(
         await scale_to(bench, count)
         tenant = f"bench-x{count}"
         await bench.add_tenant(tenant)
+        before = await capacity.snapshot(bench.dev, bench.pool)
         figures = await initial_load(bench, tenant, load, latency_ms=latency_ms, within=within)
+        busy = cores_busy(before, await capacity.snapshot(bench.dev, bench.pool))
         await set_enabled(bench.pool, tenant, enabled=False)
-        runs[str(count)] = per_replica(figures, count)
+        runs[str(count)] = per_replica(figures, count) | {"cores_busy": busy}
         print(
             f"  {count} replica(s): {figures['records_per_s']:,} records/s,"
-            f" {runs[str(count)]['records_per_s_per_replica']:,} per replica"
+            f" {runs[str(count)]['records_per_s_per_replica']:,} per replica, {busy} cores busy"
         )
     return {"latency_ms": latency_ms, "runs": runs}
+
+
+def cores_busy(before: capacity.Snapshot, after: capacity.Snapshot) -> float:
+    """Cores the whole machine's measured processes (stack, broker, PostgreSQL) kept busy
+    between two snapshots (pure): near the machine's count, more replicas only share them."""
+    seconds = after.at - before.at
+    spent = sum(after.cpu_s.get(n, 0.0) - before.cpu_s.get(n, 0.0) for n in after.cpu_s)
+    return round(spent / seconds, 2) if seconds > 0 else 0.0
 
 
 def per_replica(figures: dict[str, Any], replicas: int) -> dict[str, Any]:
@@ -97,6 +108,7 @@ def render(scale: dict[str, Any] | None) -> list[str]:
             _percent(run["ratio_to_usable_ceiling"]),
             f"{run['zoho_max_in_flight']}",
             f"{run['zoho_429']:,}",
+            f"{run['cores_busy']}" if "cores_busy" in run else "-",
         )
         for run in scale["runs"].values()
     ]
@@ -110,13 +122,16 @@ def render(scale: dict[str, Any] | None) -> list[str]:
         "of usable ceiling",
         "most calls in flight",
         "429s",
+        "cores busy",
     )
     lines = [
         "## Scale-out: 1, 2 and 4 replicas",
         f"The initial load at Zoho latency {scale['latency_ms']} ms with that many replicas of"
         " mapper and writer (one consumer group each); each count loads its own tenant. The"
         " writers share the org's concurrency by themselves: the usable ceiling is min(edition,"
-        " 10) split evenly and rounded down (8 of 10 calls with 4 replicas).",
+        " 10) split evenly and rounded down (8 of 10 calls with 4 replicas). Cores busy: every"
+        " measured process (services, replicas, emulators, agent, Kafka, PostgreSQL) over the"
+        " load; near the machine's cores, added replicas can only share them.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

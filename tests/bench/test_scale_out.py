@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.scale_out import per_replica, render
+from bench.capacity import Snapshot
+from bench.scale_out import cores_busy, per_replica, render
 
 pytestmark = pytest.mark.unit
 
@@ -42,3 +43,11 @@ def test_the_section_has_a_row_per_replica_count_and_is_absent_from_older_result
     assert "## Scale-out: 1, 2 and 4 replicas" in text
     assert "| 1 | 3,000/3,000 | 5.0 s | 600.0 | 600.0 | 18.0% | 18.0% | 8 | 0 |" in text
     assert render(None) == [] and render({}) == []
+
+
+def test_cores_busy_counts_every_measured_process_over_the_load() -> None:
+    before = Snapshot(10.0, {"mlc-mapper": 1.0, "postgresql": 5.0}, {}, 0)
+    after = Snapshot(20.0, {"mlc-mapper": 4.0, "postgresql": 11.0, "mlc-mapper#2": 9.5}, {}, 0)
+    assert cores_busy(before, after) == 1.85  # (3 + 6 + 9.5) / 10 s; a replica started since
+    run = per_replica(load(500.0), 2) | {"cores_busy": 1.85}
+    assert "| 0 | 1.85 |" in "\n".join(render({"latency_ms": 300, "runs": {"2": run}}))
