@@ -238,7 +238,7 @@ async def measure(bench: Bench, plan: FairnessPlan, rss: PeakRss) -> dict[str, A
     not_loaded = await wait_loaded(bench, names, plan.customers_per_tenant, 120 + plan.tenants)
     loaded = time.monotonic() - started - onboarded
     # Polls with nothing to carry: what the poller spends per tenant poll at steady state.
-    quiet_s = 3 * plan.poll_seconds
+    quiet_s = 2 * plan.poll_seconds + 10  # two rounds: an interval per tenant's entity
     before = await capacity.snapshot(bench.dev, bench.pool)
     seen = await poll_times(bench, quiet_s)
     after = await capacity.snapshot(bench.dev, bench.pool)
