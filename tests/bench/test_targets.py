@@ -66,3 +66,14 @@ def test_cpu_figures_from_a_short_run_do_not_count() -> None:
     short["inputs"]["records"] = 1_500
     [row] = [r for r in assess(sample_results() | {"capacity": short}) if "CPU µs" in r.target]
     assert row.verdict == "not met" and "1,500 records" in row.why
+
+
+def test_a_short_or_slower_load_is_not_called_cpu_bound() -> None:
+    short = copy.deepcopy(CAPACITY)
+    short["inputs"]["records"] = 1_500
+    [row] = [r for r in assess(sample_results() | {"capacity": short}) if "initial" in r.target]
+    assert "read the full run" in row.why and "CPU" not in row.why
+    results = sample_results() | {"capacity": CAPACITY}
+    results["throughput"]["latency_300ms"]["records_per_s"] = 700.0  # 94% of 741
+    [row] = [r for r in assess(results) if r.target.startswith("initial load")]
+    assert row.why.startswith("bound: this machine's CPU") and "94% of that" in row.why
