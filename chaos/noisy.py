@@ -33,7 +33,7 @@ from mlc_core.crypto import KeyRing, generate_key_text
 from mlc_core.db import create_pool
 from mlc_core.tenants import Tenant, TenantSecrets, load_tenant, save_tenant
 from mlc_core.zoho.oauth import exchange_grant_code
-from mlc_devtools.devstack import DevStack, StackConfig, wait_http
+from mlc_devtools.devstack import DevStack, StackConfig
 from mlc_devtools.emulated import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, EMULATOR_HOSTS, connect_tenant
 from pydantic import SecretStr
 
@@ -152,10 +152,7 @@ def _tenants(run: str, healthy: int) -> list[NoisyTenant]:
 
 def start_sage_side(side: DevStack) -> None:
     """A Sage emulator and the agent in front of it (no Zoho emulator, no services)."""
-    side.start("mlc-sage-emulator")
-    wait_http(f"{side.config.sage_url}/v1/health")
-    side.start("mlc-sage-agent")
-    wait_http(f"{side.config.agent_url}/v1/health")
+    side.start_sage_side()
 
 
 async def _run(

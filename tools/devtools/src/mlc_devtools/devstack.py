@@ -139,6 +139,14 @@ class DevStack:
         self.start("mlc-sage-agent")
         wait_http(f"{self.config.agent_url}/v1/health")
 
+    def start_sage_side(self) -> None:
+        """A Sage emulator and the agent in front of it, nothing else: another customer's own
+        Sage server, so its big tables do not hold the other companies' Sage calls."""
+        self.start("mlc-sage-emulator")
+        wait_http(f"{self.config.sage_url}/v1/health")
+        self.start("mlc-sage-agent")
+        wait_http(f"{self.config.agent_url}/v1/health")
+
     def start_services(self, replicas: Mapping[str, int] | None = None) -> None:
         """Each service once, or `replicas[name]` times (same consumer group, shared work)."""
         for name in SERVICES:
