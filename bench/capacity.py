@@ -11,6 +11,7 @@ Everything below `snapshot` is pure, so tests/bench/test_capacity.py checks it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -40,22 +41,38 @@ class Snapshot:
     audit_bytes: int
 
 
+def listening_pids() -> dict[int, int]:
+    """Local TCP port -> the process listening on it (one scan of the machine's sockets)."""
+    found: dict[int, int] = {}
+    with contextlib.suppress(psutil.Error):
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.pid is not None:
+                found.setdefault(conn.laddr.port, int(conn.pid))
+    return found
+
+
 def listener_pid(port: int) -> int | None:
-    """The local process listening on TCP `port`, if any."""
-    for conn in psutil.net_connections(kind="tcp"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid is not None:
-            return int(conn.pid)
-    return None
+    """The process listening on a local TCP port (PostgreSQL's postmaster, Kafka's JVM)."""
+    return listening_pids().get(port)
 
 
-def kafka_data_dir(bootstrap: str) -> Path | None:
-    """The log.dirs of the local broker listening on `bootstrap` (read from the server.properties
-    its command line names); None when that broker is not a local process of ours."""
-    pid = listener_pid(int(bootstrap.rsplit(":", 1)[-1]))
-    if pid is None:
+def infrastructure_pids(*, bootstrap: str, database_url: str) -> dict[str, int]:
+    """The local Kafka broker and PostgreSQL postmaster, by name (absent when not local)."""
+    listening = listening_pids()
+    ports = {
+        "kafka-broker": int(bootstrap.rsplit(":", 1)[-1]),
+        "postgresql": urlsplit(database_url).port or 5432,
+    }
+    return {name: listening[port] for name, port in ports.items() if port in listening}
+
+
+def kafka_data_dir(broker_pid: int | None) -> Path | None:
+    """The log.dirs of the local broker (read from the server.properties its command line
+    names); None when the broker is not a local process of ours."""
+    if broker_pid is None:
         return None
     try:
-        args = psutil.Process(pid).cmdline()
+        args = psutil.Process(broker_pid).cmdline()
     except psutil.Error:
         return None
     for arg in args:
@@ -66,20 +83,14 @@ def kafka_data_dir(bootstrap: str) -> Path | None:
     return None
 
 
-def infrastructure_cpu_seconds(*, bootstrap: str, database_url: str) -> dict[str, float]:
-    """CPU time of the Kafka broker and the PostgreSQL cluster, when they are local processes:
-    they share the machine's cores with the stack, so a bound that leaves them out can call a
+def infrastructure_cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time of the Kafka broker and the PostgreSQL cluster (`infrastructure_pids`): they
+    share the machine's cores with the stack, so a bound that leaves them out can call a
     CPU-bound load one that "waits". PostgreSQL's backends come and go (a connection each):
     the postmaster's reaped children's times count them once they exit."""
-    found: dict[str, float] = {}
-    broker = listener_pid(int(bootstrap.rsplit(":", 1)[-1]))
-    if broker is not None:
-        found["kafka-broker"] = process_cpu_seconds(broker)
-    pg_port = urlsplit(database_url).port or 5432
-    postmaster = listener_pid(pg_port)
-    if postmaster is not None:
-        found["postgresql"] = process_cpu_seconds(postmaster, reaped=True)
-    return found
+    return {
+        name: process_cpu_seconds(pid, reaped=name == "postgresql") for name, pid in pids.items()
+    }
 
 
 def process_cpu_seconds(pid: int, *, reaped: bool = False) -> float:
@@ -110,12 +121,13 @@ def topic_bytes(data_dir: Path | None) -> dict[str, int]:
 
 
 async def snapshot(dev: DevStack, pool: asyncpg.Pool) -> Snapshot:
-    cpu = {name: process_cpu_seconds(proc.pid) for name, proc in dev.procs.items()}
-    cpu |= infrastructure_cpu_seconds(
+    infra = infrastructure_pids(
         bootstrap=dev.config.kafka_bootstrap, database_url=dev.config.database_url
     )
+    cpu = {name: process_cpu_seconds(proc.pid) for name, proc in dev.procs.items()}
+    cpu |= infrastructure_cpu_seconds(infra)
     audit = int(await pool.fetchval(AUDIT_BYTES_SQL))
-    data_dir = kafka_data_dir(dev.config.kafka_bootstrap)
+    data_dir = kafka_data_dir(infra.get("kafka-broker"))
     return Snapshot(time.monotonic(), cpu, topic_bytes(data_dir), audit)
 
 
@@ -136,12 +148,17 @@ async def settled(
     return last
 
 
+def cpu_spent(before: Snapshot, after: Snapshot) -> dict[str, float]:
+    """CPU seconds each process spent between two snapshots (one started since: all of its)."""
+    return {name: after.cpu_s[name] - before.cpu_s.get(name, 0.0) for name in after.cpu_s}
+
+
 def per_record(before: Snapshot, after: Snapshot, *, records: int, cores: int) -> dict[str, Any]:
     """The model's per-record inputs from two snapshots around a load of `records` (pure)."""
     if records <= 0:
         raise ValueError("per-record figures need at least one record")
     seconds = after.at - before.at
-    cpu = {name: after.cpu_s.get(name, 0.0) - before.cpu_s.get(name, 0.0) for name in after.cpu_s}
+    cpu = cpu_spent(before, after)
     kafka = {t: after.topic_bytes[t] - before.topic_bytes.get(t, 0) for t in after.topic_bytes}
     return {
         "records": records,

@@ -247,7 +247,7 @@ async def measure(
     seen = await poll_times(bench, quiet_s)
     after = await capacity.snapshot(bench.dev, bench.pool)
     polls = max(1, sum(len(times) for times in seen.values()))
-    poller_cpu = after.cpu_s["mlc-sage-poller"] - before.cpu_s["mlc-sage-poller"]
+    spent_cpu = capacity.cpu_spent(before, after)
     print(f"  loaded in {loaded:.0f}s; the window, with {LOADER}'s initial load")
     await set_enabled(bench.pool, LOADER, enabled=True)
     since = time.time()
@@ -268,11 +268,8 @@ async def measure(
         },
         "initial_loads_seconds": round(loaded, 1),
         "not_loaded": not_loaded,
-        "poller_cpu_ms_per_poll": round(poller_cpu * 1000 / polls, 3),
-        "cpu_ms_per_poll": {
-            name: round((after.cpu_s[name] - before.cpu_s.get(name, 0.0)) * 1000 / polls, 3)
-            for name in after.cpu_s
-        },
+        "poller_cpu_ms_per_poll": round(spent_cpu["mlc-sage-poller"] * 1000 / polls, 3),
+        "cpu_ms_per_poll": {name: round(s * 1000 / polls, 3) for name, s in spent_cpu.items()},
         "poll_interval_achieved_s": spread(poll_intervals(seen)),
         "loader": {
             "records": Load(plan.load_customers, 2 * plan.load_customers).records,

@@ -50,6 +50,8 @@ from sage_poller.outbox import OutboxRelay
 from sage_poller.retry import Retrier
 from sage_poller.store import PollerStore
 
+from bench.capacity import listener_pid
+
 TOKEN = "bench-token"  # noqa: S105 - throwaway local agent
 
 
@@ -128,15 +130,6 @@ class CpuMeter:
             f"CPU: {parts} (sum {sum(spent.values()):.1f}s over {wall:.1f}s wall);"
             f" {records / busiest:,.0f} records per CPU-second of the busiest process"
         )
-
-
-def listener_pid(port: int) -> int | None:
-    """The process listening on a local TCP port (PostgreSQL's postmaster, Kafka's JVM)."""
-    with contextlib.suppress(psutil.Error):
-        for conn in psutil.net_connections(kind="tcp"):
-            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
-                return int(conn.pid)
-    return None
 
 
 class PeakRss:

@@ -56,7 +56,7 @@ def cores_busy(before: capacity.Snapshot, after: capacity.Snapshot) -> float:
     """Cores the whole machine's measured processes (stack, broker, PostgreSQL) kept busy
     between two snapshots (pure): near the machine's count, more replicas only share them."""
     seconds = after.at - before.at
-    spent = sum(after.cpu_s.get(n, 0.0) - before.cpu_s.get(n, 0.0) for n in after.cpu_s)
+    spent = sum(capacity.cpu_spent(before, after).values())
     return round(spent / seconds, 2) if seconds > 0 else 0.0
 
 

@@ -190,6 +190,7 @@ def render(results: dict[str, Any]) -> list[str]:
         "| target | measured | verdict |",
         "|---|---|---|",
     ]
-    lines += [f"| {r.target} | {r.measured} | {r.verdict} |" for r in assess(results)]
-    whys = [f"- **{r.target}** ({r.verdict}): {r.why}." for r in assess(results) if r.why]
+    rows = assess(results)
+    lines += [f"| {r.target} | {r.measured} | {r.verdict} |" for r in rows]
+    whys = [f"- **{r.target}** ({r.verdict}): {r.why}." for r in rows if r.why]
     return lines + (["", *whys] if whys else [])

@@ -150,11 +150,6 @@ def _tenants(run: str, healthy: int) -> list[NoisyTenant]:
     return made
 
 
-def start_sage_side(side: DevStack) -> None:
-    """A Sage emulator and the agent in front of it (no Zoho emulator, no services)."""
-    side.start_sage_side()
-
-
 async def _run(
     opts: NoisyOptions, stack: DevStack, big_side: DevStack, pool: asyncpg.Pool
 ) -> NoisyReport:
@@ -164,7 +159,7 @@ async def _run(
     by_role = {t.role: t for t in tenants}
     rng = random.Random(opts.seed)
     stack.start_emulators()
-    start_sage_side(big_side)
+    big_side.start_sage_side()  # its own Sage server, as every customer has
     async with (
         httpx.AsyncClient(base_url=stack.config.sage_url, timeout=120) as sage,
         httpx.AsyncClient(base_url=big_side.config.sage_url, timeout=120) as big_sage,

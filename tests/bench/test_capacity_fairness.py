@@ -17,6 +17,7 @@ from bench.capacity import (
     bound,
     credits_per_day,
     infrastructure_cpu_seconds,
+    infrastructure_pids,
     model,
     per_record,
     topic_bytes,
@@ -181,15 +182,16 @@ def test_render_names_the_spread_the_starved_and_the_bound() -> None:
 async def test_the_broker_and_postgresql_are_in_the_cpu_figures() -> None:
     """They share the cores with the stack: leaving them out called a CPU-bound load one that
     waits (1.11 of 2 cores, at 1,006 records/s)."""
+    pids = infrastructure_pids(bootstrap=KAFKA, database_url=ADMIN_URL)
     conn = await asyncpg.connect(ADMIN_URL)
     try:
-        first = infrastructure_cpu_seconds(bootstrap=KAFKA, database_url=ADMIN_URL)
+        first = infrastructure_cpu_seconds(pids)
         for _ in range(200):  # backends that start and exit: their CPU must still count
             fresh = await asyncpg.connect(ADMIN_URL)
             await fresh.fetchval("SELECT count(*) FROM generate_series(1, 20000)")
             await fresh.close()
         await asyncio.sleep(0.2)
-        second = infrastructure_cpu_seconds(bootstrap=KAFKA, database_url=ADMIN_URL)
+        second = infrastructure_cpu_seconds(pids)
     finally:
         await conn.close()
     assert set(first) == {"kafka-broker", "postgresql"}

@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 
 SERVICES = ("mlc-sage-poller", "mlc-mapper", "mlc-zoho-writer", "mlc-audit")
-EMULATORS = ("mlc-sage-emulator", "mlc-zoho-emulator")
 
 
 def script(name: str) -> str:
@@ -130,18 +129,14 @@ class DevStack:
         log.close()
 
     def start_emulators(self) -> None:
-        for name in EMULATORS:
-            self.start(name)
-        wait_http(f"{self.config.sage_url}/v1/health")
+        self.start("mlc-zoho-emulator")  # starts while the Sage side comes up
+        self.start_sage_side()
         wait_http(f"{self.config.zoho_url}/_emulator/health")
-        # The Sage side as a customer runs it: the agent reaches Sage (here the emulator's
-        # pvxcom stand-in) through BOI; tenants point at the agent.
-        self.start("mlc-sage-agent")
-        wait_http(f"{self.config.agent_url}/v1/health")
 
     def start_sage_side(self) -> None:
-        """A Sage emulator and the agent in front of it, nothing else: another customer's own
-        Sage server, so its big tables do not hold the other companies' Sage calls."""
+        """The Sage side as a customer runs it: a Sage emulator (the pvxcom stand-in) and the
+        agent that reaches it through BOI; tenants point at the agent. Alone, it is another
+        customer's own Sage server, so its big tables do not hold other companies' calls."""
         self.start("mlc-sage-emulator")
         wait_http(f"{self.config.sage_url}/v1/health")
         self.start("mlc-sage-agent")
