@@ -8,8 +8,15 @@ import httpx
 import pytest
 from mlc_core.contracts import Entity
 from mlc_core.entities.sage import SAGE_TABLES, record_digest
+from sage_agent.main import AgentSettings
 
-from tests.services.sage_agent.servers import AGENT_TOKEN, SageSide, sage_side
+from tests.services.sage_agent.servers import (
+    AGENT_TOKEN,
+    SAGE_PASSWORD,
+    SAGE_USER,
+    SageSide,
+    sage_side,
+)
 
 HEADERS = {"Authorization": f"Bearer {AGENT_TOKEN}"}
 
@@ -289,3 +296,25 @@ def test_sensitive_columns_leave_only_when_included(side: SageSide) -> None:
     without = {k: v for k, v in row.items() if k != ssn}
     assert {k["key"]: k["hash"] for k in hashes}[key] == record_digest(without).hex()
     assert wrong.status_code == 400 and "VendorName is not a sensitive column" in wrong.text
+
+
+def test_emulator_sessions_share_one_connection_pool_that_outlives_each(side: SageSide) -> None:
+    """Each session's RemoteBoi goes over the agent's one transport (a client of its own built
+    an SSL context per logon: 20 ms of CPU); closing a session leaves the others working."""
+    from sage_agent.main import boi_factory
+    from sage_agent.pool import Logon, open_session
+
+    settings = AgentSettings(
+        token=AGENT_TOKEN,  # type: ignore[arg-type]
+        companies="*",
+        boi="emulator",
+        emulator_url=side.emulator_url,
+    )
+    make = boi_factory(settings)
+    first, second = make(), make()
+    first.close()
+    session = open_session(second, Logon("ABC", SAGE_USER, SAGE_PASSWORD))
+    assert second.call(session, "nSetModule", "A/R") == 1
+    second.release(session)
+    second.close()
+    assert first._http._transport is second._http._transport  # type: ignore[attr-defined]

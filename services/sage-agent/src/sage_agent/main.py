@@ -76,9 +76,10 @@ class AgentSettings(BaseSettings):
 
 def boi_factory(settings: AgentSettings) -> Callable[[], Boi]:
     if settings.boi == "emulator":
-        from sage_agent.boi_remote import RemoteBoi
+        from sage_agent.boi_remote import RemoteBoi, shared_transport
 
-        return lambda: RemoteBoi(settings.emulator_url)
+        transport = shared_transport(sessions=settings.pool_size)
+        return lambda: RemoteBoi(settings.emulator_url, transport=transport)
     from sage_agent.boi_com import ComBoi
 
     return lambda: ComBoi(settings.sage_home)
