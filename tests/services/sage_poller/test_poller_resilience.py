@@ -65,7 +65,7 @@ class FlakyLoop(TenantLoop):
     async def run_due(self) -> list[Entity]:
         for entity in self.schedule.due_polls(self.entities, 0.0):
             await self.guarded(self.tenant, entity, "poll")
-            self.schedule.polled(entity, 0.0)
+            self.schedule.polled(entity, started=0.0)
         return self.entities
 
 
@@ -110,5 +110,45 @@ def test_a_failed_poll_is_retried_by_itself_with_growing_backoff_up_to_its_caden
     waits = [schedule.poll_failed(Entity.AR_CUSTOMER, 0.0) for _ in range(7)]
     assert waits == [30, 60, 120, 240, 480, 600, 600]
     assert schedule.next_poll[Entity.AR_CUSTOMER] == 600
-    schedule.polled(Entity.AR_CUSTOMER, 1000.0)  # a success resets the backoff
+    schedule.polled(Entity.AR_CUSTOMER, started=1000.0)  # a success resets the backoff
     assert schedule.poll_failed(Entity.AR_CUSTOMER, 1000.0) == 30
+
+
+class SlowLoop(TenantLoop):
+    """Every poll takes `poll_s` on a clock of its own (no Sage, no database)."""
+
+    def __init__(self, poll_s: float) -> None:
+        self.now = 0.0
+        super().__init__(
+            "acme",
+            deps=deps(Store(down=False)),
+            policy=SchedulePolicy(every=120),
+            idle_cap=1,
+            clock=lambda: self.now,
+        )
+        self.poll_s = poll_s
+        self.started: list[tuple[Entity, float]] = []
+
+    async def run_one(self, tenant: Any, entity: Entity, what: str) -> None:
+        if what == "poll":
+            self.started.append((entity, self.now))
+            self.now += self.poll_s
+
+
+async def test_a_slow_poll_does_not_stretch_the_cadence() -> None:
+    """The next poll is due an interval after this one began: 50 s polls every 120 s begin
+    120 s apart (counted from their ends they began 170 s apart, and a change just missed
+    waited 220 s, not 170)."""
+    loop = SlowLoop(poll_s=50.0)
+    tenant = type("T", (), {"tenant_id": "acme"})()
+    entities = [Entity.AR_CUSTOMER, Entity.AP_VENDOR]
+    await loop.run_scheduled(tenant, entities)  # type: ignore[arg-type]
+    assert loop.schedule.next_poll == {Entity.AR_CUSTOMER: 120.0, Entity.AP_VENDOR: 170.0}
+
+    loop.now = 120.0
+    await loop.run_scheduled(tenant, entities)  # type: ignore[arg-type]
+    assert loop.started[-1] == (Entity.AR_CUSTOMER, 120.0)  # AP_VENDOR not due until 170
+    loop.now = 400.0  # a poll longer than its interval: the next is due at once
+    loop.poll_s = 300.0
+    await loop.run_scheduled(tenant, entities)  # type: ignore[arg-type]
+    assert loop.schedule.sleep_for(entities, loop.now, cap=60) == 0.0

@@ -81,8 +81,8 @@ def test_schedule_defaults_overrides_and_due() -> None:
     schedule = Schedule(policy)
     entities = [Entity.AR_CUSTOMER, Entity.GL_ACCOUNT]
     assert schedule.due_polls(entities, 0.0) == entities
-    schedule.polled(Entity.AR_CUSTOMER, 0.0)
-    schedule.polled(Entity.GL_ACCOUNT, 0.0)
+    schedule.polled(Entity.AR_CUSTOMER, started=0.0)
+    schedule.polled(Entity.GL_ACCOUNT, started=0.0)
     schedule.reconciled(Entity.AR_CUSTOMER, 0.0)
     schedule.reconciled(Entity.GL_ACCOUNT, 0.0)
     assert schedule.due_polls(entities, 901.0) == [Entity.AR_CUSTOMER]
@@ -93,16 +93,16 @@ def test_schedule_defaults_overrides_and_due() -> None:
 def test_a_tenants_own_cadence_comes_first_and_applies_at_once() -> None:
     schedule = Schedule(SchedulePolicy(overrides={"ap_vendor": 1800.0}))
     vendors = [Entity.AP_VENDOR]
-    schedule.polled(Entity.AP_VENDOR, 0.0)
+    schedule.polled(Entity.AP_VENDOR, started=0.0)
     assert schedule.due_polls(vendors, 1000.0) == []
     schedule.use_cadences({Entity.AP_VENDOR: 300.0})  # `mlc sage set --cadence ap_vendor=300`
     assert schedule.due_polls(vendors, 1000.0) == vendors  # changed: due now, not at 1800
-    schedule.polled(Entity.AP_VENDOR, 1000.0)
+    schedule.polled(Entity.AP_VENDOR, started=1000.0)
     assert schedule.due_polls(vendors, 1299.0) == [] and schedule.due_polls(vendors, 1300.0)
     schedule.use_cadences({Entity.AP_VENDOR: 300.0})  # unchanged: the next poll stays put
     assert schedule.due_polls(vendors, 1299.0) == []
     schedule.use_cadences({})  # removed: back to the deployment's 1800
-    schedule.polled(Entity.AP_VENDOR, 2000.0)
+    schedule.polled(Entity.AP_VENDOR, started=2000.0)
     assert schedule.due_polls(vendors, 3799.0) == [] and schedule.due_polls(vendors, 3800.0)
 
 

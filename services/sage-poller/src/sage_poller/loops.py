@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from mlc_core.contracts import Entity
@@ -32,13 +33,20 @@ class TenantLoop:
     """One tenant's polling: `iteration` is one pass, run again and again by the supervisor."""
 
     def __init__(
-        self, tenant_id: str, *, deps: PollerDeps, policy: SchedulePolicy, idle_cap: float
+        self,
+        tenant_id: str,
+        *,
+        deps: PollerDeps,
+        policy: SchedulePolicy,
+        idle_cap: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tenant_id = tenant_id
         self.deps = deps
         self.schedule = Schedule(policy)
         self.requests = SyncRunner(deps=deps)
         self.idle_cap = idle_cap
+        self.clock = clock
         self.health: LoopHealth | None = None  # the supervisor's record, beaten at each page
         # When each entity's last successful poll began (UTC): the next one's stamp listing
         # starts from there (listing.listing_since); empty after a restart, which costs one
@@ -48,7 +56,7 @@ class TenantLoop:
     async def iteration(self) -> float:
         """One pass; returns how long to wait before the next one."""
         entities = await self.run_due()
-        pause = self.schedule.sleep_for(entities, time.monotonic(), self.idle_cap)
+        pause = self.schedule.sleep_for(entities, self.clock(), self.idle_cap)
         return max(pause, MIN_PAUSE_S)
 
     async def run_due(self) -> list[Entity]:
@@ -63,17 +71,22 @@ class TenantLoop:
         if not tenant.config.sage.agent_url:
             await soap_only_cycle(tenant, self.schedule, deps.store)
             return entities
-        for entity in self.schedule.due_polls(entities, time.monotonic()):
-            if await self.guarded(tenant, entity, "poll"):
-                self.schedule.polled(entity, time.monotonic())
-            else:
-                self.schedule.poll_failed(entity, time.monotonic())
-        for entity in self.schedule.due_reconciles(entities, time.monotonic()):
-            if await self.guarded(tenant, entity, "reconcile"):
-                self.schedule.reconciled(entity, time.monotonic())
-            else:
-                self.schedule.reconcile_failed(entity, time.monotonic())
+        await self.run_scheduled(tenant, entities)
         return entities
+
+    async def run_scheduled(self, tenant: Tenant, entities: list[Entity]) -> None:
+        """The polls, then the key reconciliations, that are due now."""
+        for entity in self.schedule.due_polls(entities, self.clock()):
+            started = self.clock()
+            if await self.guarded(tenant, entity, "poll"):
+                self.schedule.polled(entity, started=started)
+            else:
+                self.schedule.poll_failed(entity, self.clock())
+        for entity in self.schedule.due_reconciles(entities, self.clock()):
+            if await self.guarded(tenant, entity, "reconcile"):
+                self.schedule.reconciled(entity, self.clock())
+            else:
+                self.schedule.reconcile_failed(entity, self.clock())
 
     async def guarded(self, tenant: Tenant, entity: Entity, what: str) -> bool:
         """One poll or reconciliation; whether it succeeded. Its failure is logged and recorded

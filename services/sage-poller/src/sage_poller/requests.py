@@ -133,6 +133,6 @@ async def soap_only_cycle(tenant: Tenant, schedule: Schedule, store: PollerStore
     log.warning(message, extra=ctx(tenant=tenant.tenant_id, entities=[str(e) for e in due]))
     for entity in due:
         await store.record_status(tenant.tenant_id, entity, ok=False, error=message)
-        schedule.polled(entity, now)
+        schedule.polled(entity, started=now)
     for entity in schedule.due_reconciles(list(tenant.config.entities), now):
         schedule.reconciled(entity, now)

@@ -68,9 +68,15 @@ class Schedule:
     def due_reconciles(self, entities: list[Entity], now: float) -> list[Entity]:
         return [e for e in entities if self.next_reconcile.get(e, 0.0) <= now]
 
-    def polled(self, entity: Entity, now: float) -> None:
+    def polled(self, entity: Entity, *, started: float) -> None:
+        """A poll that began at `started` succeeded. The next one is due an interval after this
+        one began, not after it ended: a change the listing just missed is then read within an
+        interval plus the next poll's own time, however long this poll took. Counted from the
+        end, a poll slowed by a busy Sage server or agent (1,000 tenants in the fairness bench
+        beside an initial load) stretched every tenant's round by its length. A poll that
+        outlasts its interval is followed by the next at once."""
         self.failures.pop(entity, None)
-        self.next_poll[entity] = now + self.interval(entity)
+        self.next_poll[entity] = started + self.interval(entity)
 
     def poll_failed(self, entity: Entity, now: float) -> float:
         """Schedule the retry of a failed poll with growing backoff; returns the wait."""
