@@ -68,6 +68,7 @@ from bench.stack import (
 )
 
 LOADER = "fair-loader"
+SAGE_SIDE = ("mlc-sage-emulator", "mlc-sage-agent")  # the processes a customer's site runs
 AGENT_SESSIONS = 32
 T = TypeVar("T")
 
@@ -223,6 +224,28 @@ async def poll_times(bench: Bench, seconds: float) -> dict[tuple[str, str], set[
     return seen
 
 
+WindowSnapshot = tuple[capacity.Snapshot, capacity.Snapshot]
+
+
+async def window_snapshot(bench: Bench, loader_side: Bench) -> WindowSnapshot:
+    """The stack's processes (broker and PostgreSQL with them) and the loader's Sage side."""
+    return (
+        await capacity.snapshot(bench.dev, bench.pool),
+        await capacity.snapshot(loader_side.dev, loader_side.pool),
+    )
+
+
+def cores_by_process(before: WindowSnapshot, after: WindowSnapshot) -> dict[str, float]:
+    """Cores each process kept busy between two snapshots, and their total: what the machine
+    had left for the small tenants' polls while the loader ran."""
+    seconds = after[0].at - before[0].at
+    spent = capacity.cpu_spent(before[0], after[0])
+    loader = capacity.cpu_spent(before[1], after[1])
+    spent |= {f"loader {name}": loader[name] for name in SAGE_SIDE if name in loader}
+    cores = {name: round(s / seconds, 2) for name, s in spent.items()}
+    return cores | {"total": round(sum(spent.values()) / seconds, 2)}
+
+
 async def measure(
     bench: Bench, loader_side: Bench, plan: FairnessPlan, rss: PeakRss
 ) -> dict[str, Any]:
@@ -251,7 +274,11 @@ async def measure(
     print(f"  loaded in {loaded:.0f}s; the window, with {LOADER}'s initial load")
     await set_enabled(bench.pool, LOADER, enabled=True)
     since = time.time()
+    window_before = await window_snapshot(bench, loader_side)
+    window_polls = asyncio.create_task(poll_times(bench, plan.window_s))
     changed_at = await run_window(bench, plan, keys, random.Random(11))
+    window_cores = cores_by_process(window_before, await window_snapshot(bench, loader_side))
+    seen_in_window = await window_polls
     latencies = await collect(bench, changed_at, since, within=plan.bound_s + 60)
     await asyncio.sleep(3)  # the audit log trails the writes
     stages = await stage_times(bench, since, changed_at)
@@ -271,6 +298,8 @@ async def measure(
         "poller_cpu_ms_per_poll": round(spent_cpu["mlc-sage-poller"] * 1000 / polls, 3),
         "cpu_ms_per_poll": {name: round(s * 1000 / polls, 3) for name, s in spent_cpu.items()},
         "poll_interval_achieved_s": spread(poll_intervals(seen)),
+        "window_poll_interval_s": spread(poll_intervals(seen_in_window)),
+        "window_cores_busy": window_cores,
         "loader": {
             "records": Load(plan.load_customers, 2 * plan.load_customers).records,
             "written_by_end": loader.get("Accounts", 0) + loader.get("Contacts", 0),

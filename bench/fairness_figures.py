@@ -181,5 +181,8 @@ def render(fair: dict[str, Any]) -> list[str]:
         f" {fair['poller_cpu_ms_per_poll']}"
         f" ms of its CPU per poll (every process: {fair.get('cpu_ms_per_poll')})."
         f" Peak RSS (MiB): {fair['peak_rss_mib']}.",
+        f"While the loader ran, each tenant's entity was polled every"
+        f" {fair.get('window_poll_interval_s')} s (min/median/p90/max), and the processes kept"
+        f" these cores busy: {fair.get('window_cores_busy')}.",
         f"The writer paused tenants (its per-tenant isolation): {fair['writer_pauses']}.",
     ]
