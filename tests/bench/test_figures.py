@@ -292,11 +292,11 @@ def test_a_missing_section_is_named() -> None:
     assert missing_sections(results) == ["idle_repoll", "naive"]
 
 
-def test_notes_say_when_the_machine_was_busy_and_sage_bounded_the_load() -> None:
+def test_notes_say_when_the_machine_was_busy_and_the_poll_lasted_the_load() -> None:
     results = sample_results()
     notes = auto_notes(results, results["machine"])
     assert any("load average 6.0" in n for n in notes)
-    assert any("latency_300ms" in n and "Sage, not Zoho" in n for n in notes)
+    assert any("latency_300ms" in n and "keeps the pipeline's pace" in n for n in notes)
     quiet = copy.deepcopy(results)
     quiet["machine"]["load_average_start"] = [0.2, 0.1, 0.1]
     for run in quiet["throughput"].values():
