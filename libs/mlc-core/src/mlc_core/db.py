@@ -44,6 +44,45 @@ def role_passwords(environ: Mapping[str, str]) -> dict[str, str]:
     return {role: environ[var] for role, var in SERVICE_ROLES.items() if environ.get(var)}
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pool's connection that is reset on release only when it took session state.
+
+    asyncpg resets every connection handed back to its pool with one more statement (advisory
+    locks, cursors, LISTEN, SET): a second round trip for every one-statement `pool.fetch`,
+    the most common call here. Under CPU contention each round trip is a wake-up of two
+    processes, and a writer's share of a batch or a tenant's poll is a chain of them (the
+    fairness bench found those chains, not the statements, filling its waits). Nothing here
+    keeps session state but a session advisory lock, which says so (`took_session_state`):
+    only such a connection runs the reset query. An open transaction is rolled back on
+    release either way (asyncpg does that before the reset query); SET LOCAL ends with it.
+    """
+
+    __slots__ = ("_mlc_session_state",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._mlc_session_state = False
+
+    def took_session_state(self) -> None:
+        """This connection holds state past its transaction (a session advisory lock): reset
+        it in full when it goes back to the pool."""
+        self._mlc_session_state = True
+
+    def get_reset_query(self) -> str:
+        if not self._mlc_session_state:
+            return ""
+        self._mlc_session_state = False
+        return str(super().get_reset_query())
+
+
+def took_session_state(conn: Connection) -> None:
+    """Mark a pool connection (or its proxy) as holding session state; a plain connection
+    from `asyncpg.connect` is not pooled and needs nothing."""
+    mark = getattr(conn, "took_session_state", None)
+    if mark is not None:
+        mark()
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -99,6 +138,7 @@ async def create_pool(
                 min_size=min_size,
                 max_size=max_size,
                 init=_init_connection,
+                connection_class=PooledConnection,
                 server_settings=session_settings(statement_timeout_s),
                 command_timeout=statement_timeout_s + CLIENT_TIMEOUT_MARGIN_S,
             )

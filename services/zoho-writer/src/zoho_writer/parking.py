@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from mlc_core.contracts import ZohoDeleteCommand, ZohoUpsertCommand
+from mlc_core.db import took_session_state
 
 from zoho_writer.service import Origin, WriteCommand
 
@@ -113,6 +114,7 @@ class ParkingStore:
         """True when this replica may drain the tenant now (session lock, never waits)."""
         async with self._pool.acquire() as conn:
             key = DRAIN_LOCK_PREFIX + tenant_id
+            took_session_state(conn)  # released in full even if the unlock below never runs
             got = await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key)
             try:
                 yield bool(got)
