@@ -69,7 +69,6 @@ from bench.stack import (
 
 LOADER = "fair-loader"
 SAGE_SIDE = ("mlc-sage-emulator", "mlc-sage-agent")  # the processes a customer's site runs
-AGENT_SESSIONS = 32
 T = TypeVar("T")
 
 
@@ -327,10 +326,12 @@ async def measure_fairness(
         config = stack_config(
             bootstrap=bootstrap, app_url=app_url, log_dir=log_dir, poll_seconds=plan.poll_seconds
         )
-        # In production each tenant has its own agent (4 BOI sessions) on its own Sage server;
-        # here one agent serves every company, so it gets sessions enough to stand in for many
-        # (with 4, the tenants' polls queue for its sessions, not for the poller).
-        config.extra_env["MLC_AGENT_POOL_SIZE"] = str(AGENT_SESSIONS)
+        # In production each tenant has its own agent (4 BOI sessions) on its own Sage server,
+        # and its company's session stays logged on between polls. Here one agent serves every
+        # company, so it gets a session per company: with 32 for 1,000 companies nearly every
+        # poll logged on anew and logged another company off (7 more BOI calls a poll), work
+        # no customer's agent does, on this machine's cores.
+        config.extra_env["MLC_AGENT_POOL_SIZE"] = str(plan.tenants + 1)
         # The dev stack re-reads the tenants every second (a test sees a new one at once); a
         # deployment every 30 s. With 1,000 tenants every second is work no deployment does.
         config.extra_env["MLC_TENANT_REFRESH_SECONDS"] = "30"
