@@ -108,6 +108,14 @@ def process_cpu_seconds(pid: int, *, reaped: bool = False) -> float:
         return 0.0
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has spent since boot, all cores together
+    (guest time is already in user time)."""
+    t = psutil.cpu_times()
+    counted = sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    return float(counted - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0))
+
+
 def topic_bytes(data_dir: Path | None) -> dict[str, int]:
     """Bytes of each mlc topic's log segments (.log files; index files are preallocated)."""
     sizes = dict.fromkeys((str(t) for t in Topics), 0)

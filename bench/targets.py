@@ -147,7 +147,40 @@ def _fairness(results: dict[str, Any]) -> Row:
         f" (bound {fair['bound_s']} s); {len(fair['over_bound'])} over, {len(fair['starved'])}"
         " starved"
     )
-    return Row(target, measured, _met(not fair["over_bound"] and not fair["starved"]))
+    if not fair["over_bound"] and not fair["starved"]:
+        return Row(target, measured, "met")
+    return Row(target, measured, "not met", _window_cpu(results, fair))
+
+
+# The window is called CPU-bound only when the whole machine was this busy in it.
+SATURATED_SHARE = 0.9
+CUSTOMER_SIDE = ("mlc-sage-emulator", "mlc-sage-agent")
+
+
+def _window_cpu(results: dict[str, Any], fair: dict[str, Any]) -> str:
+    """Where the machine's cores went while the loader ran (fairness.cores_by_process)."""
+    busy = fair.get("window_cores_busy") or {}
+    cores = (results.get("machine") or {}).get("logical_cores") or 0
+    if "machine" not in busy or not cores:
+        return ""
+    own = sum(v for k, v in busy.items() if k in (*PRODUCT, "kafka-broker", "postgresql"))
+    customers = sum(v for k, v in busy.items() if k.removeprefix("loader ") in CUSTOMER_SIDE)
+    split = (
+        f"the product's services with Kafka and PostgreSQL {own:.2f} cores, the emulated"
+        f" customers' Sage side (the small tenants' one agent and Sage, and the loader's)"
+        f" {customers:.2f}, the Zoho emulator {busy.get('mlc-zoho-emulator', 0):.2f}, the"
+        f" bench driver {busy.get('bench driver', 0):.2f}"
+    )
+    if busy["machine"] < SATURATED_SHARE * cores:
+        return (
+            f"not this machine's CPU: {busy['machine']:.2f} of {cores} cores were busy while"
+            f" the loader ran ({split})"
+        )
+    return (
+        f"bound: this machine's CPU. While the loader ran, {busy['machine']:.2f} of {cores}"
+        f" cores were busy: {split}. In production the customers' side runs on their own"
+        " servers and Zoho on its own"
+    )
 
 
 def _credits_per_day(results: dict[str, Any]) -> Row:

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import random
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -197,3 +198,24 @@ async def test_the_broker_and_postgresql_are_in_the_cpu_figures() -> None:
     assert set(first) == {"kafka-broker", "postgresql"}
     assert first["kafka-broker"] > 0
     assert second["postgresql"] > first["postgresql"]
+
+
+def test_window_cores_name_every_process_the_loader_side_the_driver_and_the_machine() -> None:
+    from bench.fairness import WindowSnapshot, cores_by_process
+
+    def snap(at: float, stack: float, agent: float, machine: float, driver: float) -> Any:
+        cpu = {"mlc-sage-poller": stack, "postgresql": stack / 2}
+        loader = {"mlc-sage-agent": agent, "mlc-mapper": 99.0}
+        return WindowSnapshot(
+            Snapshot(at, cpu, {}, 0), Snapshot(at, loader, {}, 0), machine, driver
+        )
+
+    cores = cores_by_process(snap(0, 10, 1, 100, 5), snap(100, 50, 3, 290, 25))
+    assert cores == {
+        "mlc-sage-poller": 0.4,
+        "postgresql": 0.2,
+        "loader mlc-sage-agent": 0.02,  # the loader's mapper is the stack's, counted there
+        "total": 0.62,
+        "bench driver": 0.2,
+        "machine": 1.9,
+    }

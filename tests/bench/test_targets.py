@@ -77,3 +77,42 @@ def test_a_short_or_slower_load_is_not_called_cpu_bound() -> None:
     results["throughput"]["latency_300ms"]["records_per_s"] = 700.0  # 94% of 741
     [row] = [r for r in assess(results) if r.target.startswith("initial load")]
     assert row.why.startswith("bound: this machine's CPU") and "94% of that" in row.why
+
+
+def fairness(over: list[str], machine: float) -> dict:
+    return {
+        "tenants": 1000,
+        "arrived": 3000,
+        "changes": 3000,
+        "bound_s": 130.0,
+        "spread": {"p99_s": {"median": 110.0, "max": 140.0}},
+        "over_bound": over,
+        "starved": [],
+        "window_cores_busy": {
+            "mlc-sage-poller": 0.3,
+            "postgresql": 0.3,
+            "mlc-sage-agent": 0.4,
+            "loader mlc-sage-agent": 0.02,
+            "mlc-zoho-emulator": 0.05,
+            "bench driver": 0.2,
+            "total": 1.07,
+            "machine": machine,
+        },
+    }
+
+
+def test_a_missed_fairness_bound_says_where_the_machines_cores_went() -> None:
+    results = sample_results() | {"fairness": fairness(["fair-0001"], machine=1.95)}
+    results["machine"]["logical_cores"] = 2
+    [row] = [r for r in assess(results) if r.target.startswith("fairness")]
+    assert row.verdict == "not met"
+    assert row.why.startswith("bound: this machine's CPU")
+    for part in ("1.95 of 2 cores", "Kafka and PostgreSQL 0.60", "Sage side", "0.42"):
+        assert part in row.why, part
+    idle = copy.deepcopy(results)
+    idle["fairness"]["window_cores_busy"]["machine"] = 1.2
+    [row] = [r for r in assess(idle) if r.target.startswith("fairness")]
+    assert row.why.startswith("not this machine's CPU: 1.20 of 2 cores")
+    idle["fairness"]["over_bound"] = []
+    [row] = [r for r in assess(idle) if r.target.startswith("fairness")]
+    assert (row.verdict, row.why) == ("met", "")
