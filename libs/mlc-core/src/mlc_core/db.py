@@ -50,8 +50,9 @@ class PooledConnection(asyncpg.Connection):
     asyncpg resets every connection handed back to its pool with one more statement (advisory
     locks, cursors, LISTEN, SET): a second round trip for every one-statement `pool.fetch`,
     the most common call here. Under CPU contention each round trip is a wake-up of two
-    processes, and a writer's share of a batch or a tenant's poll is a chain of them (the
-    fairness bench found those chains, not the statements, filling its waits). Nothing here
+    processes, and a writer's share of a batch or a tenant's poll is a chain of them: sampled
+    during the fairness bench's load (py-spy), the reset was the largest single PostgreSQL
+    call site in both the poller and the writer. Nothing here
     keeps session state but a session advisory lock, which says so (`took_session_state`):
     only such a connection runs the reset query. An open transaction is rolled back on
     release either way (asyncpg does that before the reset query); SET LOCAL ends with it.
