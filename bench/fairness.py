@@ -68,8 +68,8 @@ from bench.stack import (
 )
 
 LOADER = "fair-loader"
-SAGE_SIDE = ("mlc-sage-emulator", "mlc-sage-agent")
-AGENT_SESSIONS = 32  # the processes a customer's site runs
+SAGE_SIDE = ("mlc-sage-emulator", "mlc-sage-agent")  # the processes a customer's site runs
+AGENT_SESSIONS = 32  # the small tenants' one agent's BOI sessions (measure_fairness says why)
 T = TypeVar("T")
 
 
