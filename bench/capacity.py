@@ -108,6 +108,11 @@ def process_cpu_seconds(pid: int, *, reaped: bool = False) -> float:
         return 0.0
 
 
+def stack_cpu_seconds(dev: DevStack) -> dict[str, float]:
+    """CPU time of each process the dev stack started."""
+    return {name: process_cpu_seconds(proc.pid) for name, proc in dev.procs.items()}
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds every process on the machine has spent since boot, all cores together
     (guest time is already in user time)."""
@@ -132,8 +137,7 @@ async def snapshot(dev: DevStack, pool: asyncpg.Pool) -> Snapshot:
     infra = infrastructure_pids(
         bootstrap=dev.config.kafka_bootstrap, database_url=dev.config.database_url
     )
-    cpu = {name: process_cpu_seconds(proc.pid) for name, proc in dev.procs.items()}
-    cpu |= infrastructure_cpu_seconds(infra)
+    cpu = stack_cpu_seconds(dev) | infrastructure_cpu_seconds(infra)
     audit = int(await pool.fetchval(AUDIT_BYTES_SQL))
     data_dir = kafka_data_dir(infra.get("kafka-broker"))
     return Snapshot(time.monotonic(), cpu, topic_bytes(data_dir), audit)

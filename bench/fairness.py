@@ -42,6 +42,7 @@ from mlc_devtools.emulated import EMULATOR_HOSTS
 
 from bench import capacity
 from bench.fairness_figures import (
+    CUSTOMER_SIDE,
     FairnessPlan,
     change_schedule,
     company_code,
@@ -68,7 +69,6 @@ from bench.stack import (
 )
 
 LOADER = "fair-loader"
-SAGE_SIDE = ("mlc-sage-emulator", "mlc-sage-agent")  # the processes a customer's site runs
 AGENT_SESSIONS = 32  # the small tenants' one agent's BOI sessions (measure_fairness says why)
 T = TypeVar("T")
 
@@ -227,7 +227,7 @@ async def poll_times(bench: Bench, seconds: float) -> dict[tuple[str, str], set[
 @dataclasses.dataclass(frozen=True)
 class WindowSnapshot:
     stack: capacity.Snapshot  # the stack's processes, the broker and PostgreSQL with them
-    loader: capacity.Snapshot  # the loader's own Sage side
+    loader_s: dict[str, float]  # the loader's own Sage side, per process
     machine_s: float  # every process on the machine (capacity.machine_busy_seconds)
     driver_s: float  # this process: the bench's own edits and readings
 
@@ -235,7 +235,7 @@ class WindowSnapshot:
 async def window_snapshot(bench: Bench, loader_side: Bench) -> WindowSnapshot:
     return WindowSnapshot(
         await capacity.snapshot(bench.dev, bench.pool),
-        await capacity.snapshot(loader_side.dev, loader_side.pool),
+        capacity.stack_cpu_seconds(loader_side.dev),
         capacity.machine_busy_seconds(),
         time.process_time(),
     )
@@ -246,8 +246,8 @@ def cores_by_process(before: WindowSnapshot, after: WindowSnapshot) -> dict[str,
     and the whole machine's (pure): what the small tenants' polls had to share."""
     seconds = after.stack.at - before.stack.at
     spent = capacity.cpu_spent(before.stack, after.stack)
-    loader = capacity.cpu_spent(before.loader, after.loader)
-    spent |= {f"loader {name}": loader[name] for name in SAGE_SIDE if name in loader}
+    loader = {n: s - before.loader_s.get(n, 0.0) for n, s in after.loader_s.items()}
+    spent |= {f"loader {name}": loader[name] for name in CUSTOMER_SIDE if name in loader}
     cores = {name: round(s / seconds, 2) for name, s in spent.items()}
     return cores | {
         "total": round(sum(spent.values()) / seconds, 2),

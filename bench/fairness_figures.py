@@ -13,6 +13,10 @@ from typing import Any
 
 from bench.figures import percentile
 
+# The processes a customer's site runs (its Sage server and our agent beside it): in
+# production on the customer's own machine, here on the bench's cores.
+CUSTOMER_SIDE = ("mlc-sage-emulator", "mlc-sage-agent")
+
 BOUND_SLACK_S = 10.0  # the bound: a change arrives within its poll interval + 10 s
 
 

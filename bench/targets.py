@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bench.fairness_figures import CUSTOMER_SIDE
+
 # The product's own processes; the rest of a run's CPU is the emulators and the on-premises
 # agent (in production on Zoho's servers and the customer's Sage server), and the Kafka
 # broker and PostgreSQL, which share this machine's cores with everything else.
@@ -154,7 +156,6 @@ def _fairness(results: dict[str, Any]) -> Row:
 
 # The window is called CPU-bound only when the whole machine was this busy in it.
 SATURATED_SHARE = 0.9
-CUSTOMER_SIDE = ("mlc-sage-emulator", "mlc-sage-agent")
 
 
 def _window_cpu(results: dict[str, Any], fair: dict[str, Any]) -> str:

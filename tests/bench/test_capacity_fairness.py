@@ -206,9 +206,7 @@ def test_window_cores_name_every_process_the_loader_side_the_driver_and_the_mach
     def snap(at: float, stack: float, agent: float, machine: float, driver: float) -> Any:
         cpu = {"mlc-sage-poller": stack, "postgresql": stack / 2}
         loader = {"mlc-sage-agent": agent, "mlc-mapper": 99.0}
-        return WindowSnapshot(
-            Snapshot(at, cpu, {}, 0), Snapshot(at, loader, {}, 0), machine, driver
-        )
+        return WindowSnapshot(Snapshot(at, cpu, {}, 0), loader, machine, driver)
 
     cores = cores_by_process(snap(0, 10, 1, 100, 5), snap(100, 50, 3, 290, 25))
     assert cores == {

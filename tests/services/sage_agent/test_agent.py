@@ -267,7 +267,6 @@ async def test_agent_client_reads_every_key_page(
 
 def test_a_token_reads_only_its_companies_and_must_not_be_empty() -> None:
     from pydantic import ValidationError
-    from sage_agent.main import AgentSettings
 
     with sage_side(companies="abc, def") as scoped, agent(scoped) as client:
         scoped.state.ensure_company("XYZ")

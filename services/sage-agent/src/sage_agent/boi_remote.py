@@ -40,17 +40,12 @@ def shared_transport(*, sessions: int) -> httpx.HTTPTransport:
 
 
 class RemoteBoi:
-    """One ProvideX.Script in the emulator; its calls go over `transport` when given (the
-    agent's shared_transport, left open by close()), else over a connection pool of its own."""
+    """One ProvideX.Script in the emulator; its calls go over the agent's shared_transport,
+    which close() leaves open for the other sessions."""
 
     def __init__(
-        self,
-        base_url: str,
-        *,
-        transport: httpx.HTTPTransport | None = None,
-        timeout: float = 120.0,
+        self, base_url: str, *, transport: httpx.HTTPTransport, timeout: float = 120.0
     ) -> None:
-        self._owns_transport = transport is None
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
         )
@@ -99,5 +94,3 @@ class RemoteBoi:
     def close(self) -> None:
         with contextlib.suppress(BoiError):  # the server is gone; nothing left to release
             self.release(self.script)
-        if self._owns_transport:
-            self._http.close()
