@@ -48,7 +48,10 @@ async def _apply(run: TenantRun, tenant: Tenant, cmd: ZohoDeleteCommand, deps: W
     if run.hold.held:  # an earlier delete held the tenant: wait like the rest
         await deps.holds.park_held(run, [cmd])
         return
-    answer = await attempt(tenant, deps, lambda t, d: _call(cmd, deps, t, d), seen=run.retry_errors)
+    with run.on_org.waiting():
+        answer = await attempt(
+            tenant, deps, lambda t, d: _call(cmd, deps, t, d), seen=run.retry_errors
+        )
     origin = run.origins.get(cmd.event_id)
     if isinstance(answer, RecordResult):
         if answer.ok:

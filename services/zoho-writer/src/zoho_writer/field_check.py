@@ -23,7 +23,7 @@ from mlc_core.zoho.errors import ZohoError
 from zoho_writer.calls import with_token
 from zoho_writer.deps import WriterDeps
 from zoho_writer.org_fields import Known, written_names
-from zoho_writer.run import TenantRun
+from zoho_writer.run import OrgClock, TenantRun
 from zoho_writer.service import Failure, failed
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,12 @@ RECHECK_S = 10.0
 
 
 async def known_fields(
-    tenant: Tenant, module: str, deps: WriterDeps, max_age_s: float | None = None
+    tenant: Tenant,
+    module: str,
+    deps: WriterDeps,
+    max_age_s: float | None = None,
+    *,
+    on_org: OrgClock,
 ) -> Known:
     async def call(token: str, domain: str) -> list[metadata.FieldInfo]:
         return await metadata.fields(
@@ -41,7 +46,9 @@ async def known_fields(
 
     async def read() -> Known:
         try:
-            return frozenset(f.api_name for f in await with_token(tenant, deps, call))
+            with on_org.waiting():
+                fields = await with_token(tenant, deps, call)
+            return frozenset(f.api_name for f in fields)
         except ZohoError as exc:
             log.warning(
                 "module fields unreadable; writing unchecked",
@@ -52,10 +59,12 @@ async def known_fields(
     return await deps.org_fields.names(tenant.tenant_id, module, read, max_age_s)
 
 
-async def _missing(tenant: Tenant, cmd: ZohoUpsertCommand, deps: WriterDeps) -> list[str]:
+async def _missing(
+    run: TenantRun, tenant: Tenant, cmd: ZohoUpsertCommand, deps: WriterDeps
+) -> list[str]:
     missing: list[str] = []
     for max_age in (None, RECHECK_S):  # found missing: asked again unless just read
-        known = await known_fields(tenant, cmd.module, deps, max_age)
+        known = await known_fields(tenant, cmd.module, deps, max_age, on_org=run.on_org)
         missing = [] if known is None else [n for n in written_names(cmd) if n not in known]
         if not missing:
             break
@@ -74,7 +83,7 @@ async def with_known_fields(
     writable = []
     policy = deps.policy
     for cmd in commands:
-        missing = await _missing(tenant, cmd, deps)
+        missing = await _missing(run, tenant, cmd, deps)
         if not missing:
             writable.append(cmd)
             continue

@@ -49,7 +49,8 @@ async def move_renumbered(
         if run.hold.held:  # an earlier move held the tenant: wait like the rest
             await deps.holds.park_held(run, [cmd])
             continue
-        answer = await attempt(tenant, deps, _mover(cmd, deps), seen=run.retry_errors)
+        with run.on_org.waiting():
+            answer = await attempt(tenant, deps, _mover(cmd, deps), seen=run.retry_errors)
         if isinstance(answer, Moved):
             await _moved(run, cmd, answer, deps)
             keep.append(cmd)

@@ -111,14 +111,14 @@ async def _triage(
 async def _write_waves(
     run: TenantRun, tenant: Tenant, todo: list[ZohoUpsertCommand], deps: WriterDeps
 ) -> None:
-    gate = deps.limiter.gate(run.tenant_id, await _edition(tenant, deps))
+    gate = deps.limiter.gate(run.tenant_id, await _edition(run, tenant, deps))
     parents = [(lk.module, lk.external_value) for c in todo for lk in c.lookups]
     run.known = await deps.store.zoho_ids(run.tenant_id, parents) if parents else {}
     unknown = [p for p in parents if p not in run.known]
     coming = await deps.parking.parked_records(run.tenant_id, unknown) if unknown else set()
     resolver = Resolver(
         run.known,
-        lambda lookup: _ask_zoho(tenant, lookup, gate, deps),
+        lambda lookup: _ask_zoho(run, tenant, lookup, gate, deps),
         coming=coming,
         may_ask=lambda cmd: run.attempts.get(cmd.event_id, 0) >= deps.policy.parent_lookup_after,
     )
@@ -168,12 +168,13 @@ async def _write_chunk(
 ) -> None:
     notes: list[str] = []
     answer: WriteReply | Answer | None = None
-    async with gate.calling():
-        run.called = True
-        if not run.hold.held:  # else a sibling chunk held the tenant while this one queued
-            answer = await attempt_chunk(
-                tenant, match_fields, chunk, deps, notes, seen=run.retry_errors
-            )
+    with run.on_org.waiting():
+        async with gate.calling():
+            run.called = True
+            if not run.hold.held:  # else a sibling chunk held the tenant while this one queued
+                answer = await attempt_chunk(
+                    tenant, match_fields, chunk, deps, notes, seen=run.retry_errors
+                )
     if answer is None:
         await deps.holds.park_held(run, chunk)
     elif isinstance(answer, WriteReply):
@@ -261,7 +262,7 @@ async def _wait_for_parents(run: TenantRun, resolution: Resolution, deps: Writer
         await deps.holds.park(run, list(resolution.ready), reason=reason, delay=0)
 
 
-async def _edition(tenant: Tenant, deps: WriterDeps) -> str:
+async def _edition(run: TenantRun, tenant: Tenant, deps: WriterDeps) -> str:
     """The org's edition: remembered for a day; asked of Zoho (needs ZohoCRM.org.READ), else
     the configured default (Free, the smallest, unless set: never above the org's limits)."""
     cached = known_edition(
@@ -274,7 +275,8 @@ async def _edition(tenant: Tenant, deps: WriterDeps) -> str:
         return await org_edition(deps.http, api_domain=domain, access_token=token)
 
     try:
-        edition = known_edition(await with_token(tenant, deps, ask))
+        with run.on_org.waiting():
+            edition = known_edition(await with_token(tenant, deps, ask))
     except ZohoScopeError:
         edition = None  # no ZohoCRM.org.READ: remember the default, do not ask every batch
     except ZohoError:
@@ -283,7 +285,9 @@ async def _edition(tenant: Tenant, deps: WriterDeps) -> str:
     return edition or deps.policy.default_edition
 
 
-async def _ask_zoho(tenant: Tenant, lookup: ZohoLookup, gate: Gate, deps: WriterDeps) -> str | None:
+async def _ask_zoho(
+    run: TenantRun, tenant: Tenant, lookup: ZohoLookup, gate: Gate, deps: WriterDeps
+) -> str | None:
     async def call(token: str, domain: str) -> str | None:
         return await find_by_external(
             deps.http,
@@ -295,8 +299,9 @@ async def _ask_zoho(tenant: Tenant, lookup: ZohoLookup, gate: Gate, deps: Writer
         )
 
     try:
-        async with gate.calling():
-            return await with_token(tenant, deps, call)
+        with run.on_org.waiting():
+            async with gate.calling():
+                return await with_token(tenant, deps, call)
     except ZohoError as exc:
         # Treated as "not there yet": the child waits and asks again later.
         log.warning("parent lookup failed", extra=ctx(tenant=tenant.tenant_id, error=str(exc)))
