@@ -86,3 +86,13 @@ class FakeRecord:
     topic: str = "mlc.zoho.commands"
     partition: int = 0
     offset: int = 0
+
+
+class ManualClock:
+    """A clock a test moves by hand: `clock.now += 5`."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -6,13 +6,7 @@ import io
 
 from mlc_cli.progress import Progress, human_duration, mode_for
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.factories import ManualClock
 
 
 class TtyStream(io.StringIO):
@@ -21,7 +15,7 @@ class TtyStream(io.StringIO):
 
 
 def test_rate_and_eta_with_a_known_total() -> None:
-    clock, out = FakeClock(), io.StringIO()
+    clock, out = ManualClock(100.0), io.StringIO()
     progress = Progress("initial load", total=1000, stream=out, mode="plain", clock=clock)
     clock.now += 4
     progress.update(200)
@@ -33,7 +27,7 @@ def test_rate_and_eta_with_a_known_total() -> None:
 
 
 def test_rate_forgets_a_slow_start() -> None:
-    clock = FakeClock()
+    clock = ManualClock(100.0)
     progress = Progress("replay", stream=io.StringIO(), mode="silent", clock=clock)
     clock.now += 60  # a minute of nothing (a consumer group joining)...
     progress.update(0)
@@ -46,7 +40,7 @@ def test_rate_forgets_a_slow_start() -> None:
 
 
 def test_plain_mode_prints_at_most_every_few_seconds() -> None:
-    clock, out = FakeClock(), io.StringIO()
+    clock, out = ManualClock(100.0), io.StringIO()
     progress = Progress("replay", total=10, stream=out, mode="plain", plain_every=5, clock=clock)
     for _ in range(10):
         clock.now += 1
@@ -60,7 +54,7 @@ def test_plain_mode_prints_at_most_every_few_seconds() -> None:
 
 
 def test_terminal_mode_redraws_one_line() -> None:
-    clock, out = FakeClock(), TtyStream()
+    clock, out = ManualClock(100.0), TtyStream()
     progress = Progress("load", total=3, stream=out, clock=clock)
     assert progress.mode == "tty"
     for _ in range(3):

@@ -12,6 +12,8 @@ from mlc_core.logging import (
     register_secret,
 )
 
+from tests.factories import ManualClock
+
 
 def test_registered_secret_is_masked_anywhere() -> None:
     register_secret("s3cr3t-refresh-value")
@@ -38,16 +40,8 @@ def test_json_formatter_carries_context_and_redacts() -> None:
     assert "another-secret-123" not in entry["msg"]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_short_lived_secrets_are_forgotten_after_their_ttl() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     registry = SecretRegistry(clock=clock)
     registry.add("refresh-token-kept", ttl_seconds=None)
     for n in range(1000):  # a week of hourly access tokens for six tenants
@@ -74,7 +68,7 @@ def test_a_secret_containing_another_is_masked_whole() -> None:
 
 
 def test_registering_again_extends_a_secrets_life() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     registry = SecretRegistry(clock=clock)
     registry.add("token-value-1", ttl_seconds=10)
     clock.now = 5

@@ -11,7 +11,7 @@ from mapper.store import MapCache, load_stored, remove_map, save_map
 from mlc_core.crypto import KeyRing
 from mlc_core.tenants import add_tenant
 
-from tests.factories import raw_event
+from tests.factories import ManualClock, raw_event
 from tests.services.mapper import rows
 
 pytestmark = pytest.mark.integration  # the real PostgreSQL
@@ -24,14 +24,6 @@ SKIP_FAX = "entities:\n  ar_customer:\n    skip: [Fax]\n"
 async def tenant(app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str) -> str:
     await add_tenant(app_pool, keyring=keyring, tenant=rows.tenant(tenant_id))
     return tenant_id
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_a_bad_map_is_refused_and_nothing_is_stored(
@@ -54,7 +46,7 @@ async def test_saving_again_makes_a_new_revision(app_pool: asyncpg.Pool, tenant:
 async def test_the_mapper_applies_the_stored_map_and_sees_changes_after_the_ttl(
     app_pool: asyncpg.Pool, tenant: str
 ) -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     cache = MapCache(pool=app_pool, ttl=30, clock=clock)
     assert (await cache.maps_for({tenant, "nobody"})) == {
         tenant: DEFAULT_MAP,

@@ -5,62 +5,54 @@ from __future__ import annotations
 import pytest
 from zoho_writer.run import OrgClock
 
+from tests.factories import ManualClock
+
 pytestmark = pytest.mark.unit
 
 
-class Ticks:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def test_only_time_waiting_on_the_org_counts_and_calls_side_by_side_count_once() -> None:
-    ticks = Ticks()
+    ticks = ManualClock(100.0)
     clock = OrgClock(now=ticks)
-    ticks.t += 5.0  # PostgreSQL, the event loop: not the org's
+    ticks.now += 5.0  # PostgreSQL, the event loop: not the org's
     with clock.waiting():
-        ticks.t += 1.0
+        ticks.now += 1.0
         with clock.waiting():  # a second chunk's call, side by side
-            ticks.t += 0.5
-        ticks.t += 0.25
-    ticks.t += 3.0
+            ticks.now += 0.5
+        ticks.now += 0.25
+    ticks.now += 3.0
     assert clock.spent() == pytest.approx(1.75)
     with clock.waiting():
-        ticks.t += 0.5
+        ticks.now += 0.5
         assert clock.spent() == pytest.approx(2.25)  # the wait under way counts
         assert clock.waiting_now
 
 
 def test_reaches_says_when_the_wait_under_way_would_pass_a_limit() -> None:
-    ticks = Ticks()
+    ticks = ManualClock(100.0)
     clock = OrgClock(now=ticks)
     with clock.waiting():
-        ticks.t += 2.0
+        ticks.now += 2.0
     assert clock.reaches(3.0) is None  # nothing waits: the time on the org is not growing
-    ticks.t = 200.0
+    ticks.now = 200.0
     with clock.waiting():
         assert clock.reaches(3.0) == pytest.approx(201.0)
     assert not clock.waiting_now
 
 
 def test_on_change_is_told_when_a_wait_on_the_org_begins_and_ends_not_in_between() -> None:
-    ticks = Ticks()
+    ticks = ManualClock(100.0)
     seen: list[float | None] = []
     clock = OrgClock(now=ticks)
     clock.on_change = lambda: seen.append(clock.reaches(3.0))
     with clock.waiting():
-        ticks.t += 1.0
+        ticks.now += 1.0
         with clock.waiting():
-            ticks.t += 1.0
-        ticks.t += 0.5
+            ticks.now += 1.0
+        ticks.now += 0.5
     assert seen == [pytest.approx(103.0), None]
-    ticks.t += 10.0
+    ticks.now += 10.0
     with pytest.raises(RuntimeError), clock.waiting():
-        ticks.t += 0.5
+        ticks.now += 0.5
         raise RuntimeError("the call failed")  # the wait still ends, and is counted
     assert seen[2:] == [pytest.approx(113.0), None]  # 0.5 s left of 3 when it began
     assert clock.spent() == pytest.approx(3.0)
