@@ -7,7 +7,7 @@ import io
 
 from mlc_devtools.demo_view import DemoView, EntityCounts, counts_from_metrics, counts_table
 
-from tests.cli.test_progress import FakeClock
+from tests.factories import ManualClock
 
 
 def counts(customers_written: int, contacts_written: int) -> dict[str, EntityCounts]:
@@ -17,14 +17,14 @@ def counts(customers_written: int, contacts_written: int) -> dict[str, EntityCou
     }
 
 
-def view(tty: bool, clock: FakeClock) -> tuple[DemoView, io.StringIO]:
+def view(tty: bool, clock: ManualClock) -> tuple[DemoView, io.StringIO]:
     out = io.StringIO()
     expected = {"ar_customer": 100, "customer_contact": 150}
     return DemoView("demo", expected, out, clock, tty), out
 
 
 def test_plain_view_prints_a_block_per_refresh_and_notices_the_end_of_the_load() -> None:
-    clock = FakeClock()
+    clock = ManualClock(100.0)
     demo, out = view(False, clock)
     clock.now += 5
     demo.update(counts(50, 0), "live changes: 0")
@@ -52,7 +52,7 @@ def test_plain_view_prints_a_block_per_refresh_and_notices_the_end_of_the_load()
 
 
 def test_terminal_view_redraws_the_previous_frame_in_place() -> None:
-    clock = FakeClock()
+    clock = ManualClock(100.0)
     demo, out = view(True, clock)
     demo.update(counts(0, 0))
     first = out.getvalue()
