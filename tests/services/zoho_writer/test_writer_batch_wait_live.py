@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import time
 
 import asyncpg
@@ -185,3 +186,22 @@ async def test_a_share_slowed_by_the_machine_not_its_org_is_written_not_cut(
     assert not writer.publisher.outcomes(healthy, OutcomeStatus.DEFERRED)
     records = await zoho.records(healthy)
     assert len(records) == 20 and {r["Fax"] for r in records} == {V2}
+
+
+async def test_a_drain_pass_past_the_share_deadline_names_its_time_on_the_org(
+    writer: Writer, zoho: Emulator, app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str
+) -> None:
+    """The drain has no batch wait, only the share deadline on its whole time: cut there, the
+    pause says how much of it the org took, so an operator can tell Zoho from this machine."""
+    slow = await new_tenant(app_pool, keyring, zoho, tenant_id)
+    await zoho.control("POST", "/_emulator/faults", org=slow, latency_ms=8000)
+    await waiting(writer, wait=0.5).handle(accounts(slow, 5))
+    assert await writer.deps.parking.count(slow) == 5
+    policy = dataclasses.replace(waiting(writer, wait=0.5).deps.policy, share_deadline_seconds=1.0)
+    await Writer(dataclasses.replace(writer.deps, policy=policy), writer.publisher).drain_once()
+    [hold] = await zoho_holds(app_pool, tenant_id=slow)
+    detail = hold.pause_detail or ""
+    assert "share of a drain pass took over 1 s" in detail, detail
+    on_org = re.search(r"\((\d+\.\d) s on its org\)", detail)
+    assert on_org is not None and 0 < float(on_org.group(1)) <= 1.5, detail  # its 8 s call
+    assert await writer.deps.parking.count(slow) == 5

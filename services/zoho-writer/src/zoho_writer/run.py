@@ -86,10 +86,6 @@ class OrgClock:
         """Seconds waited so far, the wait under way included."""
         return self._spent + (self.now() - self._since if self._open else 0.0)
 
-    @property
-    def waiting_now(self) -> bool:
-        return self._open > 0
-
 
 @dataclass
 class TenantRun:

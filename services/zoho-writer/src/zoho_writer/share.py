@@ -116,7 +116,8 @@ def _cut_by(run: TenantRun, wait: float | None, deadline: float) -> str:
     if wait is not None:
         return f"the tenant's share of a batch waited over {wait:g} s on its org"
     what = "a drain pass" if run.from_parking else "a batch"
-    return f"the tenant's share of {what} took over {deadline:g} s"
+    on_org = run.on_org.spent()
+    return f"the tenant's share of {what} took over {deadline:g} s ({on_org:.1f} s on its org)"
 
 
 def _slow_reason(run: TenantRun) -> HoldReason:
