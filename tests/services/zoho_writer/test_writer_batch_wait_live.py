@@ -195,9 +195,10 @@ async def test_a_drain_pass_past_the_share_deadline_names_its_time_on_the_org(
     pause says how much of it the org took, so an operator can tell Zoho from this machine."""
     slow = await new_tenant(app_pool, keyring, zoho, tenant_id)
     await zoho.control("POST", "/_emulator/faults", org=slow, latency_ms=8000)
-    await waiting(writer, wait=0.5).handle(accounts(slow, 5))
+    bounded = waiting(writer, wait=0.5)
+    await bounded.handle(accounts(slow, 5))
     assert await writer.deps.parking.count(slow) == 5
-    policy = dataclasses.replace(waiting(writer, wait=0.5).deps.policy, share_deadline_seconds=1.0)
+    policy = dataclasses.replace(bounded.deps.policy, share_deadline_seconds=1.0)
     await Writer(dataclasses.replace(writer.deps, policy=policy), writer.publisher).drain_once()
     [hold] = await zoho_holds(app_pool, tenant_id=slow)
     detail = hold.pause_detail or ""

@@ -89,12 +89,14 @@ async def write_share(
         if reason is None:
             raise  # PostgreSQL or Kafka: nothing can be made durable, the batch is retried
         left = _left(run, commands)
+        if not slow:
+            await deps.holds.on_fault(run, reason, describe(exc), left)
+            return run
         cut = _cut_by(run, wait if clock() < ends else None, policy.share_deadline_seconds)
-        if slow and (run.wrote or not run.called) and not from_parking:
+        if (run.wrote or not run.called) and not from_parking:
             await deps.holds.park(run, left, reason=f"continued by the drain ({cut})", delay=0)
             return run
-        detail = _slow_detail(run, cut) if slow else describe(exc)
-        await deps.holds.on_fault(run, reason, detail, left)
+        await deps.holds.on_fault(run, reason, _slow_detail(run, cut), left)
     return run
 
 
