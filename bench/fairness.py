@@ -44,6 +44,7 @@ from bench import capacity
 from bench.fairness_figures import (
     CUSTOMER_SIDE,
     FairnessPlan,
+    PollsSeen,
     change_schedule,
     company_code,
     poll_intervals,
@@ -207,19 +208,20 @@ async def stage_times(
     return stages
 
 
-async def poll_times(bench: Bench, seconds: float) -> dict[tuple[str, str], set[float]]:
-    """Each small tenant's entity's successful poll ends seen over `seconds` (poller_status,
-    sampled every 0.5 s): how often the poller actually gets round to each tenant."""
-    seen: dict[tuple[str, str], set[float]] = {}
+async def poll_times(bench: Bench, seconds: float) -> PollsSeen:
+    """Each small tenant's entity's successful polls seen over `seconds` (poller_status,
+    sampled every 0.5 s): how often the poller actually gets round to each tenant, how late
+    each poll began and how long it took."""
+    seen = PollsSeen()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         rows = await bench.pool.fetch(
-            "SELECT tenant_id, entity, last_success_at FROM poller_status"
+            "SELECT tenant_id, entity, last_success_at, last_poll_started_at, last_poll_seconds,"
+            " last_poll_late_seconds FROM poller_status"
             " WHERE tenant_id LIKE 'fair-0%' AND last_success_at IS NOT NULL"
         )
         for row in rows:
-            key = (row["tenant_id"], row["entity"])
-            seen.setdefault(key, set()).add(row["last_success_at"].timestamp())
+            seen.add(dict(row))
         await asyncio.sleep(0.5)
     return seen
 
@@ -279,7 +281,7 @@ async def measure(
     before = await capacity.snapshot(bench.dev, bench.pool)
     seen = await poll_times(bench, quiet_s)
     after = await capacity.snapshot(bench.dev, bench.pool)
-    polls = max(1, sum(len(times) for times in seen.values()))
+    polls = max(1, sum(len(times) for times in seen.ends.values()))
     spent_cpu = capacity.cpu_spent(before, after)
     print(f"  loaded in {loaded:.0f}s; the window, with {LOADER}'s initial load")
     await set_enabled(bench.pool, LOADER, enabled=True)
@@ -307,8 +309,9 @@ async def measure(
         "not_loaded": not_loaded,
         "poller_cpu_ms_per_poll": round(spent_cpu["mlc-sage-poller"] * 1000 / polls, 3),
         "cpu_ms_per_poll": {name: round(s * 1000 / polls, 3) for name, s in spent_cpu.items()},
-        "poll_interval_achieved_s": spread(poll_intervals(seen)),
-        "window_poll_interval_s": spread(poll_intervals(seen_in_window)),
+        "poll_interval_achieved_s": spread(poll_intervals(seen.ends)),
+        "window_poll_interval_s": spread(poll_intervals(seen_in_window.ends)),
+        "window_polls": seen_in_window.spreads(),
         "window_cores_busy": window_cores,
         "loader": {
             "records": Load(plan.load_customers, 2 * plan.load_customers).records,

@@ -24,6 +24,7 @@ from bench.capacity import (
     topic_bytes,
 )
 from bench.fairness_figures import (
+    PollsSeen,
     change_schedule,
     company_code,
     make_plan,
@@ -158,6 +159,28 @@ def test_writer_pauses_counts_the_logged_pauses_since_a_time() -> None:
 def test_poll_intervals_are_the_gaps_between_each_entitys_poll_ends() -> None:
     seen = {("a", "ar_customer"): {30.0, 10.0, 20.5}, ("b", "ar_customer"): {5.0}}
     assert sorted(poll_intervals(seen)) == [9.5, 10.5]
+
+
+def test_polls_seen_keep_each_polls_timing_once_however_often_sampled() -> None:
+    at = dt.datetime(2026, 12, 5, 16, 0, tzinfo=dt.UTC)
+    seen = PollsSeen()
+    for n, (seconds, late) in enumerate([(0.5, None), (1.5, 2.0), (3.0, 8.0)]):
+        started = at + dt.timedelta(seconds=120 * n)
+        row = {
+            "tenant_id": "fair-0001",
+            "entity": "ar_customer",
+            "last_success_at": started + dt.timedelta(seconds=seconds),
+            "last_poll_started_at": started,
+            "last_poll_seconds": seconds,
+            "last_poll_late_seconds": late,
+        }
+        seen.add(row)
+        seen.add(row)  # sampled twice between polls: still one poll
+    got = seen.spreads()
+    assert got["polls"] == 3
+    assert got["seconds"]["max"] == 3.0 and got["seconds"]["min"] == 0.5
+    assert got["late_s"]["min"] == 2.0 and got["late_s"]["max"] == 8.0  # the first: no due time
+    assert sorted(poll_intervals(seen.ends)) == [121.0, 121.5]
 
 
 def test_render_names_the_spread_the_starved_and_the_bound() -> None:

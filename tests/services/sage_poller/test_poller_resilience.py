@@ -16,7 +16,7 @@ from mlc_core.crypto import KeyRing, generate_key_text
 from mlc_core.supervise import RestartBackoff, Supervisor
 from sage_poller.deps import PollerDeps, PollOptions
 from sage_poller.loops import TenantLoop, loop_name
-from sage_poller.schedule import SchedulePolicy
+from sage_poller.schedule import PollTiming, SchedulePolicy
 
 
 class Store:
@@ -27,7 +27,13 @@ class Store:
         self.statuses: list[tuple[Entity, bool, str | None]] = []
 
     async def record_status(
-        self, tenant_id: str, entity: Entity, *, ok: bool, error: str | None = None
+        self,
+        tenant_id: str,
+        entity: Entity,
+        *,
+        ok: bool,
+        error: str | None = None,
+        timing: PollTiming | None = None,
     ) -> None:
         if self.down:
             raise ConnectionRefusedError(111, "Connect call failed")

@@ -106,6 +106,18 @@ def test_a_tenants_own_cadence_comes_first_and_applies_at_once() -> None:
     assert schedule.due_polls(vendors, 3799.0) == [] and schedule.due_polls(vendors, 3800.0)
 
 
+def test_a_poll_start_says_how_late_it_is_and_its_timing_how_long_it_took() -> None:
+    schedule = Schedule(SchedulePolicy(every=120.0))
+    at = datetime(2026, 12, 5, 16, 0, tzinfo=UTC)
+    first = schedule.start(Entity.AR_CUSTOMER, 10.0, at)
+    assert first.late_seconds is None  # never scheduled: nothing to be late for
+    schedule.polled(Entity.AR_CUSTOMER, started=first.monotonic)  # next due at 130
+    assert schedule.start(Entity.AR_CUSTOMER, 137.5, at).late_seconds == pytest.approx(7.5)
+    assert schedule.start(Entity.AR_CUSTOMER, 129.0, at).late_seconds == 0.0  # early: not late
+    timing = schedule.start(Entity.AR_CUSTOMER, 131.0, at).done(133.25)
+    assert (timing.started_at, timing.seconds, timing.late_seconds) == (at, 2.25, 1.0)
+
+
 class ListPublisher(Publisher):
     def __init__(self) -> None:
         self.sent: list[tuple[str, Envelope]] = []

@@ -157,6 +157,11 @@ async def test_the_loop_outlives_a_postgresql_blip_and_retries_locked_polls_itse
                 )
 
             await until(recovered, 120, "every entity polled once the locks cleared")
+            # Each poll's timing, for operators: its start, its length, how late it began
+            # (the retries were scheduled, so each is late by something, maybe 0).
+            for row in (await statuses(app_pool, tenant_id)).values():
+                assert row["last_poll_started_at"] <= row["last_success_at"]
+                assert row["last_poll_seconds"] >= 0 and row["last_poll_late_seconds"] >= 0
         finally:
             stop.set()
             await asyncio.wait_for(loops.wait(), 30)

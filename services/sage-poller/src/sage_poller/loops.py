@@ -23,7 +23,7 @@ from sage_poller.deps import PollerDeps
 from sage_poller.handlers import PollResult, poll_entity, reconcile_entity
 from sage_poller.requests import SyncRunner, soap_only_cycle
 from sage_poller.retry import PollGaveUp
-from sage_poller.schedule import Schedule, SchedulePolicy
+from sage_poller.schedule import PollStart, Schedule, SchedulePolicy
 
 log = logging.getLogger("sage_poller")
 MIN_PAUSE_S = 0.2  # between passes, even when something is due at once
@@ -77,9 +77,9 @@ class TenantLoop:
     async def run_scheduled(self, tenant: Tenant, entities: list[Entity]) -> None:
         """The polls, then the key reconciliations, that are due now."""
         for entity in self.schedule.due_polls(entities, self.clock()):
-            started = self.clock()
-            if await self.guarded(tenant, entity, "poll"):
-                self.schedule.polled(entity, started=started)
+            start = self.schedule.start(entity, self.clock(), datetime.now(UTC))
+            if await self.guarded(tenant, entity, "poll", start=start):
+                self.schedule.polled(entity, started=start.monotonic)
             else:
                 self.schedule.poll_failed(entity, self.clock())
         for entity in self.schedule.due_reconciles(entities, self.clock()):
@@ -88,7 +88,14 @@ class TenantLoop:
             else:
                 self.schedule.reconcile_failed(entity, self.clock())
 
-    async def guarded(self, tenant: Tenant, entity: Entity, what: str) -> bool:
+    async def guarded(
+        self,
+        tenant: Tenant,
+        entity: Entity,
+        what: str,
+        *,
+        start: PollStart | None = None,
+    ) -> bool:
         """One poll or reconciliation; whether it succeeded. Its failure is logged and recorded
         in the entity's status (`mlc status` shows it), and the tenant's other entities are
         polled all the same. Only a failure to record it (PostgreSQL down) ends the pass, for
@@ -113,7 +120,8 @@ class TenantLoop:
             )
             error = f"{what}: {exc!r}"
         else:
-            await self.deps.store.record_status(tenant_id, entity, ok=True)
+            timing = start.done(self.clock()) if start else None
+            await self.deps.store.record_status(tenant_id, entity, ok=True, timing=timing)
             return True
         await self.deps.store.record_status(tenant_id, entity, ok=False, error=error)
         return False

@@ -12,6 +12,7 @@ SageTable's default_cadence).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from mlc_core.contracts import Entity
 from mlc_core.entities.sage import SAGE_TABLES
@@ -24,6 +25,27 @@ RETRY_BASE_S = 30.0
 DEFAULT_INTERVALS: dict[Entity, float] = {
     entity: table.default_cadence for entity, table in SAGE_TABLES.items()
 }
+
+
+@dataclass(frozen=True)
+class PollTiming:
+    """A successful poll's timing, kept in poller_status for operators and the benchmark."""
+
+    started_at: datetime  # UTC
+    seconds: float  # how long it took
+    late_seconds: float | None  # how long after it was due it began; None for the first poll
+
+
+@dataclass(frozen=True)
+class PollStart:
+    """When a poll began, by both clocks, and how late; `done` gives its PollTiming."""
+
+    at: datetime  # UTC, for operators
+    monotonic: float  # for its length
+    late_seconds: float | None
+
+    def done(self, now: float) -> PollTiming:
+        return PollTiming(self.at, now - self.monotonic, self.late_seconds)
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,12 @@ class Schedule:
 
     def due_polls(self, entities: list[Entity], now: float) -> list[Entity]:
         return [e for e in entities if self.next_poll.get(e, 0.0) <= now]
+
+    def start(self, entity: Entity, now: float, at: datetime) -> PollStart:
+        """A poll of `entity` begins (monotonic `now`, UTC `at`): how late it is, if it was
+        scheduled (the first poll after a start was not)."""
+        due = self.next_poll.get(entity)
+        return PollStart(at, now, None if due is None else max(0.0, now - due))
 
     def due_reconciles(self, entities: list[Entity], now: float) -> list[Entity]:
         return [e for e in entities if self.next_reconcile.get(e, 0.0) <= now]

@@ -11,6 +11,7 @@ from mlc_core.entities.sage import requested_sensitive
 from mlc_core.unsendable import DEFAULT_MAX_MESSAGE_BYTES
 
 from sage_poller.outbox import Queued, enqueue
+from sage_poller.schedule import PollTiming
 from sage_poller.service import Known, Stamp
 
 if TYPE_CHECKING:
@@ -108,23 +109,41 @@ class PollerStore:
             )
 
     async def record_status(
-        self, tenant_id: str, entity: str, *, ok: bool, error: str | None = None
+        self,
+        tenant_id: str,
+        entity: str,
+        *,
+        ok: bool,
+        error: str | None = None,
+        timing: PollTiming | None = None,
     ) -> None:
-        """Per tenant and entity: last success, last failure and its message, failures in a row."""
+        """Per tenant and entity: last success, last failure and its message, failures in a
+        row, and a successful poll's timing (when it began, how long it took, how late)."""
+        started, seconds, late = (
+            (timing.started_at, timing.seconds, timing.late_seconds) if timing else (None,) * 3
+        )
         await self._pool.execute(
             "INSERT INTO poller_status AS s (tenant_id, entity, last_success_at, last_failure_at,"
-            " last_error, consecutive_failures)"
+            " last_error, consecutive_failures, last_poll_started_at, last_poll_seconds,"
+            " last_poll_late_seconds)"
             " VALUES ($1, $2, CASE WHEN $3 THEN now() END, CASE WHEN $3 THEN NULL ELSE now() END,"
-            " $4, CASE WHEN $3 THEN 0 ELSE 1 END)"
+            " $4, CASE WHEN $3 THEN 0 ELSE 1 END, $5, $6, $7)"
             " ON CONFLICT (tenant_id, entity) DO UPDATE SET"
             " last_success_at = COALESCE(EXCLUDED.last_success_at, s.last_success_at),"
             " last_failure_at = COALESCE(EXCLUDED.last_failure_at, s.last_failure_at),"
             " last_error = CASE WHEN $3 THEN s.last_error ELSE EXCLUDED.last_error END,"
-            " consecutive_failures = CASE WHEN $3 THEN 0 ELSE s.consecutive_failures + 1 END",
+            " consecutive_failures = CASE WHEN $3 THEN 0 ELSE s.consecutive_failures + 1 END,"
+            " last_poll_started_at = COALESCE($5, s.last_poll_started_at),"
+            " last_poll_seconds = COALESCE($6, s.last_poll_seconds),"
+            " last_poll_late_seconds = CASE WHEN $5 IS NULL THEN s.last_poll_late_seconds"
+            " ELSE $7 END",
             tenant_id,
             entity,
             ok,
             error,
+            started,
+            seconds,
+            late,
         )
 
     async def commit_page(
