@@ -217,7 +217,7 @@ async def poll_times(bench: Bench, seconds: float) -> PollsSeen:
     while time.monotonic() < deadline:
         rows = await bench.pool.fetch(
             "SELECT tenant_id, entity, last_success_at, last_poll_started_at, last_poll_seconds,"
-            " last_poll_late_seconds FROM poller_status"
+            " last_poll_late_seconds, last_poll_sage_seconds FROM poller_status"
             " WHERE tenant_id LIKE 'fair-0%' AND last_success_at IS NOT NULL"
         )
         for row in rows:

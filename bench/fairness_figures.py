@@ -150,15 +150,22 @@ class PollsSeen:
         self.ends.setdefault(key, set()).add(row["last_success_at"].timestamp())
         if row["last_poll_started_at"] is not None:
             start = row["last_poll_started_at"].timestamp()
-            timing = (row["last_poll_seconds"], row["last_poll_late_seconds"])
+            timing = (
+                row["last_poll_seconds"],
+                row["last_poll_late_seconds"],
+                row["last_poll_sage_seconds"],
+            )
             self.timings[(*key, start)] = timing
 
     def spreads(self) -> dict[str, Any]:
-        """How long polls took and how late they began (min/median/p90/max), and how many."""
+        """How long polls took, how much of it on Sage (the agent and the Sage server: the
+        customer's side), how late they began (min/median/p90/max), and how many."""
         late = [t[1] for t in self.timings.values() if t[1] is not None]
         return {
             "polls": len(self.timings),
             "seconds": spread([t[0] for t in self.timings.values()]),
+            "sage_s": spread([t[2] for t in self.timings.values()]),
+            "off_sage_s": spread([t[0] - t[2] for t in self.timings.values()]),
             "late_s": spread(late),
         }
 
@@ -214,7 +221,8 @@ def render(fair: dict[str, Any]) -> list[str]:
         f"While the loader ran, each tenant's entity was polled every"
         f" {fair.get('window_poll_interval_s')} s (min/median/p90/max), each poll beginning"
         f" {fair.get('window_polls', {}).get('late_s')} s after it was due and taking"
-        f" {fair.get('window_polls', {}).get('seconds')} s, and the processes kept"
+        f" {fair.get('window_polls', {}).get('seconds')} s"
+        f" ({fair.get('window_polls', {}).get('sage_s')} s of it on Sage), and the processes kept"
         f" these cores busy: {fair.get('window_cores_busy')}.",
         f"The writer paused tenants (its per-tenant isolation): {fair['writer_pauses']}.",
     ]

@@ -173,6 +173,7 @@ def test_polls_seen_keep_each_polls_timing_once_however_often_sampled() -> None:
             "last_poll_started_at": started,
             "last_poll_seconds": seconds,
             "last_poll_late_seconds": late,
+            "last_poll_sage_seconds": seconds / 2,
         }
         seen.add(row)
         seen.add(row)  # sampled twice between polls: still one poll
@@ -180,6 +181,7 @@ def test_polls_seen_keep_each_polls_timing_once_however_often_sampled() -> None:
     assert got["polls"] == 3
     assert got["seconds"]["max"] == 3.0 and got["seconds"]["min"] == 0.5
     assert got["late_s"]["min"] == 2.0 and got["late_s"]["max"] == 8.0  # the first: no due time
+    assert got["sage_s"]["max"] == 1.5 and got["off_sage_s"]["max"] == 1.5
     assert sorted(poll_intervals(seen.ends)) == [121.0, 121.5]
 
 

@@ -63,7 +63,7 @@ class FlakyLoop(TenantLoop):
         self.polled: list[Entity] = []
         self.tenant = type("T", (), {"tenant_id": "acme"})()
 
-    async def run_one(self, tenant: Any, entity: Entity, what: str) -> None:
+    async def run_one(self, tenant: Any, entity: Entity, what: str, **_: Any) -> None:
         if entity in self.failing:
             raise ConnectionRefusedError(111, "Connect call failed")
         self.polled.append(entity)
@@ -135,7 +135,7 @@ class SlowLoop(TenantLoop):
         self.poll_s = poll_s
         self.started: list[tuple[Entity, float]] = []
 
-    async def run_one(self, tenant: Any, entity: Entity, what: str) -> None:
+    async def run_one(self, tenant: Any, entity: Entity, what: str, **_: Any) -> None:
         if what == "poll":
             self.started.append((entity, self.now))
             self.now += self.poll_s

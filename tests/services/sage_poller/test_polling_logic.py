@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -10,10 +11,13 @@ import pytest
 from mlc_core.contracts import Entity, Envelope, SagePollAttempt
 from mlc_core.kafka import Backoff, Publisher
 from mlc_core.sage.errors import SageAuthError, SageRecordLocked
+from mlc_core.waits import WaitClock
 from sage_poller.retry import PollGaveUp, Retrier
 from sage_poller.schedule import DEFAULT_INTERVALS, Schedule, SchedulePolicy
 from sage_poller.service import KEY_FUNCTIONS, Stamp, change_kind, since_for
 from sage_poller.validation import InvalidRecord, check_values, valid_source_key
+
+from tests.factories import ManualClock
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -114,8 +118,13 @@ def test_a_poll_start_says_how_late_it_is_and_its_timing_how_long_it_took() -> N
     schedule.polled(Entity.AR_CUSTOMER, started=first.monotonic)  # next due at 130
     assert schedule.start(Entity.AR_CUSTOMER, 137.5, at).late_seconds == pytest.approx(7.5)
     assert schedule.start(Entity.AR_CUSTOMER, 129.0, at).late_seconds == 0.0  # early: not late
-    timing = schedule.start(Entity.AR_CUSTOMER, 131.0, at).done(133.25)
+    ticks = ManualClock(131.0)
+    start = replace(schedule.start(Entity.AR_CUSTOMER, 131.0, at), on_sage=WaitClock(ticks))
+    with start.on_sage.waiting():  # its agent calls
+        ticks.now += 1.5
+    timing = start.done(133.25)
     assert (timing.started_at, timing.seconds, timing.late_seconds) == (at, 2.25, 1.0)
+    assert timing.sage_seconds == 1.5
 
 
 class ListPublisher(Publisher):
@@ -133,14 +142,20 @@ def outcomes(publisher: ListPublisher) -> list[str]:
 async def test_retrier_audits_failures_and_recovery() -> None:
     publisher, calls = ListPublisher(), []
 
+    ticks = ManualClock(0.0)
+
     async def flaky() -> str:
         calls.append(1)
+        ticks.now += 0.25  # the agent's answer
         if len(calls) < 3:
             raise SageRecordLocked("agent: record/file busy")
         return "ok"
 
-    retrier = Retrier("acme", Entity.AR_CUSTOMER, publisher, 5, Backoff(0.001, 0.002))
+    retrier = Retrier(
+        "acme", Entity.AR_CUSTOMER, publisher, 5, Backoff(0.001, 0.002), WaitClock(ticks)
+    )
     assert await retrier.call("changes", flaky) == "ok"
+    assert retrier.on_sage.spent() == 0.75  # every attempt is time on Sage
     assert outcomes(publisher) == ["failed", "failed", "recovered"]
     first = publisher.sent[0][1]
     assert isinstance(first, SagePollAttempt) and first.error_class == "SageRecordLocked"

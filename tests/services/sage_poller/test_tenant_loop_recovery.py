@@ -162,6 +162,7 @@ async def test_the_loop_outlives_a_postgresql_blip_and_retries_locked_polls_itse
             for row in (await statuses(app_pool, tenant_id)).values():
                 assert row["last_poll_started_at"] <= row["last_success_at"]
                 assert row["last_poll_seconds"] >= 0 and row["last_poll_late_seconds"] >= 0
+                assert 0 < row["last_poll_sage_seconds"] <= row["last_poll_seconds"]
         finally:
             stop.set()
             await asyncio.wait_for(loops.wait(), 30)

@@ -11,6 +11,7 @@ from mlc_core.crypto import KeyRing
 from mlc_core.kafka import Publisher
 from mlc_core.sage.agent import AgentConnections, SageAgentClient
 from mlc_core.tenants import Tenant
+from mlc_core.waits import WaitClock
 
 from sage_poller.handlers import PollIO
 from sage_poller.outbox import OutboxRelay
@@ -42,16 +43,32 @@ class PollerDeps:
     agents: AgentConnections  # every agent client, pinned per tenant (mlc_core.sage.agent)
     pacer: Pacer | None = None  # None: bulk pages are not paced
 
-    def retrier(self, tenant: Tenant, entity: Entity) -> Retrier:
-        return Retrier(tenant.tenant_id, entity, self.publisher, attempts=self.options.attempts)
+    def retrier(
+        self, tenant: Tenant, entity: Entity, *, on_sage: WaitClock | None = None
+    ) -> Retrier:
+        return Retrier(
+            tenant.tenant_id,
+            entity,
+            self.publisher,
+            attempts=self.options.attempts,
+            on_sage=on_sage or WaitClock(),
+        )
 
-    def io(self, tenant: Tenant, entity: Entity, agent: SageAgentClient) -> PollIO:
-        """What a poll of `entity` through the tenant's agent reads from and writes to."""
+    def io(
+        self,
+        tenant: Tenant,
+        entity: Entity,
+        agent: SageAgentClient,
+        *,
+        on_sage: WaitClock | None = None,
+    ) -> PollIO:
+        """What a poll of `entity` through the tenant's agent reads from and writes to;
+        `on_sage` counts its time on the agent."""
         return PollIO(
             agent=agent,
             store=self.store,
             outbox=self.outbox,
-            retrier=self.retrier(tenant, entity),
+            retrier=self.retrier(tenant, entity, on_sage=on_sage),
             page_size=self.options.page_size,
             pacer=self.pacer,
         )

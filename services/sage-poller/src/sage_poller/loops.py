@@ -18,6 +18,7 @@ from mlc_core.logging import ctx
 from mlc_core.sage.errors import SageError, SageRetryableError
 from mlc_core.supervise import LoopHealth, Supervisor
 from mlc_core.tenants import Tenant, list_tenants, load_tenant
+from mlc_core.waits import WaitClock
 
 from sage_poller.deps import PollerDeps
 from sage_poller.handlers import PollResult, poll_entity, reconcile_entity
@@ -102,7 +103,7 @@ class TenantLoop:
         the supervisor to restart."""
         tenant_id = tenant.tenant_id
         try:
-            await self.run_one(tenant, entity, what)
+            await self.run_one(tenant, entity, what, on_sage=start.on_sage if start else None)
         except (SageError, PollGaveUp) as exc:
             retryable = isinstance(exc, SageRetryableError | PollGaveUp)
             log.error(
@@ -126,9 +127,11 @@ class TenantLoop:
         await self.deps.store.record_status(tenant_id, entity, ok=False, error=error)
         return False
 
-    async def run_one(self, tenant: Tenant, entity: Entity, what: str) -> None:
+    async def run_one(
+        self, tenant: Tenant, entity: Entity, what: str, *, on_sage: WaitClock | None = None
+    ) -> None:
         agent = self.deps.agents.client(tenant)  # pinned certificate when the tenant has one
-        io = self.deps.io(tenant, entity, agent)
+        io = self.deps.io(tenant, entity, agent, on_sage=on_sage)
         if what == "poll":
             overlap, started = self.deps.options.overlap_seconds, datetime.now(UTC)
             await poll_entity(

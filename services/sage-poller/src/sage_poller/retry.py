@@ -20,6 +20,7 @@ from mlc_core.contracts import Entity, SagePollAttempt, Topics
 from mlc_core.kafka import Backoff, Publisher
 from mlc_core.logging import ctx
 from mlc_core.sage.errors import SageRetryableError
+from mlc_core.waits import WaitClock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,12 +37,16 @@ class Retrier:
     publisher: Publisher
     attempts: int = 5
     backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=30.0))
+    # The poll's time on Sage: its agent calls and the waits between their retries (a record
+    # lock is Sage's). poller_status keeps it beside the poll's whole time.
+    on_sage: WaitClock = field(default_factory=WaitClock)
 
     async def call(self, operation: str, work: Callable[[], Awaitable[T]]) -> T:
         correlation = uuid.uuid4()
         for attempt in range(1, self.attempts + 1):
             try:
-                result = await work()
+                with self.on_sage.waiting():
+                    result = await work()
             except SageRetryableError as exc:
                 last = attempt == self.attempts
                 delay = None if last else self.backoff.delay(attempt)
@@ -49,7 +54,8 @@ class Retrier:
                 await self._record(correlation, operation, attempt, outcome, exc, delay)
                 if last:
                     raise PollGaveUp(f"{operation}: {exc}") from exc
-                await asyncio.sleep(delay or 0)
+                with self.on_sage.waiting():
+                    await asyncio.sleep(delay or 0)
                 continue
             if attempt > 1:
                 await self._record(correlation, operation, attempt, "recovered", None, None)

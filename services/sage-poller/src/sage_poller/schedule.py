@@ -16,6 +16,7 @@ from datetime import datetime
 
 from mlc_core.contracts import Entity
 from mlc_core.entities.sage import SAGE_TABLES
+from mlc_core.waits import WaitClock
 
 # After a failed poll (Sage locked past the retries, the agent unreachable) the entity is
 # retried by itself, first after RETRY_BASE_S, each further failure in a row doubling the wait,
@@ -34,18 +35,21 @@ class PollTiming:
     started_at: datetime  # UTC
     seconds: float  # how long it took
     late_seconds: float | None  # how long after it was due it began; None for the first poll
+    sage_seconds: float  # how much of `seconds` it waited on the agent (retries included)
 
 
 @dataclass(frozen=True)
 class PollStart:
-    """When a poll began, by both clocks, and how late; `done` gives its PollTiming."""
+    """When a poll began, by both clocks, and how late; `on_sage` counts its time on the
+    agent; `done` gives its PollTiming."""
 
     at: datetime  # UTC, for operators
     monotonic: float  # for its length
     late_seconds: float | None
+    on_sage: WaitClock = field(default_factory=WaitClock)
 
     def done(self, now: float) -> PollTiming:
-        return PollTiming(self.at, now - self.monotonic, self.late_seconds)
+        return PollTiming(self.at, now - self.monotonic, self.late_seconds, self.on_sage.spent())
 
 
 @dataclass(frozen=True)

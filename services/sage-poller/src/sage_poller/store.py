@@ -118,16 +118,19 @@ class PollerStore:
         timing: PollTiming | None = None,
     ) -> None:
         """Per tenant and entity: last success, last failure and its message, failures in a
-        row, and a successful poll's timing (when it began, how long it took, how late)."""
-        started, seconds, late = (
-            (timing.started_at, timing.seconds, timing.late_seconds) if timing else (None,) * 3
+        row, and a successful poll's timing (when it began, how long it took and how much of
+        that on Sage, how late)."""
+        started, seconds, late, on_sage = (
+            (timing.started_at, timing.seconds, timing.late_seconds, timing.sage_seconds)
+            if timing
+            else (None,) * 4
         )
         await self._pool.execute(
             "INSERT INTO poller_status AS s (tenant_id, entity, last_success_at, last_failure_at,"
             " last_error, consecutive_failures, last_poll_started_at, last_poll_seconds,"
-            " last_poll_late_seconds)"
+            " last_poll_late_seconds, last_poll_sage_seconds)"
             " VALUES ($1, $2, CASE WHEN $3 THEN now() END, CASE WHEN $3 THEN NULL ELSE now() END,"
-            " $4, CASE WHEN $3 THEN 0 ELSE 1 END, $5, $6, $7)"
+            " $4, CASE WHEN $3 THEN 0 ELSE 1 END, $5, $6, $7, $8)"
             " ON CONFLICT (tenant_id, entity) DO UPDATE SET"
             " last_success_at = COALESCE(EXCLUDED.last_success_at, s.last_success_at),"
             " last_failure_at = COALESCE(EXCLUDED.last_failure_at, s.last_failure_at),"
@@ -135,6 +138,7 @@ class PollerStore:
             " consecutive_failures = CASE WHEN $3 THEN 0 ELSE s.consecutive_failures + 1 END,"
             " last_poll_started_at = COALESCE($5, s.last_poll_started_at),"
             " last_poll_seconds = COALESCE($6, s.last_poll_seconds),"
+            " last_poll_sage_seconds = COALESCE($8, s.last_poll_sage_seconds),"
             " last_poll_late_seconds = CASE WHEN $5 IS NULL THEN s.last_poll_late_seconds"
             " ELSE $7 END",
             tenant_id,
@@ -144,6 +148,7 @@ class PollerStore:
             started,
             seconds,
             late,
+            on_sage,
         )
 
     async def commit_page(

@@ -17,13 +17,14 @@ from dataclasses import replace
 from mlc_core.contracts import ZohoUpsertCommand
 from mlc_core.logging import ctx
 from mlc_core.tenants import Tenant
+from mlc_core.waits import WaitClock
 from mlc_core.zoho import metadata
 from mlc_core.zoho.errors import ZohoError
 
 from zoho_writer.calls import with_token
 from zoho_writer.deps import WriterDeps
 from zoho_writer.org_fields import Known, written_names
-from zoho_writer.run import OrgClock, TenantRun
+from zoho_writer.run import TenantRun
 from zoho_writer.service import Failure, failed
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ async def known_fields(
     deps: WriterDeps,
     max_age_s: float | None = None,
     *,
-    on_org: OrgClock,
+    on_org: WaitClock,
 ) -> Known:
     async def call(token: str, domain: str) -> list[metadata.FieldInfo]:
         return await metadata.fields(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from mlc_core.contracts import ZohoWriteOutcome
+from mlc_core.waits import WaitClock
 from mlc_core.zoho.errors import ZohoError
 
 from zoho_writer.hold_policy import HoldReason
@@ -46,48 +44,6 @@ class HoldState:
 
 
 @dataclass
-class OrgClock:
-    """How long a share has waited on the tenant's own org: queued for its call slots, getting
-    its token, waiting for Zoho's answers and retrying them. Calls side by side count once.
-    The rest of a share's time (PostgreSQL, this process's CPU, other tenants' shares on the
-    event loop) is the machine's, shared by every tenant: it says nothing of the org."""
-
-    now: Callable[[], float] = time.monotonic
-    # Called when a wait on the org begins or ends (share.py moves the share's deadline).
-    on_change: Callable[[], None] | None = None
-    _spent: float = 0.0
-    _since: float = 0.0
-    _open: int = 0
-
-    @contextlib.contextmanager
-    def waiting(self) -> Iterator[None]:
-        self._open += 1
-        if self._open == 1:
-            self._since = self.now()
-            self._changed()
-        try:
-            yield
-        finally:
-            self._open -= 1
-            if self._open == 0:
-                self._spent += self.now() - self._since
-                self._changed()
-
-    def reaches(self, limit: float) -> float | None:
-        """When (on `now`'s clock) the time waited reaches `limit` if the wait under way goes
-        on; None while nothing waits on the org (the time waited is not growing)."""
-        return self._since + (limit - self._spent) if self._open else None
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
-
-    def spent(self) -> float:
-        """Seconds waited so far, the wait under way included."""
-        return self._spent + (self.now() - self._since if self._open else 0.0)
-
-
-@dataclass
 class TenantRun:
     """What one tenant's share of a batch (or of a drain pass) produced."""
 
@@ -111,8 +67,10 @@ class TenantRun:
     called: bool = False
     # Every retryable Zoho error met by this share's calls, as it happened (calls.attempt).
     retry_errors: list[ZohoError] = field(default_factory=list)
-    # What the batch wait counts (share.py): the share's time on its own org.
-    on_org: OrgClock = field(default_factory=OrgClock)
+    # What the batch wait counts (share.py): the share's time on its own org (its call slots,
+    # token, Zoho's answers and retries). The rest of a share's time (PostgreSQL, this
+    # process's CPU, other shares on the event loop) is the machine's: it says nothing of the org.
+    on_org: WaitClock = field(default_factory=WaitClock)
 
     @property
     def settled(self) -> set[uuid.UUID]:

@@ -2,7 +2,8 @@
 
 The share is the tenant's upserts, then its deletes (a record deleted in the same batch ends
 deleted), within a bound: for a consumed batch, the short batch wait, counted on the share's
-time waiting on its own org (its call slots, token, Zoho's answers and retries: `OrgClock`).
+time waiting on its own org (its call slots, token, Zoho's answers and retries:
+`TenantRun.on_org`, a `mlc_core.waits.WaitClock`).
 The consumer fetches again only once every tenant's share is done, so that is what one tenant
 can cost the others. The rest of a share's time (PostgreSQL, this process's CPU shared with
 every other share) is the machine's: on a loaded machine every share of a batch ends late

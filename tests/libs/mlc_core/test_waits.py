@@ -1,9 +1,10 @@
-"""OrgClock: the share's time on its own org, which the batch wait counts (share.py)."""
+"""WaitClock: the time waited on one system (a writer share's on its org, which the batch
+wait counts; a poll's on its Sage agent)."""
 
 from __future__ import annotations
 
 import pytest
-from zoho_writer.run import OrgClock
+from mlc_core.waits import WaitClock
 
 from tests.factories import ManualClock
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.unit
 
 def test_only_time_waiting_on_the_org_counts_and_calls_side_by_side_count_once() -> None:
     ticks = ManualClock(100.0)
-    clock = OrgClock(now=ticks)
+    clock = WaitClock(now=ticks)
     ticks.now += 5.0  # PostgreSQL, the event loop: not the org's
     with clock.waiting():
         ticks.now += 1.0
@@ -28,7 +29,7 @@ def test_only_time_waiting_on_the_org_counts_and_calls_side_by_side_count_once()
 
 def test_reaches_says_when_the_wait_under_way_would_pass_a_limit() -> None:
     ticks = ManualClock(100.0)
-    clock = OrgClock(now=ticks)
+    clock = WaitClock(now=ticks)
     with clock.waiting():
         ticks.now += 2.0
     assert clock.reaches(3.0) is None  # nothing waits: the time on the org is not growing
@@ -41,7 +42,7 @@ def test_reaches_says_when_the_wait_under_way_would_pass_a_limit() -> None:
 def test_on_change_is_told_when_a_wait_on_the_org_begins_and_ends_not_in_between() -> None:
     ticks = ManualClock(100.0)
     seen: list[float | None] = []
-    clock = OrgClock(now=ticks)
+    clock = WaitClock(now=ticks)
     clock.on_change = lambda: seen.append(clock.reaches(3.0))
     with clock.waiting():
         ticks.now += 1.0
