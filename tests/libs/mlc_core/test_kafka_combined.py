@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from aiokafka import TopicPartition
@@ -32,10 +32,15 @@ def recs(partition: int, start: int, n: int) -> list[FakeRecord]:
 
 class ScriptedConsumer:
     """Answers each getmany with the next scripted fetch; `None` is a wait with nothing (for the
-    caller's whole timeout); when the script ends, the consumer stops the loop."""
+    caller's whole timeout); past the script's end, short waits with nothing (`run` stops the
+    loop once every scripted record was handled, or soon after the end if some never are)."""
 
     def __init__(self, stop: asyncio.Event, script: list[Fetch | None]) -> None:
         self._stop, self._script = stop, list(script)
+        self.scripted = {
+            (r.partition, r.offset) for f in script if f for v in f.values() for r in v
+        }
+        self.ended_at: float | None = None
         self.timeouts: list[float] = []
         self.max_records: list[int | None] = []
         self.commits: list[dict[TopicPartition, int]] = []
@@ -47,7 +52,8 @@ class ScriptedConsumer:
         self.timeouts.append(timeout_ms)
         self.max_records.append(max_records)
         if not self._script:
-            self._stop.set()
+            self.ended_at = self.ended_at or time.monotonic()
+            await asyncio.sleep(min(timeout_ms, 20) / 1000)
             return {}
         step = self._script.pop(0)
         if step is None:
@@ -67,6 +73,13 @@ class ScriptedConsumer:
         self.commits.append(dict(offsets))
 
 
+async def until(check: Callable[[], bool]) -> None:
+    while True:
+        if check():
+            return
+        await asyncio.sleep(0.005)
+
+
 def always(records: Sequence[Record]) -> bool:
     return True
 
@@ -75,18 +88,29 @@ async def run(
     consumer: ScriptedConsumer, stop: asyncio.Event, linger: Linger | None, fail_first: int = 0
 ) -> list[list[tuple[int, int]]]:
     calls: list[list[tuple[int, int]]] = []
+    handled: set[tuple[int, int]] = set()
 
     async def handler(records: Sequence[Record]) -> None:
         calls.append([(r.partition, r.offset) for r in records])
         if len(calls) <= fail_first:
             raise RuntimeError("PostgreSQL went away")
+        handled.update(calls[-1])
 
+    async def stop_when_done() -> None:
+        while not stop.is_set():
+            ended = consumer.ended_at
+            if ended and (handled >= consumer.scripted or time.monotonic() - ended > 0.3):
+                stop.set()
+            await asyncio.sleep(0.005)
+
+    stopper = asyncio.create_task(stop_when_done())
     await asyncio.wait_for(
         consume_combined(
             consumer, handler, stop=stop, linger=linger, backoff=Backoff(base=0.01, cap=0.02)
         ),
         10,
     )
+    await stopper
     return calls
 
 
@@ -226,3 +250,84 @@ async def test_a_stop_ends_the_linger_and_the_fetched_records_are_still_handled(
     assert calls == [[(0, 0), (0, 1), (0, 2)]]
     assert consumer.commits == [{tp(0): 3}]
     assert len(consumer.timeouts) == 1 and time.monotonic() - started < 0.5  # no linger fetch
+
+
+async def test_the_next_batch_is_fetched_while_one_is_handled_and_handled_after_its_commit() -> (
+    None
+):
+    stop = asyncio.Event()
+    consumer = ScriptedConsumer(stop, [{tp(0): recs(0, 0, 1)}, {tp(1): recs(1, 0, 1)}])
+    release, events = asyncio.Event(), []
+
+    async def handler(records: Sequence[Record]) -> None:
+        events.append(("handled", [(r.partition, r.offset) for r in records]))
+        if len(events) == 1:
+            await release.wait()  # batch one is still being written
+
+    async def watch() -> None:
+        await until(lambda: len(consumer.timeouts) >= 2)  # fetched while batch one is held
+        events.append(("fetched ahead", len(consumer.commits)))
+        release.set()
+        await until(lambda: len(consumer.commits) >= 2)
+        stop.set()
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.wait_for(consume_combined(consumer, handler, stop=stop), 10)
+    await watcher
+
+    assert events == [
+        ("handled", [(0, 0)]),
+        ("fetched ahead", 0),  # fetched before batch one was committed
+        ("handled", [(1, 0)]),
+    ]
+    assert consumer.commits == [{tp(0): 1}, {tp(1): 1}]  # in order, one batch at a time
+
+
+async def test_a_batch_fetched_ahead_tops_up_while_the_one_before_runs() -> None:
+    stop = asyncio.Event()
+    script: list[Fetch | None] = [{tp(0): recs(0, 0, 1)}, {tp(1): recs(1, 0, 1)}]
+    script += [{tp(1): recs(1, i, 1)} for i in range(1, 6)]
+    consumer = ScriptedConsumer(stop, script)
+    linger = Linger(wants_more=lambda _: False, quiet_ms=1000, max_ms=5000, max_records=5000)
+    gate = asyncio.Event()
+
+    async def slow_first(timeout_ms: float = 0, max_records: int | None = None) -> Fetch:
+        if len(consumer.timeouts) == 7:
+            gate.set()  # every scripted fetch is in: batch one may end
+        return await ScriptedConsumer.getmany(consumer, timeout_ms, max_records)
+
+    consumer.getmany = slow_first  # type: ignore[method-assign]
+    calls: list[list[tuple[int, int]]] = []
+
+    async def handler(records: Sequence[Record]) -> None:
+        calls.append([(r.partition, r.offset) for r in records])
+        if len(calls) == 1:
+            await gate.wait()
+        if len(calls) == 2:
+            stop.set()
+
+    await asyncio.wait_for(consume_combined(consumer, handler, stop=stop, linger=linger), 10)
+
+    # Nothing to fill (wants_more is False), yet what came while batch one ran is one batch.
+    assert calls == [[(0, 0)], [(1, i) for i in range(6)]]
+    assert consumer.timeouts[2:7] == [100] * 5  # short top-up fetches
+
+
+async def test_a_batch_fetched_ahead_leaves_partitions_revoked_meanwhile() -> None:
+    stop = asyncio.Event()
+    fetch_two = {tp(1): recs(1, 0, 1), tp(2): recs(2, 0, 1)}
+    consumer = ScriptedConsumer(stop, [{tp(0): recs(0, 0, 1)}, fetch_two])
+    calls: list[list[tuple[int, int]]] = []
+
+    async def handler(records: Sequence[Record]) -> None:
+        calls.append([(r.partition, r.offset) for r in records])
+        if len(calls) == 1:
+            await until(lambda: len(consumer.timeouts) >= 2)
+            consumer.assigned = {tp(0), tp(1)}  # partition 2 moved to another member
+        else:
+            stop.set()
+
+    await asyncio.wait_for(consume_combined(consumer, handler, stop=stop), 10)
+
+    assert calls == [[(0, 0)], [(1, 0)]]
+    assert consumer.commits == [{tp(0): 1}, {tp(1): 1}]

@@ -81,18 +81,85 @@ async def consume_combined(
 ) -> None:
     """consume_forever's delivery rules, but one handler call gets the records of every partition
     of a fetch (and of its linger) at once; each partition is committed only after it returned.
-    A failure retries the whole combined batch: the handler's effects must be idempotent."""
-    while not stop.is_set():
-        if heartbeat is not None:
-            heartbeat.beat()
-        batches = await consumer.getmany(timeout_ms=500)
-        if batches and linger is not None:  # never after an empty fetch: nothing to fill
-            batches = await _lingered(consumer, batches, linger, stop)
-        if batches:
-            await _handle_combined(consumer, batches, handler, stop, backoff, heartbeat)
+    A failure retries the whole combined batch: the handler's effects must be idempotent.
+
+    The next batch is fetched, lingered and (with a linger) topped up while this one is
+    handled, and handled only after this one is committed: each partition's records still go
+    in order, one batch at a time. Fetched only after it, a record that came while a batch was
+    handled waited for that batch, then its own linger (measured: the writer's median 2.7 s
+    from command to Zoho at the 1,000-tenant bench, for calls answered in 300 ms). A batch
+    fetched ahead is handled only for the partitions still assigned; a stop leaves it
+    uncommitted, for whoever owns its partitions next."""
+    handling: asyncio.Task[None] | None = None
+    upcoming = asyncio.ensure_future(_fetch(consumer, linger, stop, handling))
+    try:
+        while not stop.is_set():
+            if heartbeat is not None:
+                heartbeat.beat()
+            batches = _still_assigned(consumer, await upcoming)
+            handling = None
+            if batches:
+                handling = asyncio.ensure_future(
+                    _handle_combined(consumer, batches, handler, stop, backoff, heartbeat)
+                )
+            upcoming = asyncio.ensure_future(_fetch(consumer, linger, stop, handling))
+            if handling is not None:
+                await handling
+    finally:
+        for task in (upcoming, handling):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 Fetched = dict[TopicPartition, list[Any]]
+
+
+async def _fetch(
+    consumer: AIOKafkaConsumer,
+    linger: Linger | None,
+    stop: asyncio.Event,
+    handling: asyncio.Task[None] | None,
+) -> Fetched:
+    """The next batch: a fetch, its linger, then more while `handling` (the batch before it)
+    runs, within the linger's max_records: it waits for that batch anyway. Nothing once
+    stopped: a batch fetched now would not be handled."""
+    if stop.is_set():
+        return {}
+    batches: Fetched = await consumer.getmany(timeout_ms=500)
+    if not batches or linger is None:  # never after an empty fetch: nothing to fill
+        return batches
+    batches = await _lingered(consumer, batches, linger, stop)
+    count = sum(len(recs) for recs in batches.values())
+    while handling is not None and not handling.done() and not stop.is_set():
+        if count >= linger.max_records:
+            break
+        # Short fetches: the batch goes to the handler soon after the one before is done.
+        more = await consumer.getmany(timeout_ms=TOP_UP_MS, max_records=linger.max_records - count)
+        count += _append(batches, more)
+    return batches
+
+
+# How long a top-up fetch waits for records at most: what a batch can wait past the end of
+# the batch before it.
+TOP_UP_MS = 100
+
+
+def _append(batches: Fetched, more: Fetched) -> int:
+    """Add a later fetch to `batches` (a partition's fetches come in order: appending keeps
+    it); returns how many records it had."""
+    for tp, recs in more.items():
+        batches.setdefault(tp, []).extend(recs)
+    return sum(len(recs) for recs in more.values())
+
+
+def _still_assigned(consumer: AIOKafkaConsumer, batches: Fetched) -> Fetched:
+    """A batch without the partitions revoked since it was fetched: their new owner has them."""
+    if not batches:
+        return batches
+    assigned = consumer.assignment()
+    return {tp: recs for tp, recs in batches.items() if tp in assigned}
 
 
 async def _lingered(
@@ -111,9 +178,7 @@ async def _lingered(
         more = await consumer.getmany(timeout_ms=left_ms, max_records=linger.max_records - count)
         if more:
             last = time.monotonic()
-        for tp, recs in more.items():  # a partition's fetches come in order: appending keeps it
-            batches.setdefault(tp, []).extend(recs)
-            count += len(recs)
+        count += _append(batches, more)
     return batches
 
 
