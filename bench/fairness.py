@@ -43,6 +43,7 @@ from mlc_devtools.emulated import EMULATOR_HOSTS
 from bench import capacity
 from bench.fairness_figures import (
     CUSTOMER_SIDE,
+    CarriedChange,
     FairnessPlan,
     PollsSeen,
     change_schedule,
@@ -52,6 +53,7 @@ from bench.fairness_figures import (
     spread,
     summarize,
     tenant_name,
+    without_sage_time,
     writer_pauses,
 )
 from bench.fairness_figures import (
@@ -187,14 +189,15 @@ GROUP BY tenant_id, source_key, event_type
 
 async def stage_times(
     bench: Bench, since: float, changed_at: dict[str, dict[str, float]]
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], list[CarriedChange]]:
     """Where each change's time went, from when the audit log stored each event (an event's
     own occurred_at is its cause's time): Sage edit to the poll's sage.record.changed, that to
     the mapper's command, the command to Zoho's write. The audit's own lag is in each step,
-    so the last one can be negative."""
+    so the last one can be negative. With them, each change's latency and when it was polled."""
     rows = await bench.pool.fetch(STAGES_SQL, dt.datetime.fromtimestamp(since, dt.UTC))
     events = {(r["tenant_id"], r["source_key"], r["event_type"]): r["at"].timestamp() for r in rows}
     stages: dict[str, list[float]] = {"poll_wait_s": [], "map_s": [], "write_s": []}
+    changes: list[CarriedChange] = []
     for tenant, sent in changed_at.items():
         written = await bench.written_since(tenant, "Accounts", since)
         for key, at in sent.items():
@@ -205,7 +208,8 @@ async def stage_times(
             stages["poll_wait_s"].append(polled - at)
             stages["map_s"].append(commanded - polled)
             stages["write_s"].append(written[key] - commanded)
-    return stages
+            changes.append(CarriedChange(tenant, written[key] - at, polled))
+    return stages, changes
 
 
 async def poll_times(bench: Bench, seconds: float) -> PollsSeen:
@@ -291,9 +295,12 @@ async def measure(
     changed_at = await run_window(bench, plan, keys, random.Random(11))
     window_cores = cores_by_process(window_before, await window_snapshot(bench, loader_side))
     seen_in_window = await window_polls
+    # The polls that carry the window's last changes come after it: sampled while they arrive.
+    after_window = asyncio.create_task(poll_times(bench, plan.bound_s + 10))
     latencies = await collect(bench, changed_at, since, within=plan.bound_s + 60)
     await asyncio.sleep(3)  # the audit log trails the writes
-    stages = await stage_times(bench, since, changed_at)
+    stages, changes = await stage_times(bench, since, changed_at)
+    carrying = seen_in_window.merged(await after_window)
     writer_log = (bench.dev.config.log_dir / "mlc-zoho-writer.log").read_text(errors="replace")
     window_start = dt.datetime.fromtimestamp(since, dt.UTC)
     loader = (await bench.zoho_stats(LOADER))["records"]
@@ -312,6 +319,7 @@ async def measure(
         "poll_interval_achieved_s": spread(poll_intervals(seen.ends)),
         "window_poll_interval_s": spread(poll_intervals(seen_in_window.ends)),
         "window_polls": seen_in_window.spreads(),
+        "without_sage_time": without_sage_time(changes, carrying, bound_s=plan.bound_s),
         "window_cores_busy": window_cores,
         "loader": {
             "records": Load(plan.load_customers, 2 * plan.load_customers).records,

@@ -24,6 +24,7 @@ from bench.capacity import (
     topic_bytes,
 )
 from bench.fairness_figures import (
+    CarriedChange,
     PollsSeen,
     change_schedule,
     company_code,
@@ -32,6 +33,7 @@ from bench.fairness_figures import (
     render,
     spread,
     summarize,
+    without_sage_time,
     writer_pauses,
 )
 from tests.infra import ADMIN_URL, KAFKA
@@ -183,6 +185,34 @@ def test_polls_seen_keep_each_polls_timing_once_however_often_sampled() -> None:
     assert got["late_s"]["min"] == 2.0 and got["late_s"]["max"] == 8.0  # the first: no due time
     assert got["sage_s"]["max"] == 1.5 and got["off_sage_s"]["max"] == 1.5
     assert sorted(poll_intervals(seen.ends)) == [121.0, 121.5]
+
+
+def test_each_change_is_charged_its_carrying_polls_time_on_sage_and_no_other() -> None:
+    at = dt.datetime(2026, 12, 5, 16, 0, tzinfo=dt.UTC)
+    seen = PollsSeen()
+    for start, sage_s in ((0.0, 1.0), (120.0, 8.0)):  # fair-0001's two customer polls
+        began = at + dt.timedelta(seconds=start)
+        seen.add(
+            {
+                "tenant_id": "fair-0001",
+                "entity": "ar_customer",
+                "last_success_at": began + dt.timedelta(seconds=sage_s + 1),
+                "last_poll_started_at": began,
+                "last_poll_seconds": sage_s + 1,
+                "last_poll_late_seconds": 0.0,
+                "last_poll_sage_seconds": sage_s,
+            }
+        )
+    t0 = at.timestamp()
+    changes = [
+        CarriedChange("fair-0001", 135.0, t0 + 129.0),  # carried by the second poll: 8 s on Sage
+        CarriedChange("fair-0001", 20.0, t0 + 2.0),  # by the first: 1 s
+        CarriedChange("fair-0002", 131.0, t0 + 50.0),  # no poll of fair-0002 seen
+    ]
+    got = without_sage_time(changes, seen, bound_s=130.0)
+    assert got["all_max_s"] == 131.0 and got["unattributed"] == 1
+    assert got["over_bound"] == ["fair-0002"]  # fair-0001: 135 - 8 = 127 s on this side
+    assert got["sage_s"]["max"] == 8.0 and got["sage_s"]["min"] == 0.0
 
 
 def test_render_names_the_spread_the_starved_and_the_bound() -> None:
