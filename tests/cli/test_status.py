@@ -120,6 +120,13 @@ async def test_status_shows_waiting_records_failing_polls_and_stored_credits(
         " consecutive_failures) VALUES ($1, 'ap_vendor', now(), 'agent unreachable', 4)",
         tenant_id,
     )
+    # Customers polled: 4.2 s, 3.5 of them on Sage, begun 0.3 s after they were due.
+    await app_pool.execute(
+        "INSERT INTO poller_status (tenant_id, entity, last_success_at, last_poll_started_at,"
+        " last_poll_seconds, last_poll_sage_seconds, last_poll_late_seconds)"
+        " VALUES ($1, 'ar_customer', now(), now(), 4.2, 3.5, 0.3)",
+        tenant_id,
+    )
     for key, outcome_status in (("01-A", None), ("01-B", "deferred"), ("01-C", "succeeded")):
         await app_pool.execute(
             "INSERT INTO audit_records (tenant_id, entity, source_key, last_outcome)"
@@ -143,6 +150,8 @@ async def test_status_shows_waiting_records_failing_polls_and_stored_credits(
     assert rows["ap_vendor"]["poll_failures"] == 4 and rows["ap_vendor"]["last_poll"] is None
     assert rows["ap_vendor"]["poll_error"] == "agent unreachable"
     assert rows["ar_customer"]["waiting"] == 2  # no outcome yet, and kept by the writer
+    took = [rows["ar_customer"][f] for f in ("poll_seconds", "poll_sage_seconds")]
+    assert took == pytest.approx([4.2, 3.5]) and rows["ap_vendor"]["poll_seconds"] is None
     assert status["zoho_credits_left"][tenant_id].startswith("4321 (as of ")
     assert "refresh token revoked" in status["zoho_holds"][tenant_id]
 
@@ -150,4 +159,5 @@ async def test_status_shows_waiting_records_failing_polls_and_stored_credits(
     text = capsys.readouterr().out
     assert "WAITING" in text and "POLL FAILURES" in text
     assert "4 in a row: agent unreachable" in text
+    assert "4.2 s (3.5 on Sage), 0.3 s late" in text
     assert f"zoho hold {tenant_id}: reconnect Zoho since " in text

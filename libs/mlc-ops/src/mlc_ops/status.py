@@ -39,6 +39,11 @@ class EntityStatus:
     failed_24h: int = 0
     poll_failures: int = 0
     poll_error: str | None = None
+    # The last successful poll's seconds, those on Sage (agent and Sage server), and how late
+    # it began: a slow Sage side, or a poller with more tenants than it polls on time.
+    poll_seconds: float | None = None
+    poll_sage_seconds: float | None = None
+    poll_late_seconds: float | None = None
 
 
 @dataclass
@@ -89,6 +94,8 @@ async def entity_rows(pool: asyncpg.Pool, tenant_id: str | None) -> list[EntityS
     for h in await poll_health(pool, tenant_id=tenant_id):
         row = row_of(h.tenant_id, h.entity)
         row.poll_failures, row.poll_error = h.consecutive_failures, h.last_error
+        row.poll_seconds, row.poll_sage_seconds = h.last_poll_seconds, h.last_poll_sage_seconds
+        row.poll_late_seconds = h.last_poll_late_seconds
     for (tenant, entity), waiting in (await waiting_counts(pool, tenant_id=tenant_id)).items():
         row_of(tenant, entity).waiting = waiting
     return [rows[key] for key in sorted(rows)]

@@ -43,6 +43,10 @@ class PollHealth:
     entity: str
     consecutive_failures: int
     last_error: str | None
+    # The last successful poll: how long it took, how much of that on Sage, how late it began.
+    last_poll_seconds: float | None = None
+    last_poll_sage_seconds: float | None = None
+    last_poll_late_seconds: float | None = None
 
 
 async def watermarks(pool: asyncpg.Pool, *, tenant_id: str | None) -> list[Watermark]:
@@ -56,7 +60,8 @@ async def watermarks(pool: asyncpg.Pool, *, tenant_id: str | None) -> list[Water
 
 async def poll_health(pool: asyncpg.Pool, *, tenant_id: str | None) -> list[PollHealth]:
     rows = await pool.fetch(
-        "SELECT tenant_id, entity, consecutive_failures, last_error FROM poller_status"
+        "SELECT tenant_id, entity, consecutive_failures, last_error, last_poll_seconds,"
+        " last_poll_sage_seconds, last_poll_late_seconds FROM poller_status"
         " WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY 1, 2",
         tenant_id,
     )
