@@ -283,38 +283,6 @@ async def test_the_next_batch_is_fetched_while_one_is_handled_and_handled_after_
     assert consumer.commits == [{tp(0): 1}, {tp(1): 1}]  # in order, one batch at a time
 
 
-async def test_a_batch_fetched_ahead_tops_up_while_the_one_before_runs() -> None:
-    stop = asyncio.Event()
-    script: list[Fetch | None] = [{tp(0): recs(0, 0, 1)}, {tp(1): recs(1, 0, 1)}]
-    script += [{tp(1): recs(1, i, 1)} for i in range(1, 6)]
-    consumer = ScriptedConsumer(stop, script)
-    linger = Linger(wants_more=lambda _: False, quiet_ms=1000, max_ms=5000, max_records=5000)
-    gate = asyncio.Event()
-
-    async def slow_first(timeout_ms: float = 0, max_records: int | None = None) -> Fetch:
-        if len(consumer.timeouts) == 7:
-            gate.set()  # every scripted fetch is in: batch one may end
-        return await ScriptedConsumer.getmany(consumer, timeout_ms, max_records)
-
-    consumer.getmany = slow_first  # type: ignore[method-assign]
-    calls: list[list[tuple[int, int]]] = []
-
-    async def handler(records: Sequence[Record]) -> None:
-        calls.append([(r.partition, r.offset) for r in records])
-        if len(calls) == 1:
-            await gate.wait()
-        if len(calls) == 2:
-            stop.set()
-
-    await asyncio.wait_for(consume_combined(consumer, handler, stop=stop, linger=linger), 10)
-
-    # Nothing to fill (wants_more is False), yet what came while batch one ran is one batch.
-    assert calls == [[(0, 0)], [(1, i) for i in range(6)]]
-    # A top-up takes what is there and never waits inside a fetch: waiting there held each
-    # batch up to the fetch's timeout past the end of the one before.
-    assert consumer.timeouts[2:7] == [0] * 5
-
-
 async def test_a_batch_fetched_ahead_leaves_partitions_revoked_meanwhile() -> None:
     stop = asyncio.Event()
     fetch_two = {tp(1): recs(1, 0, 1), tp(2): recs(2, 0, 1)}
