@@ -129,14 +129,6 @@ async def _fetch(consumer: AIOKafkaConsumer, linger: Linger | None, stop: asynci
     return await _lingered(consumer, batches, linger, stop)
 
 
-def _append(batches: Fetched, more: Fetched) -> int:
-    """Add a later fetch to `batches` (a partition's fetches come in order: appending keeps
-    it); returns how many records it had."""
-    for tp, recs in more.items():
-        batches.setdefault(tp, []).extend(recs)
-    return sum(len(recs) for recs in more.values())
-
-
 def _still_assigned(consumer: AIOKafkaConsumer, batches: Fetched) -> Fetched:
     """A batch without the partitions revoked since it was fetched: their new owner has them."""
     if not batches:
@@ -161,7 +153,9 @@ async def _lingered(
         more = await consumer.getmany(timeout_ms=left_ms, max_records=linger.max_records - count)
         if more:
             last = time.monotonic()
-        count += _append(batches, more)
+        for tp, recs in more.items():  # a partition's fetches come in order: appending keeps it
+            batches.setdefault(tp, []).extend(recs)
+            count += len(recs)
     return batches
 
 

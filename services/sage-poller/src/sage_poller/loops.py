@@ -18,7 +18,6 @@ from mlc_core.logging import ctx
 from mlc_core.sage.errors import SageError, SageRetryableError
 from mlc_core.supervise import LoopHealth, Supervisor
 from mlc_core.tenants import Tenant, list_tenants, load_tenant
-from mlc_core.waits import WaitClock
 
 from sage_poller.deps import PollerDeps
 from sage_poller.handlers import PollResult, poll_entity, reconcile_entity
@@ -103,7 +102,7 @@ class TenantLoop:
         the supervisor to restart."""
         tenant_id = tenant.tenant_id
         try:
-            await self.run_one(tenant, entity, what, on_sage=start.on_sage if start else None)
+            await self.run_one(tenant, entity, what, start=start)
         except (SageError, PollGaveUp) as exc:
             retryable = isinstance(exc, SageRetryableError | PollGaveUp)
             log.error(
@@ -128,12 +127,13 @@ class TenantLoop:
         return False
 
     async def run_one(
-        self, tenant: Tenant, entity: Entity, what: str, *, on_sage: WaitClock | None = None
+        self, tenant: Tenant, entity: Entity, what: str, *, start: PollStart | None = None
     ) -> None:
         agent = self.deps.agents.client(tenant)  # pinned certificate when the tenant has one
-        io = self.deps.io(tenant, entity, agent, on_sage=on_sage)
+        io = self.deps.io(tenant, entity, agent, on_sage=start.on_sage if start else None)
         if what == "poll":
-            overlap, started = self.deps.options.overlap_seconds, datetime.now(UTC)
+            overlap = self.deps.options.overlap_seconds
+            started = start.at if start else datetime.now(UTC)
             await poll_entity(
                 tenant=tenant,
                 entity=entity,
