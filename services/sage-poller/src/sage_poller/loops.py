@@ -66,7 +66,7 @@ class TenantLoop:
         self.schedule.use_cadences(tenant.config.cadences)
         # Events a crash left in the outbox go out before anything newer; while Kafka refuses
         # them this raises, and the pass is retried later (polling on would queue more).
-        await deps.outbox.drain(self.tenant_id)
+        await deps.outbox.drain_left(self.tenant_id)
         await self.requests.run_pending(tenant)
         if not tenant.config.sage.agent_url:
             await soap_only_cycle(tenant, self.schedule, deps.store)

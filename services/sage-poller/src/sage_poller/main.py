@@ -28,7 +28,9 @@ async def serve(
 ) -> None:
     settings = settings or PollerSettings()
     pool = await create_pool(
-        settings.database_url.get_secret_value(), retry_for=SERVICE_CONNECT_RETRY_S
+        settings.database_url.get_secret_value(),
+        retry_for=SERVICE_CONNECT_RETRY_S,
+        max_size=settings.poller_db_pool_size,
     )
     producer = create_producer(settings.kafka_bootstrap, client_id=CLIENT_ID)
     await prepare_topics(settings.kafka_bootstrap)

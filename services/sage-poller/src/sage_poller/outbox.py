@@ -90,6 +90,15 @@ class OutboxRelay:
             if sent < self._batch:
                 return total
 
+    async def drain_left(self, tenant_id: str) -> int:
+        """`drain`, for what a crash or a failed drain left: every tenant's pass asks first,
+        so an empty outbox (nearly every pass) costs one indexed read, not a transaction and
+        its lock (four round trips on a pooled connection, 1,000 tenants asking)."""
+        left = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM poller_outbox WHERE tenant_id = $1)", tenant_id
+        )
+        return await self.drain(tenant_id) if left else 0
+
     async def pending(self, tenant_id: str) -> int:
         count: int = await self._pool.fetchval(
             "SELECT count(*) FROM poller_outbox WHERE tenant_id = $1", tenant_id

@@ -27,6 +27,11 @@ class PollerSettings(CommonSettings):
     # load to 716 records/s, 2,000 let it run at 1,022 (no pacing: 1,033), and the noisy-
     # neighbour scenario still passed (healthy p99 5.1-6.2 s beside a 50,000-row load).
     poll_pace_backlog: int = 2000
+    # PostgreSQL connections. Every tenant's loop shares them, and a poll's page holds one
+    # while Kafka acknowledges its events (the outbox relay's lock spans the publish). At 5,
+    # under an initial load beside 1,000 polling tenants, small tenants' polls waited up to
+    # 22 s for a connection, most of their time off Sage (docs/benchmark.md).
+    poller_db_pool_size: int = 16
 
     def schedule_policy(self) -> SchedulePolicy:
         return SchedulePolicy(
