@@ -29,8 +29,9 @@ class PollerSettings(CommonSettings):
     poll_pace_backlog: int = 2000
     # PostgreSQL connections. Every tenant's loop shares them, and a poll's page holds one
     # while Kafka acknowledges its events (the outbox relay's lock spans the publish). At 5,
-    # under an initial load beside 1,000 polling tenants, small tenants' polls waited up to
-    # 22 s for a connection, most of their time off Sage (docs/benchmark.md).
+    # under an initial load beside 1,000 polling tenants, small tenants' polls waited median
+    # 7 s (up to 39 s) for a connection, most of their time off Sage; at 16 none of them was
+    # more than 1 s off Sage (docs/benchmark.md).
     poller_db_pool_size: int = 16
 
     def schedule_policy(self) -> SchedulePolicy:
