@@ -1,6 +1,7 @@
 """The transactional outbox on the real PostgreSQL and Kafka: a crash between the commit and
 the publish, or between Kafka's acks and the outbox delete, loses nothing; a restart (a new
-relay) publishes the rest, with the same event ids."""
+relay) publishes the rest, with the same event ids; a pass's check of an empty outbox runs no
+drain (no transaction, no lock)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from mlc_core.contracts import Entity, Envelope, SageRecordChanged, Topics
 from mlc_core.kafka import Publisher
 from sage_poller.handlers import DEFAULT_PAGE_SIZE
-from sage_poller.outbox import OutboxRelay
+from sage_poller.outbox import OutboxRelay, Queued
 
 from tests.services.sage_poller.sage_harness import Harness, changes, read_topic
 
@@ -99,3 +100,26 @@ async def test_crash_between_acks_and_delete_republishes_same_ids(
     )
     ids = [e.event_id for e in on_kafka if isinstance(e, SageRecordChanged)]
     assert set(ids) == set(by_key.values()) and len(ids) == len(wanted) + 10
+
+
+class CountingRelay(OutboxRelay):
+    """The real relay, counting its transactional drains."""
+
+    drains = 0
+
+    async def drain(self, tenant_id: str, queued: Queued | None = None) -> int:
+        self.drains += 1
+        return await super().drain(tenant_id, queued)
+
+
+async def test_a_pass_drains_only_an_outbox_that_holds_something(harness: Harness) -> None:
+    tenant_id = harness.tenant.tenant_id
+    relay = CountingRelay(harness.store.pool, harness.publisher)
+    assert await relay.drain_left(tenant_id) == 0
+    assert relay.drains == 0  # one read said empty: no transaction, no advisory lock
+
+    with pytest.raises(Crash):
+        await poll_with(harness, CrashBeforeSend())  # leaves the page in the outbox
+    wanted = customer_keys(harness)
+    assert await relay.drain_left(tenant_id) == len(wanted)
+    assert relay.drains == 1 and await relay.pending(tenant_id) == 0

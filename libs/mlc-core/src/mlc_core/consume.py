@@ -87,11 +87,11 @@ async def consume_combined(
     this one is committed: each partition's records still go in order, one batch at a time.
     Fetched only after it, a command that came while a batch was handled waited for that
     batch, then for its own linger (the writer: median 2.7 s from command to Zoho at the
-    1,000-tenant bench, for calls answered in 300 ms). The batch is
-    not topped up while the one before runs: cut when that one ended, a tenant's change set
-    went out in partly filled calls (11 calls per 1,000 changes instead of 10) and the 0 ms
-    load fell from 1,501 to 1,087 records/s. A batch fetched ahead is handled only for the
-    partitions still assigned; a stop leaves it uncommitted, for whoever owns them next."""
+    1,000-tenant bench, for calls answered in 300 ms). The batch is not topped up while the
+    one before runs: cut when that one ended, a tenant's change set went out in partly filled
+    calls (11 calls per 1,000 changes instead of 10) and the 0 ms load fell from 1,501 to
+    1,087 records/s. A batch fetched ahead is handled only for the partitions still assigned;
+    a stop leaves it uncommitted, for whoever owns them next."""
     handling: asyncio.Task[None] | None = None
     upcoming = asyncio.ensure_future(_fetch(consumer, linger, stop))
     try:
