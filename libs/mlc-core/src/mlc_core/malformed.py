@@ -75,16 +75,19 @@ def _beyond_int64(value: Any, path: str) -> str | None:
     return None
 
 
-def _tenant_of(key: str) -> str:
-    tenant = key.split("|", 1)[0]
-    return tenant if _TENANT_ID.fullmatch(tenant) else UNKNOWN_TENANT
+def key_tenant(key: bytes | None) -> str | None:
+    """The tenant a Kafka key names (`contracts.record_key`: `tenant|entity|source key`), or
+    None for a key that names none. A key is the producer's claim: only a decoded event's
+    `tenant_id`, checked against it, says whose the record is."""
+    tenant = (key or b"").split(b"|", 1)[0].decode(errors="replace")
+    return tenant if _TENANT_ID.fullmatch(tenant) else None
 
 
 def malformed_letter(
     record: Record, error: ValidationError | ValueError, *, stage: str
 ) -> DeadLetter:
     key = (record.key or b"").decode(errors="replace")
-    tenant = _tenant_of(key)
+    tenant = key_tenant(record.key) or UNKNOWN_TENANT
     where = f"{record.topic}[{record.partition}]@{record.offset}"
     event_id = uuid.uuid5(MALFORMED_NAMESPACE, f"{stage}:{where}")
     return DeadLetter(

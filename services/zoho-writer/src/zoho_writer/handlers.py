@@ -15,7 +15,7 @@ from mlc_core.contracts import (
 )
 from mlc_core.kafka import Record
 from mlc_core.logging import ctx
-from mlc_core.malformed import decode_checked, malformed_letter
+from mlc_core.malformed import HostileMessage, decode_checked, key_tenant, malformed_letter
 from mlc_core.tenants import TenantNotFound, load_tenant
 
 from zoho_writer.deps import WriterDeps
@@ -40,41 +40,78 @@ SHARES_AT_ONCE = 32
 
 async def handle_batch(records: Sequence[Record], *, deps: WriterDeps) -> None:
     """Commands become upserts (or parked commands); returns once every effect is durable.
-    Each tenant's share runs on its own (share.py): one tenant's failure parks that tenant."""
-    upserts: dict[str, list[ZohoUpsertCommand]] = defaultdict(list)
-    deletes: dict[str, list[ZohoDeleteCommand]] = defaultdict(list)
-    origins: dict[uuid.UUID, Origin] = {}
-    outputs: list[Output] = []
-    for record in records:
-        try:
-            event = decode_checked(record.value or b"")
-        except ValueError as exc:  # broken or hostile: a dead letter, never a stalled batch
-            outputs.append(
-                (Topics.DEAD_LETTERS, malformed_letter(record, exc, stage="zoho-writer"))
-            )
-            continue
-        origins[event.event_id] = Origin(record.topic, record.partition, record.offset)
-        if isinstance(event, ZohoUpsertCommand):
-            upserts[event.tenant_id].append(event)
-        elif isinstance(event, ZohoDeleteCommand):
-            deletes[event.tenant_id].append(event)
+    Each tenant's share runs on its own (share.py): one tenant's failure parks that tenant.
+
+    A share decodes its commands when it starts and lets go of them when it ends, keeping only
+    their outcomes: decoded, a command takes about four times its bytes on Kafka, and a batch
+    of 5,000 commands from hundreds of onboarding tenants held 26 MiB of them at once (writer
+    probe, `bench.fairness`, 1,000 tenants)."""
+    letters: list[Output] = []
+    by_tenant = _by_tenant(records, letters)
     gate = asyncio.Semaphore(SHARES_AT_ONCE)
 
-    async def share(tenant_id: str) -> TenantRun:
+    async def share(tenant_id: str) -> list[Output]:
         async with gate:
-            up, down = upserts.get(tenant_id, []), deletes.get(tenant_id, [])
-            return await write_share(tenant_id, up, down, deps, origins=origins)
+            upserts, deletes, origins = _decoded(tenant_id, by_tenant[tenant_id], letters)
+            if not (upserts or deletes):
+                return []
+            run = await write_share(tenant_id, upserts, deletes, deps, origins=origins)
+            return run.outputs
 
     # Every share ends before the batch does, even when one raised (infrastructure): a retry
     # of the batch must not run beside the shares of the attempt that failed.
-    shares = await asyncio.gather(
-        *(share(t) for t in sorted(upserts.keys() | deletes.keys())), return_exceptions=True
-    )
-    runs = [run for run in shares if isinstance(run, TenantRun)]
+    shares = await asyncio.gather(*(share(t) for t in sorted(by_tenant)), return_exceptions=True)
     errors = [error for error in shares if isinstance(error, BaseException)]
     if errors:
         raise errors[0]
-    await _finish(outputs, runs, deps)
+    outcomes = [out for outputs in shares if isinstance(outputs, list) for out in outputs]
+    await deps.publisher.publish_all(letters + outcomes)
+
+
+def _by_tenant(records: Sequence[Record], letters: list[Output]) -> dict[str, list[Record]]:
+    """The batch's records by the tenant their key names, still undecoded. One whose key names
+    no tenant (not written by our services) is decoded here to find its tenant."""
+    by_tenant: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        tenant = key_tenant(record.key)
+        if tenant is None:
+            try:
+                tenant = decode_checked(record.value or b"").tenant_id
+            except ValueError as exc:  # broken or hostile: a dead letter, never a stalled batch
+                letters.append(_letter(record, exc))
+                continue
+        by_tenant[tenant].append(record)
+    return by_tenant
+
+
+def _decoded(
+    tenant_id: str, records: list[Record], letters: list[Output]
+) -> tuple[list[ZohoUpsertCommand], list[ZohoDeleteCommand], dict[uuid.UUID, Origin]]:
+    """A share's commands and where each came from. A command for another tenant than its key
+    names is a dead letter: written in this share, it would go to this tenant's org."""
+    upserts: list[ZohoUpsertCommand] = []
+    deletes: list[ZohoDeleteCommand] = []
+    origins: dict[uuid.UUID, Origin] = {}
+    for record in records:
+        try:
+            event = decode_checked(record.value or b"")
+            if event.tenant_id != tenant_id:
+                raise HostileMessage(
+                    f"its key names tenant {tenant_id}, its command tenant {event.tenant_id}"
+                )
+        except ValueError as exc:
+            letters.append(_letter(record, exc))
+            continue
+        origins[event.event_id] = Origin(record.topic, record.partition, record.offset)
+        if isinstance(event, ZohoUpsertCommand):
+            upserts.append(event)
+        elif isinstance(event, ZohoDeleteCommand):
+            deletes.append(event)
+    return upserts, deletes, origins
+
+
+def _letter(record: Record, exc: ValueError) -> Output:
+    return (Topics.DEAD_LETTERS, malformed_letter(record, exc, stage="zoho-writer"))
 
 
 async def drain_once(deps: WriterDeps) -> int:
