@@ -5,6 +5,7 @@ Zoho and none is written twice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import asyncpg
@@ -331,6 +332,29 @@ async def test_records_gone_from_sage_are_deactivated_or_deleted(
     assert statuses["01-NEVER"] is OutcomeStatus.SUCCEEDED
     assert statuses["01-00002"] is OutcomeStatus.SKIPPED_STALE
     assert not writer.publisher.outcomes(tenant, OutcomeStatus.FAILED)
+
+
+async def test_a_delete_waits_for_one_of_the_orgs_call_slots(
+    writer: Writer, zoho: Emulator, app_pool: asyncpg.Pool, keyring: KeyRing, tenant_id: str
+) -> None:
+    """Deletes call Zoho within the org's concurrency like upserts: with every slot of a Free
+    org (5) taken, say by the tenant's drain, a delete waits instead of a sixth call."""
+    tenant = await new_tenant(app_pool, keyring, zoho, tenant_id, edition="free")
+    await writer.handle(accounts(tenant, 1))  # the writer learns the org's edition
+    gate = writer.deps.limiter.gate(tenant, "free")
+    async with contextlib.AsyncExitStack() as taken:
+        for _ in range(5):
+            await taken.enter_async_context(gate.calling())
+        deleting = asyncio.create_task(
+            writer.handle([gone(tenant, "01-00000", "delete", "20261126 10.000000~deleted")])
+        )
+        await asyncio.sleep(0.5)
+        assert not deleting.done()
+        assert [r["Sage_Customer_No"] for r in await zoho.records(tenant)] == ["01-00000"]
+    await deleting
+    assert await zoho.records(tenant) == []
+    assert not writer.publisher.outcomes(tenant, OutcomeStatus.FAILED)
+    assert not writer.publisher.outcomes(tenant, OutcomeStatus.DEFERRED)
 
 
 async def test_an_evicted_token_is_replaced_once(

@@ -18,8 +18,10 @@ from mlc_core.zoho.records import RecordResult, delete_one, find_by_external, up
 from zoho_writer.calls import Blocked, attempt
 from zoho_writer.deps import WriterDeps
 from zoho_writer.hold_policy import Held
+from zoho_writer.limiter import Gate
 from zoho_writer.run import TenantRun
 from zoho_writer.service import OUTCOME_NAMESPACE, Failure, failed, skipped
+from zoho_writer.writing import edition_of
 
 
 async def write_deletes(
@@ -37,21 +39,30 @@ async def write_deletes(
             run.outputs.append((Topics.ZOHO_OUTCOMES, skipped(cmd, done.version)))
         else:
             todo.append(cmd)
-    if todo and await deps.holds.check(run, tenant):
+    if not todo:
+        return
+    if await deps.holds.check(run, tenant):
         await deps.holds.park_held(run, todo)
         return
+    gate = deps.limiter.gate(run.tenant_id, await edition_of(run, tenant, deps))
     for cmd in todo:
-        await _apply(run, tenant, cmd, deps)
+        await _apply(run, tenant, cmd, gate, deps)
 
 
-async def _apply(run: TenantRun, tenant: Tenant, cmd: ZohoDeleteCommand, deps: WriterDeps) -> None:
+async def _apply(
+    run: TenantRun, tenant: Tenant, cmd: ZohoDeleteCommand, gate: Gate, deps: WriterDeps
+) -> None:
     if run.hold.held:  # an earlier delete held the tenant: wait like the rest
         await deps.holds.park_held(run, [cmd])
         return
+    # One of the org's call slots, as an upsert's chunk takes: the tenant's drain, or its
+    # upserts on this replica, may hold all of them, and Zoho refuses the call past them.
     with run.on_org.waiting():
-        answer = await attempt(
-            tenant, deps, lambda t, d: _call(cmd, deps, t, d), seen=run.retry_errors
-        )
+        async with gate.calling():
+            run.called = True
+            answer = await attempt(
+                tenant, deps, lambda t, d: _call(cmd, deps, t, d), seen=run.retry_errors
+            )
     origin = run.origins.get(cmd.event_id)
     if isinstance(answer, RecordResult):
         if answer.ok:

@@ -111,7 +111,7 @@ async def _triage(
 async def _write_waves(
     run: TenantRun, tenant: Tenant, todo: list[ZohoUpsertCommand], deps: WriterDeps
 ) -> None:
-    gate = deps.limiter.gate(run.tenant_id, await _edition(run, tenant, deps))
+    gate = deps.limiter.gate(run.tenant_id, await edition_of(run, tenant, deps))
     parents = [(lk.module, lk.external_value) for c in todo for lk in c.lookups]
     run.known = await deps.store.zoho_ids(run.tenant_id, parents) if parents else {}
     unknown = [p for p in parents if p not in run.known]
@@ -262,7 +262,7 @@ async def _wait_for_parents(run: TenantRun, resolution: Resolution, deps: Writer
         await deps.holds.park(run, list(resolution.ready), reason=reason, delay=0)
 
 
-async def _edition(run: TenantRun, tenant: Tenant, deps: WriterDeps) -> str:
+async def edition_of(run: TenantRun, tenant: Tenant, deps: WriterDeps) -> str:
     """The org's edition: remembered for a day; asked of Zoho (needs ZohoCRM.org.READ), else
     the configured default (Free, the smallest, unless set: never above the org's limits)."""
     cached = known_edition(
