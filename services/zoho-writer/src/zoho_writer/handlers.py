@@ -43,9 +43,8 @@ async def handle_batch(records: Sequence[Record], *, deps: WriterDeps) -> None:
     Each tenant's share runs on its own (share.py): one tenant's failure parks that tenant.
 
     A share decodes its commands when it starts and lets go of them when it ends, keeping only
-    their outcomes: decoded, a command takes about four times its bytes on Kafka, and a batch
-    of 5,000 commands from hundreds of onboarding tenants held 26 MiB of them at once (writer
-    probe, `bench.fairness`, 1,000 tenants)."""
+    their outcomes: decoded all at once, a batch (up to 5,000 commands) from hundreds of
+    onboarding tenants held 26 MiB of them (writer probe, `bench.fairness`, 1,000 tenants)."""
     letters: list[Output] = []
     by_tenant = _by_tenant(records, letters)
     gate = asyncio.Semaphore(SHARES_AT_ONCE)
