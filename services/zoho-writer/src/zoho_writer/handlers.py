@@ -19,7 +19,6 @@ from mlc_core.malformed import HostileMessage, decode_checked, key_tenant, malfo
 from mlc_core.tenants import TenantNotFound, load_tenant
 
 from zoho_writer.deps import WriterDeps
-from zoho_writer.run import TenantRun
 from zoho_writer.service import Origin, Output
 from zoho_writer.share import write_share
 
@@ -154,7 +153,8 @@ async def drain_tenant(tenant_id: str, deps: WriterDeps) -> int:
         attempts={p.command.event_id: p.attempts for p in parked},
         from_parking=True,
     )
-    await _finish([], [run], deps)
+    # acks=all, before the parked rows go: what Zoho holds was recorded when it answered
+    await deps.publisher.publish_all(run.outputs)
     finished = run.finished
     await deps.parking.release(finished)
     if not run.hold.held:
@@ -175,9 +175,3 @@ async def _drainable(tenant_id: str, deps: WriterDeps) -> bool:
     except TenantNotFound:
         return True  # let the drain pass fail its commands with the usual clear error
     return await deps.holds.refused(tenant) is None
-
-
-async def _finish(outputs: list[Output], runs: Sequence[TenantRun], deps: WriterDeps) -> None:
-    """Publish every outcome (acks=all). What Zoho holds was recorded when it answered."""
-    outputs = outputs + [out for run in runs for out in run.outputs]
-    await deps.publisher.publish_all(outputs)
