@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import tracemalloc
 
+import pytest
 from mlc_core.logging import (
     ACCESS_TOKEN_TTL_S,
     JsonFormatter,
@@ -50,6 +53,45 @@ def test_short_lived_secrets_are_forgotten_after_their_ttl() -> None:
     masked = registry.mask("1000.access000999.tok 1000.access000000.tok refresh-token-kept")
     assert masked == "*** 1000.access000000.tok ***"
     assert len(registry) <= ACCESS_TOKEN_TTL_S / 600 + 2
+
+
+def test_a_rebuilt_alternation_does_not_keep_the_ones_it_replaced() -> None:
+    # A thousand tenants' tokens: each rebuild compiles a large pattern, and `re` keeps up to
+    # 512 of them in its own cache unless they are dropped from it.
+    registry = SecretRegistry()
+    for n in range(400):
+        registry.add(f"1000.{n:06d}.{'k' * 60}")
+    registry.mask("warm up")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(60):  # an access token refreshed, then a log line
+            registry.add(f"1000.access{n:06d}.{'t' * 60}", ttl_seconds=ACCESS_TOKEN_TTL_S)
+            assert registry.mask(f"sent 1000.access{n:06d}.{'t' * 60}") == "sent ***"
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 2 * 2**20, f"{grown / 2**20:.1f} MiB kept after 60 rebuilds"
+
+
+def test_a_secret_registered_again_does_not_rebuild_the_alternation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every load of a tenant registers its secrets again; only a new value changes the set.
+    compiled: list[str] = []
+    compile_ = re.compile
+    monkeypatch.setattr(re, "compile", lambda p, *a: compiled.append(p) or compile_(p, *a))
+    registry = SecretRegistry()
+    registry.add("agent-token-one")
+    registry.add("agent-token-two")
+    assert registry.mask("agent-token-two") == "***"
+    for _ in range(3):
+        registry.add("agent-token-one")
+        assert registry.mask("agent-token-one") == "***"
+    assert len(compiled) == 1
+    registry.add("agent-token-three")
+    assert registry.mask("agent-token-three agent-token-one") == "*** ***"
+    assert len(compiled) == 2
 
 
 def test_the_registry_is_capped_oldest_first() -> None:

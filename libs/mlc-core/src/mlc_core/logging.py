@@ -39,7 +39,10 @@ class SecretRegistry:
     """Exact secret values to mask, each until its expiry (or for good), at most `limit` of them.
 
     Matching is one pass of one compiled alternation, rebuilt only when the values change, so a
-    log line costs the same with ten tenants as with a thousand.
+    log line costs the same with ten tenants as with a thousand. Only the current alternation is
+    kept: `re` caches every pattern it compiles (up to 512), a thousand tenants' secrets make
+    each about 0.8 MiB, and the writer (whose access tokens change all day) and the poller grew
+    by hundreds of MiB at the 1,000-tenant bench keeping superseded ones (docs/benchmark.md).
     """
 
     def __init__(
@@ -62,10 +65,13 @@ class SecretRegistry:
         with self._lock:
             known = self._expiry.pop(value, None)
             self._expiry[value] = max(expires, known or -math.inf)
+            changed = known is None  # a tenant's secrets come again at each load: no rebuild
             while len(self._expiry) > self._limit:
                 del self._expiry[next(iter(self._expiry))]
+                changed = True
             self._next_expiry = min(self._next_expiry, expires)
-            self._pattern = None
+            if changed:
+                self._pattern = None
 
     def mask(self, text: str) -> str:
         pattern = self._current()
@@ -78,8 +84,11 @@ class SecretRegistry:
         if pattern is None and self._expiry:
             with self._lock:
                 # Longest first, so a secret containing another is masked whole.
-                values = sorted(self._expiry, key=len, reverse=True)
+                values = sorted(self._expiry, key=lambda v: (-len(v), v))
                 pattern = self._pattern = re.compile("|".join(map(re.escape, values)))
+                # Drops it from `re`'s cache (which holds only patterns, not results): kept
+                # here, it would otherwise stay alive there after the next rebuild too.
+                re.purge()
         return pattern
 
     def _forget_expired(self) -> None:
