@@ -165,6 +165,15 @@ def cpu_spent(before: Snapshot, after: Snapshot) -> dict[str, float]:
     return {name: after.cpu_s[name] - before.cpu_s.get(name, 0.0) for name in after.cpu_s}
 
 
+def cores_busy(before: Snapshot, after: Snapshot) -> float:
+    """Cores the whole machine's measured processes (stack, broker, PostgreSQL) kept busy
+    between two snapshots (pure): near the machine's count, the CPU is what bounds a load, and
+    more replicas can only share it."""
+    seconds = after.at - before.at
+    spent = sum(cpu_spent(before, after).values())
+    return round(spent / seconds, 2) if seconds > 0 else 0.0
+
+
 def per_record(before: Snapshot, after: Snapshot, *, records: int, cores: int) -> dict[str, Any]:
     """The model's per-record inputs from two snapshots around a load of `records` (pure)."""
     if records <= 0:

@@ -42,7 +42,7 @@ async def scale_out(
         await bench.add_tenant(tenant)
         before = await capacity.snapshot(bench.dev, bench.pool)
         figures = await initial_load(bench, tenant, load, latency_ms=latency_ms, within=within)
-        busy = cores_busy(before, await capacity.snapshot(bench.dev, bench.pool))
+        busy = capacity.cores_busy(before, await capacity.snapshot(bench.dev, bench.pool))
         await set_enabled(bench.pool, tenant, enabled=False)
         runs[str(count)] = per_replica(figures, count) | {"cores_busy": busy}
         print(
@@ -50,14 +50,6 @@ async def scale_out(
             f" {runs[str(count)]['records_per_s_per_replica']:,} per replica, {busy} cores busy"
         )
     return {"latency_ms": latency_ms, "runs": runs}
-
-
-def cores_busy(before: capacity.Snapshot, after: capacity.Snapshot) -> float:
-    """Cores the whole machine's measured processes (stack, broker, PostgreSQL) kept busy
-    between two snapshots (pure): near the machine's count, more replicas only share them."""
-    seconds = after.at - before.at
-    spent = sum(capacity.cpu_spent(before, after).values())
-    return round(spent / seconds, 2) if seconds > 0 else 0.0
 
 
 def per_replica(figures: dict[str, Any], replicas: int) -> dict[str, Any]:

@@ -78,12 +78,14 @@ def _cpu_bound(results: dict[str, Any], ceiling: float, slow: dict[str, Any]) ->
     machine_max = cores * 1e6 / everything
     share = slow["records_per_s"] / machine_max
     claim = "bound: this machine's CPU" if share >= CPU_BOUND_SHARE else "not the CPU alone"
+    busy = slow.get("cores_busy")
+    kept = f", with {busy:.2f} of {cores} cores busy over it" if busy is not None else ""
     return (
         f"{claim}. Every record costs {everything:,.0f} µs of CPU across the run's processes,"
         f" Kafka and PostgreSQL included ({product:,.0f} µs in the product's four services),"
         f" so {cores} cores pass at most {machine_max:,.0f} records/s with Zoho answering at"
         f" once; the ceiling needs {ceiling * product / 1e6:.1f} cores for the product's"
-        f" services alone. The 300 ms load ran at {share:.0%} of that CPU bound"
+        f" services alone. The 300 ms load ran at {share:.0%} of that CPU bound{kept}"
     )
 
 

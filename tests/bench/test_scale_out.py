@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.capacity import Snapshot
-from bench.scale_out import cores_busy, per_replica, render
+from bench.capacity import Snapshot, cores_busy
+from bench.scale_out import per_replica, render
 
 pytestmark = pytest.mark.unit
 

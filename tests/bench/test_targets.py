@@ -77,6 +77,10 @@ def test_a_short_or_slower_load_is_not_called_cpu_bound() -> None:
     results["throughput"]["latency_300ms"]["records_per_s"] = 700.0  # 94% of 741
     [row] = [r for r in assess(results) if r.target.startswith("initial load")]
     assert row.why.startswith("bound: this machine's CPU") and "94% of that" in row.why
+    assert "cores busy" not in row.why  # a run from before the load's cores were measured
+    results["throughput"]["latency_300ms"]["cores_busy"] = 1.9
+    [row] = [r for r in assess(results) if r.target.startswith("initial load")]
+    assert row.why.endswith("94% of that CPU bound, with 1.90 of 2 cores busy over it")
 
 
 def fairness(over: list[str], machine: float) -> dict:
