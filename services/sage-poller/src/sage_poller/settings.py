@@ -21,12 +21,14 @@ class PollerSettings(CommonSettings):
     poll_attempts: int = 5
     tenant_refresh_seconds: float = 30.0
     # Events waiting for the mapper and the writer above which a poll's later pages wait
-    # (pacing.py); 0 turns pacing off. 2,000 is about two seconds of the writer's work on
-    # this class of machine: what another tenant's edit may wait behind an initial load. The
-    # backlog is also the load's depth in flight: at 300 ms Zoho latency 1,000 held an initial
-    # load to 716 records/s, 2,000 let it run at 1,022 (no pacing: 1,033), and the noisy-
-    # neighbour scenario still passed (healthy p99 5.1-6.2 s beside a 50,000-row load).
-    poll_pace_backlog: int = 2000
+    # (pacing.py); 0 turns pacing off. It is what another tenant's edit may wait behind an
+    # initial load, and also the load's depth in flight: the writer's batch and the one it
+    # fetches ahead share it, so at 2,000 its batches held about 600 commands (a call or two
+    # per wave of Zoho's 10) and, at 300 ms Zoho latency, `make bench`'s load ran at 947
+    # records/s with the poller waiting on the pacer. 6,000 lets a batch fill toward the
+    # writer's 5,000: 1,171 records/s, CPU-bound like the 0 ms load (10,000: 1,166), while
+    # the 1,000-tenant fairness run stayed within its bound (docs/benchmark.md).
+    poll_pace_backlog: int = 6000
     # PostgreSQL connections. Every tenant's loop shares them, and a poll's page holds one
     # while Kafka acknowledges its events (the outbox relay's lock spans the publish). At 5,
     # under an initial load beside 1,000 polling tenants, small tenants' polls waited median
