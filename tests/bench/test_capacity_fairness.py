@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psutil  # type: ignore[import-untyped]
 import pytest
 
+from bench import capacity
 from bench.capacity import (
     Fleet,
     Snapshot,
@@ -272,3 +274,37 @@ def test_window_cores_name_every_process_the_loader_side_the_driver_and_the_mach
         "bench driver": 0.2,
         "machine": 1.9,
     }
+
+
+class _Times:
+    def __init__(self, user: float, system: float, children: float = 0.0) -> None:
+        self.user, self.system = user, system
+        self.children_user, self.children_system = children, 0.0
+
+
+class _Proc:
+    def __init__(self, times: _Times | None, children: list[_Proc] | None = None) -> None:
+        self._times, self._children = times, children or []
+
+    def cpu_times(self) -> _Times:
+        if self._times is None:
+            raise psutil.NoSuchProcess(4242)
+        return self._times
+
+    def children(self, recursive: bool = False) -> list[_Proc]:
+        return self._children
+
+
+@pytest.mark.unit
+def test_a_child_exiting_while_read_leaves_only_itself_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A PostgreSQL backend that exits between the listing and its reading must not zero the
+    # whole tree, or a load's CPU between two readings can come out negative.
+    gone = _Proc(None)
+    tree = _Proc(_Times(10.0, 2.0, children=5.0), [_Proc(_Times(3.0, 1.0)), gone])
+    monkeypatch.setattr(capacity.psutil, "Process", lambda pid: tree)
+    assert capacity.process_cpu_seconds(1) == 16.0
+    assert capacity.process_cpu_seconds(1, reaped=True) == 21.0
+    monkeypatch.setattr(capacity.psutil, "Process", lambda pid: _Proc(None))
+    assert capacity.process_cpu_seconds(1) == 0.0  # the process itself gone: nothing to count
