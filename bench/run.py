@@ -144,7 +144,9 @@ async def measure(
     seed_seconds = time.monotonic() - started
     if only == "calls":  # a cheap check of the writer's batching: prints, writes nothing
         await bench.add_tenant(SLOW)
-        load = await busy_load(bench, SLOW, plan)
+        load = await initial_load(
+            bench, SLOW, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout
+        )
         per_change = await calls_per_change(bench, SLOW, keys, plan.changed, rng)
         return {"initial_load": load, "calls_per_change": per_change}
     if only == "scale":  # the replicas' scenario alone
@@ -162,13 +164,14 @@ async def measure(
     print(f"seeded {plan.load.records:,} records in {seed_seconds:.0f}s; initial load at 0 ms")
     before = await capacity.snapshot(bench.dev, bench.pool)
     fast = await initial_load(bench, FAST, plan.load, latency_ms=0, within=plan.load_timeout)
-    fast["cores_busy"] = capacity.cores_busy(before, await capacity.snapshot(bench.dev, bench.pool))
     after = await capacity.settled(bench.dev, bench.pool)  # the audit log trails the writes
     cores = os.cpu_count() or 1
     load_cost = capacity.per_record(before, after, records=plan.load.records, cores=cores)
     await set_enabled(bench.pool, FAST, enabled=False)
     print(f"  {fast['records_per_s']:,} records/s; initial load at {plan.latency_ms} ms")
-    slow = await busy_load(bench, SLOW, plan)
+    slow = await initial_load(
+        bench, SLOW, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout
+    )
     print(f"  {slow['records_per_s']:,} records/s; {plan.changed} changes")
     per_change = await calls_per_change(bench, SLOW, keys, plan.changed, rng)
     # A poll round re-reads the stamps through the agent, which scans the whole table on the
@@ -211,17 +214,6 @@ async def measure(
         "scale_out": scaled,
         "naive": naive,
     }
-
-
-async def busy_load(bench: Bench, tenant: str, plan: Plan) -> dict[str, Any]:
-    """The initial load at the plan's latency, with the cores the whole machine's measured
-    processes kept busy over it: what says whether the CPU or a wait bounded it."""
-    before = await capacity.snapshot(bench.dev, bench.pool)
-    load = await initial_load(
-        bench, tenant, plan.load, latency_ms=plan.latency_ms, within=plan.load_timeout
-    )
-    after = await capacity.snapshot(bench.dev, bench.pool)
-    return load | {"cores_busy": capacity.cores_busy(before, after)}
 
 
 async def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:

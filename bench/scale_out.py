@@ -23,7 +23,6 @@ from mlc_ops.offsets import group_members
 from zoho_writer import GROUP_ID as WRITER_GROUP
 from zoho_writer.admin import live_replicas
 
-from bench import capacity
 from bench.figures import ZOHO_HEAVY_CONCURRENCY, ceiling_records_per_second, ratio
 from bench.scenarios import Load, initial_load
 from bench.stack import Bench
@@ -40,14 +39,13 @@ async def scale_out(
         await scale_to(bench, count)
         tenant = f"bench-x{count}"
         await bench.add_tenant(tenant)
-        before = await capacity.snapshot(bench.dev, bench.pool)
         figures = await initial_load(bench, tenant, load, latency_ms=latency_ms, within=within)
-        busy = capacity.cores_busy(before, await capacity.snapshot(bench.dev, bench.pool))
         await set_enabled(bench.pool, tenant, enabled=False)
-        runs[str(count)] = per_replica(figures, count) | {"cores_busy": busy}
+        runs[str(count)] = per_replica(figures, count)
         print(
             f"  {count} replica(s): {figures['records_per_s']:,} records/s,"
-            f" {runs[str(count)]['records_per_s_per_replica']:,} per replica, {busy} cores busy"
+            f" {runs[str(count)]['records_per_s_per_replica']:,} per replica,"
+            f" {figures['cores_busy']} cores busy"
         )
     return {"latency_ms": latency_ms, "runs": runs}
 

@@ -17,6 +17,7 @@ from mlc_core.contracts import Topics
 from mlc_core.kafka import create_consumer
 from mlc_core.tenants import set_enabled
 
+from bench import capacity
 from bench.figures import (
     ceiling_records_per_second,
     ideal_calls,
@@ -60,9 +61,11 @@ async def initial_load(
     bench: Bench, tenant: str, load: Load, *, latency_ms: int, within: float
 ) -> dict[str, Any]:
     """Enable the tenant (its poller starts within a second) and wait until Zoho holds every
-    customer and contact; timed from enabling to the last record's write in Zoho."""
+    customer and contact; timed from enabling to the last record's write in Zoho. With the
+    cores every measured process kept busy over it: what says whether the CPU bounded it."""
     await bench.set_latency(tenant, latency_ms)
     before = await bench.zoho_stats(tenant)
+    cpu_before = await capacity.snapshot(bench.dev, bench.pool)
     started = time.time()
     await set_enabled(bench.pool, tenant, enabled=True)
     poll_done: dict[str, float] = {}
@@ -76,6 +79,7 @@ async def initial_load(
             complete = True
             break
         await asyncio.sleep(0.5)
+    busy = capacity.cores_busy(cpu_before, await capacity.snapshot(bench.dev, bench.pool))
     after = await bench.zoho_stats(tenant)
     return load_figures(
         load=load,
@@ -85,7 +89,7 @@ async def initial_load(
         poll_end=max(poll_done.values()) if len(poll_done) == len(ENTITIES) else None,
         calls=delta(after, before) | {"max_in_flight": int(after["limits"]["max_in_flight"])},
         complete=complete,
-    )
+    ) | {"cores_busy": busy}
 
 
 async def writes_since(bench: Bench, tenant: str, since: float) -> list[float]:
