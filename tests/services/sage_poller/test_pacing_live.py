@@ -83,8 +83,12 @@ async def test_later_pages_wait_while_the_group_after_the_poller_is_behind(
         sent = [e for _, e in harness.publisher.sent if e.tenant_id == tenant_id]
         assert len(sent) == 10
         assert await lag_reader.active_lag({group: Topics.SAGE_CHANGES}) >= 10
+        done = (await lag_reader.active_progress({group: Topics.SAGE_CHANGES})).done
         for pages in (2, 3):  # each time the group catches up, one more page goes
             await caught_up(behind)
+            progress = await lag_reader.active_progress({group: Topics.SAGE_CHANGES})
+            assert progress.done >= done + 10  # what the group did is the pacer's pace
+            done = progress.done
             await until(
                 lambda n=pages: (
                     len([e for _, e in harness.publisher.sent if e.tenant_id == tenant_id])

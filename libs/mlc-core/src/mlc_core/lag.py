@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -26,6 +27,15 @@ PIPELINE_GROUPS: Mapping[str, Topics] = {
     "mlc-zoho-writer": Topics.ZOHO_COMMANDS,
 }
 _IDLE_STATES = {"Empty", "Dead"}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Groups' events still waiting, and the events they have done (their committed offsets
+    summed): two readings' `done` apart over their time is the groups' pace."""
+
+    waiting: int
+    done: int
 
 
 class LagReader:
@@ -59,16 +69,29 @@ class LagReader:
 
     async def active_lag(self, groups: Mapping[str, Topics | None]) -> int:
         """Events waiting for the groups that have a member now, summed."""
+        return (await self.active_progress(groups)).waiting
+
+    async def active_progress(self, groups: Mapping[str, Topics | None]) -> Progress:
+        """Events waiting for the groups that have a member now, and every group's events done
+        (a memberless group's committed offsets do not move, so its `done` adds no pace)."""
         async with self._lock:
-            active = {g: t for g, t in groups.items() if await self._has_members(g)}
-            return sum((await self._lag(active)).values()) if active else 0
+            active = {g for g in groups if await self._has_members(g)}
+            offsets = await self._offsets(groups)
+        waiting = sum(lag for g, (lag, _) in offsets.items() if g in active)
+        return Progress(waiting=waiting, done=sum(done for _, done in offsets.values()))
 
     async def _lag(self, groups: Mapping[str, Topics | None]) -> dict[str, int]:
+        return {group: lag for group, (lag, _) in (await self._offsets(groups)).items()}
+
+    async def _offsets(self, groups: Mapping[str, Topics | None]) -> dict[str, tuple[int, int]]:
+        """Per group: (events waiting, events done)."""
+        if not groups:
+            return {}
         topics = {str(t) for t in groups.values()} if None not in groups.values() else set(Topics)
         partitions = await self._topic_partitions(sorted(topics))
         ends = await self._consumer.end_offsets([tp for tps in partitions.values() for tp in tps])
         return {
-            group: await self._group_lag(group, topic, partitions, ends)
+            group: await self._group_offsets(group, topic, partitions, ends)
             for group, topic in groups.items()
         }
 
@@ -92,17 +115,18 @@ class LagReader:
         # DescribeGroups' group entries: (error_code, group_id, state, protocol_type, ...).
         return any(entry[2] not in _IDLE_STATES for entry in described)
 
-    async def _group_lag(
+    async def _group_offsets(
         self,
         group: str,
         topic: str | None,
         partitions: dict[str, list[TopicPartition]],
         ends: dict[TopicPartition, int],
-    ) -> int:
+    ) -> tuple[int, int]:
         wanted = [tp for t, tps in partitions.items() if topic in (None, t) for tp in tps]
         try:
             committed = await self._admin.list_consumer_group_offsets(group, partitions=wanted)
         except GroupCoordinatorNotAvailableError:
             committed = {}  # no group has committed anything on this cluster yet
-        done = {tp: getattr(committed.get(tp), "offset", -1) for tp in wanted}
-        return sum(max(0, ends.get(tp, 0) - max(0, done[tp])) for tp in wanted)
+        done = {tp: max(0, getattr(committed.get(tp), "offset", -1)) for tp in wanted}
+        lag = sum(max(0, ends.get(tp, 0) - done[tp]) for tp in wanted)
+        return lag, sum(done.values())

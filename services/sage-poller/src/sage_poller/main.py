@@ -17,7 +17,6 @@ from sage_poller import CLIENT_ID
 from sage_poller.deps import PollerDeps
 from sage_poller.loops import TenantLoops
 from sage_poller.outbox import OutboxRelay
-from sage_poller.pacing import Pacer
 from sage_poller.settings import PollerSettings
 from sage_poller.store import PollerStore
 from sage_poller.sync import SyncStore
@@ -38,9 +37,7 @@ async def serve(
     http = httpx.AsyncClient(timeout=60)
     lag = LagReader(settings.kafka_bootstrap)
     await lag.start()
-    pacer = (
-        Pacer(lag, max_backlog=settings.poll_pace_backlog) if settings.poll_pace_backlog else None
-    )
+    pacer = settings.pacer(lag)
     agents = AgentConnections(http)
     publisher = Publisher(producer, stage="sage-poller")
     deps = PollerDeps(

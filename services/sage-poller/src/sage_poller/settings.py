@@ -7,6 +7,7 @@ from mlc_core.supervise import RestartBackoff
 
 from sage_poller.deps import PollOptions
 from sage_poller.handlers import DEFAULT_PAGE_SIZE
+from sage_poller.pacing import BacklogReader, Pacer
 from sage_poller.schedule import SchedulePolicy
 
 
@@ -20,15 +21,20 @@ class PollerSettings(CommonSettings):
     poll_page_size: int = DEFAULT_PAGE_SIZE
     poll_attempts: int = 5
     tenant_refresh_seconds: float = 30.0
-    # Events waiting for the mapper and the writer above which a poll's later pages wait
-    # (pacing.py); 0 turns pacing off. It is what another tenant's edit may wait behind an
-    # initial load, and also the load's depth in flight: the writer's batch and the one it
-    # fetches ahead share it, so at 2,000 its batches held about 600 commands (a call or two
-    # per wave of Zoho's 10) and, at 300 ms Zoho latency, `make bench`'s load ran at 947
-    # records/s with the poller waiting on the pacer. 6,000 lets a batch fill toward the
-    # writer's 5,000: 1,171 records/s, CPU-bound like the 0 ms load (10,000: 1,166), while
-    # the 1,000-tenant fairness run stayed within its bound (docs/benchmark.md).
+    # The most events waiting for the mapper and the writer before a poll's later pages wait
+    # (pacing.py); 0 turns pacing off. It is also a load's deepest depth in flight: the
+    # writer's batch and the one it fetches ahead share it, so at 2,000 its batches held about
+    # 600 commands (a call or two per wave of Zoho's 10) and, at 300 ms Zoho latency,
+    # `make bench`'s load ran at 947 records/s with the poller waiting on the pacer. 6,000
+    # lets a batch fill toward the writer's 5,000: 1,171 records/s, CPU-bound like the 0 ms
+    # load (10,000: 1,166), so deeper buys nothing.
     poll_pace_backlog: int = 6000
+    # Below that cap the bound is this many seconds of the pipeline's measured pace (0: the cap
+    # alone), since seconds are what another tenant's edit waits behind a load. Alone at 300 ms
+    # the pipeline does about 2,300 events/s (a record is an event for each group), so 3 s is
+    # the cap; beside 1,000 polling tenants it is far slower, and the cap was what took their
+    # writer stage from p90 4.1 s to 7.9 s (docs/benchmark.md).
+    poll_pace_seconds: float = 3.0
     # PostgreSQL connections. Every tenant's loop shares them, and a poll's page holds one
     # while Kafka acknowledges its events (the outbox relay's lock spans the publish). At 5,
     # under an initial load beside 1,000 polling tenants, small tenants' polls waited median
@@ -42,6 +48,12 @@ class PollerSettings(CommonSettings):
             every=self.poll_interval_seconds,
             reconcile_every=self.reconcile_interval_seconds,
         )
+
+    def pacer(self, reader: BacklogReader) -> Pacer | None:
+        if not self.poll_pace_backlog:
+            return None
+        seconds = self.poll_pace_seconds or None
+        return Pacer(reader, max_backlog=self.poll_pace_backlog, seconds=seconds)
 
     def poll_options(self) -> PollOptions:
         return PollOptions(
