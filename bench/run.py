@@ -303,7 +303,8 @@ def auto_notes(results: dict[str, Any], described: dict[str, Any]) -> list[str]:
         poll = run["sage_poll_seconds"]
         if poll and run["seconds"] and poll >= 0.8 * run["seconds"]:
             # Not "Sage bounded the load": the poller paces a bulk poll's later pages by the
-            # pipeline's backlog (MLC_POLL_PACE_BACKLOG), so a poll that lasts the whole load
+            # pipeline's backlog (MLC_POLL_PACE_SECONDS of its pace, at most
+            # MLC_POLL_PACE_BACKLOG), so a poll that lasts the whole load
             # is what a pipeline-bound load looks like too.
             notes.append(
                 f"{name}: the Sage initial poll (through the agent and the emulated BOI,"

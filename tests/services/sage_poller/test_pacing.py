@@ -113,9 +113,7 @@ def test_the_paced_bound_is_seconds_of_the_pace_within_its_floor_and_cap() -> No
     assert paced_bound(None, seconds=3, floor=1000, cap=500) == 500  # the cap wins
 
 
-async def test_paced_by_time_a_page_waits_below_the_cap_until_the_backlog_is_seconds_of_pace() -> (
-    None
-):
+async def test_paced_by_time_a_page_waits_for_the_floor_while_no_pace_is_known() -> None:
     # The cap is 1,000 and 150 events wait: by count alone the page would go at once. No pace
     # is known yet (the readings span too little), so the bound is the floor, 100.
     reader = Scripted(150, 150, 120, 99)

@@ -31,9 +31,10 @@ class PollerSettings(CommonSettings):
     poll_pace_backlog: int = 6000
     # Below that cap the bound is this many seconds of the pipeline's measured pace (0: the cap
     # alone), since seconds are what another tenant's edit waits behind a load. Alone at 300 ms
-    # the pipeline does about 2,300 events/s (a record is an event for each group), so 3 s is
-    # the cap; beside 1,000 polling tenants it is far slower, and the cap was what took their
-    # writer stage from p90 4.1 s to 7.9 s (docs/benchmark.md).
+    # the pipeline does about 2,300 events/s (a record is an event for each group), so 3 s
+    # reaches the cap; beside 1,000 polling tenants it measured median 1,280 events/s, so the
+    # bound settled near 3,000 and their write stage went from p90 7.9 s (the cap alone) to
+    # 3.3-4.0 s (docs/benchmark.md).
     poll_pace_seconds: float = 3.0
     # PostgreSQL connections. Every tenant's loop shares them, and a poll's page holds one
     # while Kafka acknowledges its events (the outbox relay's lock spans the publish). At 5,
