@@ -142,19 +142,23 @@ class SlowLoop(TenantLoop):
 
 
 async def test_a_slow_poll_does_not_stretch_the_cadence() -> None:
-    """The next poll is due an interval after this one began: 50 s polls every 120 s begin
-    120 s apart (counted from their ends they began 170 s apart, and a change just missed
-    waited 220 s, not 170)."""
+    """The next poll is due on the tenant's next slot, an interval after one that began on its
+    slot: 50 s polls every 120 s begin 120 s apart (counted from their ends they began 170 s
+    apart, and a change just missed waited 220 s, not 170)."""
     loop = SlowLoop(poll_s=50.0)
     tenant = type("T", (), {"tenant_id": "acme"})()
-    entities = [Entity.AR_CUSTOMER, Entity.AP_VENDOR]
-    await loop.run_scheduled(tenant, entities)  # type: ignore[arg-type]
-    assert loop.schedule.next_poll == {Entity.AR_CUSTOMER: 120.0, Entity.AP_VENDOR: 170.0}
+    customers, vendors = Entity.AR_CUSTOMER, Entity.AP_VENDOR
+    await loop.run_scheduled(tenant, [customers, vendors])  # type: ignore[arg-type]
+    assert loop.started == [(customers, 0.0), (vendors, 50.0)]
+    slot = loop.schedule.next_poll[customers]
+    assert 0.0 < slot <= 120.0  # the tenant's first slot: at most an interval away
+    assert 50.0 < loop.schedule.next_poll[vendors] <= 170.0
 
-    loop.now = 120.0
-    await loop.run_scheduled(tenant, entities)  # type: ignore[arg-type]
-    assert loop.started[-1] == (Entity.AR_CUSTOMER, 120.0)  # AP_VENDOR not due until 170
-    loop.now = 400.0  # a poll longer than its interval: the next is due at once
+    loop.now = slot
+    await loop.run_scheduled(tenant, [customers])  # type: ignore[arg-type]
+    assert loop.started[-1] == (customers, slot)
+    assert loop.schedule.next_poll[customers] == pytest.approx(slot + 120.0)  # not + 170
+    loop.now = slot + 400.0  # a poll longer than its interval: the next is due at once
     loop.poll_s = 300.0
-    await loop.run_scheduled(tenant, entities)  # type: ignore[arg-type]
-    assert loop.schedule.sleep_for(entities, loop.now, cap=60) == 0.0
+    await loop.run_scheduled(tenant, [customers])  # type: ignore[arg-type]
+    assert loop.schedule.sleep_for([customers], loop.now, cap=60) == 0.0

@@ -23,7 +23,7 @@ from sage_poller.deps import PollerDeps
 from sage_poller.handlers import PollResult, poll_entity, reconcile_entity
 from sage_poller.requests import SyncRunner, soap_only_cycle
 from sage_poller.retry import PollGaveUp
-from sage_poller.schedule import PollStart, Schedule, SchedulePolicy
+from sage_poller.schedule import PollStart, Schedule, SchedulePolicy, tenant_phase
 
 log = logging.getLogger("sage_poller")
 MIN_PAUSE_S = 0.2  # between passes, even when something is due at once
@@ -43,7 +43,7 @@ class TenantLoop:
     ) -> None:
         self.tenant_id = tenant_id
         self.deps = deps
-        self.schedule = Schedule(policy)
+        self.schedule = Schedule(policy, phase=tenant_phase(tenant_id))
         self.requests = SyncRunner(deps=deps)
         self.idle_cap = idle_cap
         self.clock = clock
