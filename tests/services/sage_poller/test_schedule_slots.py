@@ -60,15 +60,17 @@ def test_a_poll_that_outlasts_its_interval_is_followed_at_once() -> None:
     assert schedule.due_polls(CUSTOMERS, 100.0 + INTERVAL + 0.001) == CUSTOMERS
 
 
-def test_reconciliations_fall_on_the_tenants_slots_of_their_own_interval() -> None:
+def test_reconciliations_fall_on_the_tenants_slots_half_an_interval_apart_at_least() -> None:
     policy = SchedulePolicy(every=INTERVAL, reconcile_every=3600.0)
     due = set()
     for n in range(20):
         schedule = Schedule(policy, phase=tenant_phase(f"tenant-{n}"))
-        schedule.reconciled(Entity.AR_CUSTOMER, 50.0)
+        schedule.reconciled(Entity.AR_CUSTOMER, 50.0)  # the first, at any time
         at = schedule.next_reconcile[Entity.AR_CUSTOMER]
-        assert 50.0 < at <= 50.0 + 3600.0
+        assert 50.0 + 1800.0 < at <= 50.0 + 5400.0  # a pause of half an interval at least
         due.add(round(at))
+        schedule.reconciled(Entity.AR_CUSTOMER, at + 600.0)  # on its slot, a 10-minute scan
+        assert schedule.next_reconcile[Entity.AR_CUSTOMER] == pytest.approx(at + 3600.0)
     assert len(due) == 20
 
 

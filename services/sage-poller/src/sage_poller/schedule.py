@@ -145,10 +145,16 @@ class Schedule:
         return wait
 
     def reconciled(self, entity: Entity, now: float) -> None:
+        """A reconciliation ended at `now`. The next is due on the tenant's slots too (a key
+        reconciliation is a full key scan: a thousand of them at once after a restart would
+        stay together every hour), but at least half an interval after this one ended, so a
+        full scan is never followed by another without a pause."""
         self.reconcile_failures.pop(entity, None)
-        # On the tenant's slots too: an hourly key reconciliation is a full key scan, and a
-        # thousand of them at once after a restart would stay together every hour.
-        self.next_reconcile[entity] = next_slot(now, self.policy.reconcile_every, self.phase)
+        every = self.policy.reconcile_every
+        if self.phase is None:
+            self.next_reconcile[entity] = now + every
+        else:
+            self.next_reconcile[entity] = next_slot(now + every / 2, every, self.phase)
 
     def reconcile_failed(self, entity: Entity, now: float) -> float:
         """As poll_failed, for a key reconciliation (capped at its own interval)."""
