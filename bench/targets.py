@@ -16,6 +16,7 @@ from bench.fairness_figures import CUSTOMER_SIDE
 # agent (in production on Zoho's servers and the customer's Sage server), and the Kafka
 # broker and PostgreSQL, which share this machine's cores with everything else.
 PRODUCT = ("mlc-sage-poller", "mlc-mapper", "mlc-zoho-writer", "mlc-audit")
+FAR_SIDE = (*CUSTOMER_SIDE, "mlc-zoho-emulator")
 RSS_GOAL_MIB = 200.0
 CEILING_SHARE = 0.90
 CALLS_PER_1000, CREDITS_PER_1000 = 10.5, 105.0
@@ -80,12 +81,16 @@ def _cpu_bound(results: dict[str, Any], ceiling: float, slow: dict[str, Any]) ->
     claim = "bound: this machine's CPU" if share >= CPU_BOUND_SHARE else "not the CPU alone"
     busy = slow.get("cores_busy")
     kept = f", with {busy:.2f} of {cores} cores busy over it" if busy is not None else ""
+    far = sum(us for name, us in per_record.items() if name in FAR_SIDE)
     return (
         f"{claim}. Every record costs {everything:,.0f} µs of CPU across the run's processes,"
         f" Kafka and PostgreSQL included ({product:,.0f} µs in the product's four services),"
         f" so {cores} cores pass at most {machine_max:,.0f} records/s with Zoho answering at"
         f" once; the ceiling needs {ceiling * product / 1e6:.1f} cores for the product's"
-        f" services alone. The 300 ms load ran at {share:.0%} of that CPU bound{kept}"
+        f" services alone. At the ceiling {cores} cores leave {cores * 1e6 / ceiling:,.0f} µs"
+        f" per record for every process, and the emulated far side (Sage, its agent and Zoho,"
+        f" in production on the customer's and Zoho's servers) takes {far:,.0f} of them."
+        f" The 300 ms load ran at {share:.0%} of that CPU bound{kept}"
     )
 
 

@@ -55,6 +55,9 @@ def test_a_missed_ceiling_is_explained_by_the_measured_cpu_per_record() -> None:
     # record at the 3,333.3 records/s ceiling is 5.7 cores; 250 records/s is 34% of 741.
     for part in ("2,700 µs", "1,700 µs", "at most 741 records/s", "5.7 cores", "34% of that"):
         assert part in row.why, part
+    # 2 cores at 3,333.3 records/s leave 600 µs a record; the emulated Sage alone takes 1,000.
+    assert "leave 600 µs per record for every process" in row.why
+    assert "Zoho's servers) takes 1,000 of them" in row.why
     text = render_markdown(sample_results())
     assert "| fairness: every tenant within its poll interval + 10 s, none starved | - |" in text
     assert "## Targets (issue #18) against this run" in text
