@@ -156,7 +156,10 @@ async def onboard(
     within: float = 600.0,
 ) -> None:
     """Connect a tenant to the emulators and seed its Sage company; given `zoho`, also wait
-    until the initial load is in Zoho (the shared stack may be busy with other tenants)."""
+    until the initial load is in Zoho (the shared stack may be busy with other tenants) and
+    its outcomes are in the audit log: the writer publishes an outcome after the Zoho write,
+    so a test that counts outcomes from here on would otherwise take a late initial one for
+    the effect of its own change."""
     await connect_tenant(
         pool=pool, keyring=keyring, stack=stack.config, tenant_id=tenant, company=company
     )
@@ -173,6 +176,23 @@ async def onboard(
             stack=stack,
             within=within,
         )
+        await eventually(
+            lambda: _audited_customers(pool, tenant),
+            lambda audited: audited == customers,
+            what=f"{tenant} initial load's outcomes in the audit log",
+            stack=stack,
+            within=within,
+        )
+
+
+async def _audited_customers(pool: asyncpg.Pool, tenant: str) -> int:
+    count = await pool.fetchval(
+        "SELECT count(DISTINCT payload->>'source_key') FROM audit_events"
+        " WHERE tenant_id = $1 AND event_type = 'zoho.write.outcome'"
+        " AND payload->>'entity' = 'ar_customer' AND payload->>'status' = 'succeeded'",
+        tenant,
+    )
+    return int(count)
 
 
 async def hand_edit(
