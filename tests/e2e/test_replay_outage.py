@@ -83,6 +83,8 @@ async def test_outage_parks_the_tenant_and_the_writer_recovers_it_by_itself(
     zoho: httpx.AsyncClient,
 ) -> None:
     started = time.monotonic()
+    # Both variants edit the same rows: only this outage's deferrals count.
+    since = await app_pool.fetchval("SELECT now()")
     fault = await zoho.post("/_emulator/faults", json={"org": TENANT, "status": 503})
     assert fault.status_code == 200, fault.text
     try:
@@ -92,8 +94,10 @@ async def test_outage_parks_the_tenant_and_the_writer_recovers_it_by_itself(
             rows = await app_pool.fetch(
                 "SELECT DISTINCT source_key FROM audit_events WHERE tenant_id = $1"
                 " AND event_type = 'zoho.write.outcome' AND payload->>'status' = 'deferred'"
+                " AND recorded_at >= $2"
                 " AND payload->>'error_message' LIKE '%Zoho unavailable%'",
                 TENANT,
+                since,
             )
             return {r["source_key"] for r in rows}
 
