@@ -25,14 +25,16 @@ class PollerSettings(CommonSettings):
     # (pacing.py); 0 turns pacing off. It is also a load's deepest depth in flight: the
     # writer's batch and the one it fetches ahead share it, so at 2,000 its batches held about
     # 600 commands (a call or two per wave of Zoho's 10) and, at 300 ms Zoho latency,
-    # `make bench`'s load ran at 947 records/s with the poller waiting on the pacer. 6,000
-    # lets a batch fill toward the writer's 5,000: 1,171 records/s, CPU-bound like the 0 ms
-    # load (10,000: 1,166), so deeper buys nothing.
-    poll_pace_backlog: int = 6000
+    # `make bench`'s load ran at 947 records/s with the poller waiting on the pacer. At 6,000
+    # batches fill toward the writer's 5,000, but the load still waited on the cap: 1,111
+    # records/s against 1,354 at 10,000, with the same cores busy; beside 1,000 polling
+    # tenants the bound by time (below) stays under either, and their write stage held
+    # (docs/benchmark.md).
+    poll_pace_backlog: int = 10000
     # Below that cap the bound is this many seconds of the pipeline's measured pace (0: the cap
     # alone), since seconds are what another tenant's edit waits behind a load. Alone at 300 ms
-    # the pipeline does about 2,300 events/s (a record is an event for each group), so 3 s
-    # reaches the cap; beside 1,000 polling tenants it measured median 1,280 events/s, so the
+    # the pipeline does about 2,700 events/s (a record is an event for each group), so 3 s is
+    # about 8,000; beside 1,000 polling tenants it measured median 1,280 events/s, so the
     # bound settled near 3,000 and their write stage went from p90 7.9 s (the cap alone) to
     # 3.3-4.0 s (docs/benchmark.md).
     poll_pace_seconds: float = 3.0
