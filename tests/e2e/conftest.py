@@ -177,7 +177,7 @@ async def onboard(
             within=within,
         )
         await eventually(
-            lambda: _audited_customers(pool, tenant),
+            lambda: outcome_keys(pool, tenant, "succeeded", entity="ar_customer"),
             lambda audited: audited == customers,
             what=f"{tenant} initial load's outcomes in the audit log",
             stack=stack,
@@ -185,12 +185,17 @@ async def onboard(
         )
 
 
-async def _audited_customers(pool: asyncpg.Pool, tenant: str) -> int:
+async def outcome_keys(
+    pool: asyncpg.Pool, tenant: str, *statuses: str, entity: str | None = None
+) -> int:
+    """How many records (of `entity`, or any) have a write outcome with one of `statuses`."""
     count = await pool.fetchval(
-        "SELECT count(DISTINCT payload->>'source_key') FROM audit_events"
-        " WHERE tenant_id = $1 AND event_type = 'zoho.write.outcome'"
-        " AND payload->>'entity' = 'ar_customer' AND payload->>'status' = 'succeeded'",
+        "SELECT count(DISTINCT source_key) FROM audit_events WHERE tenant_id = $1"
+        " AND event_type = 'zoho.write.outcome' AND payload->>'status' = ANY($2)"
+        " AND ($3::text IS NULL OR entity = $3)",
         tenant,
+        list(statuses),
+        entity,
     )
     return int(count)
 

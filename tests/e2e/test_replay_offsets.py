@@ -23,23 +23,13 @@ from mlc_devtools.devstack import DevStack
 from mlc_devtools.emulated import connect_tenant
 from mlc_ops.status import consumer_lag
 
-from tests.e2e.conftest import eventually, zoho_accounts
+from tests.e2e.conftest import eventually, outcome_keys, zoho_accounts
 from tests.e2e.replay_support import amlc, zoho_calls
 
 TENANT, COMPANY = "redrive-co", "RDV"
 RECORDS = int(os.environ.get("MLC_TEST_REDRIVE_RECORDS", "5000"))
 GROUPS = {"mlc-mapper": "mlc-mapper", "mlc-zoho-writer": "mlc-zoho-writer"}
 REDRIVEN = {"mlc-mapper": Topics.SAGE_CHANGES, "mlc-zoho-writer": Topics.ZOHO_COMMANDS}
-
-
-async def outcomes(pool: asyncpg.Pool, *statuses: str) -> int:
-    count: int = await pool.fetchval(
-        "SELECT count(DISTINCT source_key) FROM audit_events WHERE tenant_id = $1"
-        " AND event_type = 'zoho.write.outcome' AND payload->>'status' = ANY($2)",
-        TENANT,
-        list(statuses),
-    )
-    return count
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +50,7 @@ async def loaded(
     )
     assert seeded.status_code == 200, seeded.text
     await eventually(
-        lambda: outcomes(app_pool, "succeeded"),
+        lambda: outcome_keys(app_pool, TENANT, "succeeded"),
         lambda n: n == RECORDS,
         what=f"{RECORDS} records written",
         stack=services,

@@ -15,6 +15,7 @@ from sage_poller.schedule import SchedulePolicy
 class PollerSettings(CommonSettings):
     # Bounded types, so a negative pace or a zero interval stops the poller at start with the
     # setting's name, instead of a pacer that never waits or a loop that polls without pause.
+
     # One interval for every entity when set (dev stacks, tests); otherwise the per-entity
     # defaults in schedule.py, each overridable in MLC_POLL_INTERVALS ('{"ap_vendor": 1800}').
     poll_interval_seconds: PositiveFloat | None = None
